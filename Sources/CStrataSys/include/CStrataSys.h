@@ -1,0 +1,55 @@
+#ifndef CSTRATASYS_H
+#define CSTRATASYS_H
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <dirent.h>
+
+/// openat2(2) confined below dirfd: no symlinks, no magic links, no escape.
+int cstrata_open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+/// O_TMPFILE anonymous file in the directory dirfd.
+int cstrata_open_tmpfile(int dirfd, mode_t mode);
+/// Publish an O_TMPFILE (or any fd) under dirfd/name; fails with EEXIST if taken.
+int cstrata_link_fd(int fd, int dirfd, const char *name);
+/// renameat2 with RENAME_NOREPLACE when noreplace != 0.
+int cstrata_rename(int olddirfd, const char *oldname, int newdirfd, const char *newname, int noreplace);
+ssize_t cstrata_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len);
+ssize_t cstrata_fgetxattr(int fd, const char *name, void *value, size_t size);
+int cstrata_fsetxattr(int fd, const char *name, const void *value, size_t size);
+int cstrata_fremovexattr(int fd, const char *name);
+/// xattr of dirfd/name without following a final symlink.
+ssize_t cstrata_getxattr_at(int dirfd, const char *name, const char *attr, void *value, size_t size);
+int cstrata_setxattr_at(int dirfd, const char *name, const char *attr, const void *value, size_t size);
+int cstrata_removexattr_at(int dirfd, const char *name, const char *attr);
+
+int cstrata_o_path(void);
+int cstrata_o_directory(void);
+int cstrata_o_nofollow(void);
+int cstrata_o_cloexec(void);
+int cstrata_at_removedir(void);
+int cstrata_at_symlink_nofollow(void);
+
+/// Stat fields we need, filled by fstatat/fstat without exposing struct stat layout to Swift.
+typedef struct {
+    int64_t size;
+    int64_t mtime_sec;
+    int64_t mtime_nsec;
+    int64_t ctime_sec;
+    uint64_t inode;
+    uint64_t device;
+    uint32_t mode;
+    int64_t birth_sec;
+} cstrata_stat_t;
+int cstrata_fstat(int fd, cstrata_stat_t *out);
+int cstrata_fstatat(int dirfd, const char *name, cstrata_stat_t *out);
+int cstrata_is_dir(uint32_t mode);
+int cstrata_is_reg(uint32_t mode);
+int cstrata_is_lnk(uint32_t mode);
+
+/// Directory reading on a duplicated fd; entries come back one at a time.
+void *cstrata_opendir_fd(int dirfd);
+/// Returns 1 with name and type set, 0 at end, -1 on error. type: 1 dir, 2 regular, 3 symlink, 4 other, 0 unknown.
+int cstrata_readdir(void *dir, const char **name, int *type);
+void cstrata_closedir(void *dir);
+#endif

@@ -1,0 +1,90 @@
+/// Validation of bucket names and object keys, before anything touches the filesystem.
+public enum BucketName {
+    /// AWS's naming rules for one bucket name (or one `:`-separated segment of a nested bucket).
+    public static func isValidAWS(_ name: String) -> Bool {
+        let u = Array(name.utf8)
+        guard (3...63).contains(u.count) else { return false }
+        func lowerOrDigit(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
+        guard lowerOrDigit(u[0]), lowerOrDigit(u[u.count - 1]) else { return false }
+        for (i, c) in u.enumerated() {
+            guard lowerOrDigit(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") else { return false }
+            if i > 0 {
+                let p = u[i - 1]
+                if c == UInt8(ascii: "."), p == UInt8(ascii: ".") || p == UInt8(ascii: "-") { return false }
+                if c == UInt8(ascii: "-"), p == UInt8(ascii: ".") { return false }
+            }
+        }
+        if name.hasPrefix("xn--") || name.hasPrefix("sthree-") || name.hasSuffix("-s3alias") || name.hasSuffix("--ol-s3") { return false }
+        let quads = name.split(separator: ".", omittingEmptySubsequences: false)
+        if quads.count == 4, quads.allSatisfy({ UInt8($0) != nil }) { return false }
+        return true
+    }
+
+    /// A name that is safe to map onto directories: `:`-separated segments, each a plain directory name
+    /// that cannot climb, hide behind a dot or collide with Strata's reserved state.
+    public static func isSafePath(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 1024 else { return false }
+        for segment in name.split(separator: ":", omittingEmptySubsequences: false) {
+            guard !segment.isEmpty, segment.utf8.count <= 255, !segment.hasPrefix(".") else { return false }
+            for c in segment.utf8 where c < 0x20 || c == 0x7F || c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Validates a bucket name. `strict` applies AWS rules to every segment (CreateBucket when naming
+    /// restrictions are on); otherwise only path safety is required, so directories made outside S3 stay reachable.
+    public static func validate(_ name: String, strict: Bool) throws(S3Error) {
+        guard isSafePath(name) else {
+            throw S3Error(.invalidBucketName, "The specified bucket is not valid.", details: [("BucketName", name)])
+        }
+        if strict {
+            for segment in name.split(separator: ":") where !isValidAWS(String(segment)) {
+                throw S3Error(.invalidBucketName, "The specified bucket is not valid.", details: [("BucketName", name)])
+            }
+        }
+    }
+
+    /// The bucket's directory relative to the root: `a:b:c` is `a/b/c`.
+    public static func relativePath(_ name: String) -> String {
+        name.split(separator: ":").joined(separator: "/")
+    }
+}
+
+public enum ObjectKey {
+    public static let maxKeyBytes = 1024
+    public static let maxComponentBytes = 255
+
+    /// Checks a key against what a filesystem can hold safely. `reservedComponent` names Strata's own files
+    /// (temporary files, multipart directories) which keys may not use.
+    public static func validate(_ key: String, isReserved: (Substring) -> Bool = { _ in false }) throws(S3Error) {
+        let bytes = key.utf8
+        guard !bytes.isEmpty else { throw S3Error(.invalidArgument, "An object key must not be empty.") }
+        guard bytes.count <= maxKeyBytes else {
+            throw S3Error(.keyTooLong, "Your key is too long", details: [("Size", "\(bytes.count)"), ("MaxSizeAllowed", "\(maxKeyBytes)")])
+        }
+        if bytes.contains(0) {
+            throw S3Error(.invalidArgument, "Object key contains a NUL character, which this server cannot store.")
+        }
+        let components = key.split(separator: "/", omittingEmptySubsequences: false)
+        for (index, component) in components.enumerated() {
+            let isLast = index == components.count - 1
+            if component.isEmpty {
+                if isLast && index > 0 { continue }  // `dir/`: a directory object
+                throw S3Error(.invalidArgument, "Object key contains an empty path segment ('//' or a leading '/'), which this server cannot store.")
+            }
+            if component == "." || component == ".." {
+                throw S3Error(.invalidArgument, "Object key contains a '.' or '..' path segment, which this server does not allow.")
+            }
+            if component.utf8.count > maxComponentBytes {
+                throw S3Error(
+                    .keyTooLong, "A segment of your key between '/' is longer than \(maxComponentBytes) bytes, the filesystem's limit.",
+                    details: [("Size", "\(component.utf8.count)"), ("MaxSizeAllowed", "\(maxComponentBytes)")])
+            }
+            if isReserved(component) {
+                throw S3Error(.invalidArgument, "Object key uses a name reserved for the server's internal files: \(component)")
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+/// Every S3 action Strata recognises: the table of contents of the server. Actions it does not implement
+/// are still named, so clients get a precise 501 NotImplemented rather than a 404 or 500.
+public enum S3Operation: Sendable, Equatable {
+    case listBuckets
+    case createBucket
+    case headBucket
+    case deleteBucket
+    case getBucketLocation
+    case getBucketVersioning
+    case getBucketAcl
+    case listObjects
+    case listObjectsV2
+    case deleteObjects
+    case getBucketTagging
+    case putBucketTagging
+    case deleteBucketTagging
+    case listMultipartUploads
+    case putObject
+    case copyObject
+    case getObject
+    case headObject
+    case deleteObject
+    case getObjectAcl
+    case getObjectTagging
+    case putObjectTagging
+    case deleteObjectTagging
+    case createMultipartUpload
+    case uploadPart
+    case uploadPartCopy
+    case completeMultipartUpload
+    case abortMultipartUpload
+    case listParts
+    case notImplemented(String)
+
+    /// AWS's name for the action, used in logs, metrics and NotImplemented messages.
+    public var name: String {
+        switch self {
+        case .listBuckets: "ListBuckets"
+        case .createBucket: "CreateBucket"
+        case .headBucket: "HeadBucket"
+        case .deleteBucket: "DeleteBucket"
+        case .getBucketLocation: "GetBucketLocation"
+        case .getBucketVersioning: "GetBucketVersioning"
+        case .getBucketAcl: "GetBucketAcl"
+        case .listObjects: "ListObjects"
+        case .listObjectsV2: "ListObjectsV2"
+        case .deleteObjects: "DeleteObjects"
+        case .getBucketTagging: "GetBucketTagging"
+        case .putBucketTagging: "PutBucketTagging"
+        case .deleteBucketTagging: "DeleteBucketTagging"
+        case .listMultipartUploads: "ListMultipartUploads"
+        case .putObject: "PutObject"
+        case .copyObject: "CopyObject"
+        case .getObject: "GetObject"
+        case .headObject: "HeadObject"
+        case .deleteObject: "DeleteObject"
+        case .getObjectAcl: "GetObjectAcl"
+        case .getObjectTagging: "GetObjectTagging"
+        case .putObjectTagging: "PutObjectTagging"
+        case .deleteObjectTagging: "DeleteObjectTagging"
+        case .createMultipartUpload: "CreateMultipartUpload"
+        case .uploadPart: "UploadPart"
+        case .uploadPartCopy: "UploadPartCopy"
+        case .completeMultipartUpload: "CompleteMultipartUpload"
+        case .abortMultipartUpload: "AbortMultipartUpload"
+        case .listParts: "ListParts"
+        case .notImplemented(let name): name
+        }
+    }
+}
+
+/// The bucket, key and query an S3 request addresses (path-style).
+public struct S3Target: Sendable {
+    public var bucket: String?
+    public var key: String?
+    public var query: QueryParameters
+
+    /// Alluxio serves S3 under this prefix; Strata serves it there and at `/`.
+    public static let alluxioBasePath = "/api/v1/s3"
+
+    /// Splits a raw request target (`/bucket/key?query`) into decoded parts.
+    public init(rawTarget: String) throws(S3Error) {
+        var path = Substring(rawTarget)
+        var rawQuery: Substring?
+        if let q = rawTarget.firstIndex(of: "?") {
+            path = rawTarget[..<q]
+            rawQuery = rawTarget[rawTarget.index(after: q)...]
+        }
+        if path.hasPrefix("http://") || path.hasPrefix("https://") {
+            // Absolute-form target: drop scheme and authority.
+            let afterScheme = path[path.index(path.firstIndex(of: ":")!, offsetBy: 3)...]
+            path = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
+        }
+        if path == Substring(S3Target.alluxioBasePath) || path.hasPrefix(S3Target.alluxioBasePath + "/") {
+            path = path.dropFirst(S3Target.alluxioBasePath.count)
+        }
+        query = try QueryParameters(raw: rawQuery)
+        guard path.first == "/" || path.isEmpty else { throw S3Error(.invalidURI) }
+        let trimmed = path.drop { $0 == "/" }
+        if trimmed.isEmpty {
+            bucket = nil
+            key = nil
+            return
+        }
+        let slash = trimmed.firstIndex(of: "/")
+        let rawBucket = slash.map { trimmed[..<$0] } ?? trimmed
+        guard let decodedBucket = PercentEncoding.decode(rawBucket) else { throw S3Error(.invalidURI) }
+        bucket = decodedBucket
+        if let slash {
+            let rawKey = trimmed[trimmed.index(after: slash)...]
+            guard let decodedKey = PercentEncoding.decode(rawKey) else { throw S3Error(.invalidURI) }
+            key = decodedKey.isEmpty ? nil : decodedKey
+        } else {
+            key = nil
+        }
+    }
+}
+
+public enum S3Router {
+    /// Sub-resources Strata knows but does not implement, with AWS's action name per method.
+    static let unsupportedBucketResources: [String: String] = [
+        "acl": "BucketAcl", "policy": "BucketPolicy", "policyStatus": "BucketPolicyStatus", "cors": "BucketCors",
+        "lifecycle": "BucketLifecycleConfiguration", "website": "BucketWebsite", "encryption": "BucketEncryption",
+        "replication": "BucketReplication", "logging": "BucketLogging", "notification": "BucketNotificationConfiguration",
+        "requestPayment": "BucketRequestPayment", "object-lock": "ObjectLockConfiguration",
+        "ownershipControls": "BucketOwnershipControls", "publicAccessBlock": "PublicAccessBlock",
+        "accelerate": "BucketAccelerateConfiguration", "analytics": "BucketAnalyticsConfiguration",
+        "inventory": "BucketInventoryConfiguration", "metrics": "BucketMetricsConfiguration",
+        "intelligent-tiering": "BucketIntelligentTieringConfiguration", "versioning": "BucketVersioning",
+        "versions": "ObjectVersions", "metadataTable": "BucketMetadataTableConfiguration",
+    ]
+    static let unsupportedObjectResources: [String: String] = [
+        "acl": "ObjectAcl", "retention": "ObjectRetention", "legal-hold": "ObjectLegalHold", "torrent": "ObjectTorrent",
+        "restore": "RestoreObject", "select": "SelectObjectContent", "attributes": "ObjectAttributes",
+    ]
+
+    /// Chooses the action from method, target and the copy-source header, as AWS does.
+    public static func route(method: String, target: S3Target, hasCopySource: Bool) -> S3Operation {
+        let q = target.query
+        guard target.bucket != nil else {
+            return method == "GET" ? .listBuckets : .notImplemented("\(method) on the service endpoint")
+        }
+        if target.key == nil {
+            switch method {
+            case "GET":
+                if q.has("tagging") { return .getBucketTagging }
+                if q.has("uploads") { return .listMultipartUploads }
+                if q.has("location") { return .getBucketLocation }
+                if q.has("versioning") { return .getBucketVersioning }
+                if q.has("acl") { return .getBucketAcl }
+                if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Get" + name) }
+                return q["list-type"] == "2" ? .listObjectsV2 : .listObjects
+            case "HEAD":
+                return .headBucket
+            case "PUT":
+                if q.has("tagging") { return .putBucketTagging }
+                if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Put" + name) }
+                return .createBucket
+            case "DELETE":
+                if q.has("tagging") { return .deleteBucketTagging }
+                if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Delete" + name) }
+                return .deleteBucket
+            case "POST":
+                if q.has("delete") { return .deleteObjects }
+                return .notImplemented("PostObject")
+            default:
+                return .notImplemented("\(method) on a bucket")
+            }
+        }
+        switch method {
+        case "GET":
+            if q.has("uploadId") { return .listParts }
+            if q.has("tagging") { return .getObjectTagging }
+            if q.has("acl") { return .getObjectAcl }
+            if let name = unsupported(q, unsupportedObjectResources) { return .notImplemented(name == "SelectObjectContent" ? name : "Get" + name) }
+            return .getObject
+        case "HEAD":
+            return .headObject
+        case "PUT":
+            if q.has("tagging") { return .putObjectTagging }
+            if let name = unsupported(q, unsupportedObjectResources) { return .notImplemented("Put" + name) }
+            if q.has("uploadId") || q.has("partNumber") { return hasCopySource ? .uploadPartCopy : .uploadPart }
+            return hasCopySource ? .copyObject : .putObject
+        case "POST":
+            if q.has("uploads") { return .createMultipartUpload }
+            if q.has("uploadId") { return .completeMultipartUpload }
+            if q.has("restore") { return .notImplemented("RestoreObject") }
+            if q.has("select") { return .notImplemented("SelectObjectContent") }
+            return .notImplemented("POST on an object")
+        case "DELETE":
+            if q.has("uploadId") { return .abortMultipartUpload }
+            if q.has("tagging") { return .deleteObjectTagging }
+            if let name = unsupported(q, unsupportedObjectResources) { return .notImplemented("Delete" + name) }
+            return .deleteObject
+        default:
+            return .notImplemented("\(method) on an object")
+        }
+    }
+
+    private static func unsupported(_ q: QueryParameters, _ table: [String: String]) -> String? {
+        for item in q.items { if let name = table[item.name] { return name } }
+        return nil
+    }
+}

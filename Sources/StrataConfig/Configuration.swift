@@ -1,0 +1,197 @@
+/// Effective configuration: every registered key resolved from, lowest to highest, its default, the
+/// properties file, the environment and `--conf` flags.
+public struct Configuration: Sendable {
+    public enum Source: String, Sendable {
+        case defaultValue = "default"
+        case file
+        case environment
+        case commandLine = "command line"
+    }
+
+    public struct ConfigError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    public struct Entry: Sendable {
+        public let key: PropertyKey
+        public let value: String
+        public let source: Source
+    }
+
+    private var entries: [String: Entry]
+    public let registry: [PropertyKey]
+
+    /// - Parameters:
+    ///   - fileProperties: `name=value` pairs from the properties file, in file order.
+    ///   - environment: the process environment; only `STRATA_*` names of registered keys are read.
+    ///   - commandLine: `--conf name=value` pairs, in order.
+    public init(
+        registry: [PropertyKey] = Keys.all,
+        fileProperties: [(String, String)] = [],
+        environment: [String: String] = [:],
+        commandLine: [(String, String)] = []
+    ) throws(ConfigError) {
+        self.registry = registry
+        var byName: [String: PropertyKey] = [:]
+        for key in registry {
+            byName[key.name] = key
+            if let alias = key.alluxioName { byName[alias] = key }
+        }
+        entries = [:]
+        for key in registry { entries[key.name] = Entry(key: key, value: key.defaultValue, source: .defaultValue) }
+
+        func apply(_ name: String, _ raw: String, _ source: Source) throws(ConfigError) {
+            guard let key = byName[name] else {
+                throw ConfigError(description: "unknown property key '\(name)' (from \(source.rawValue)); `strata conf` lists every key")
+            }
+            let value = raw.trimmingSpaces()
+            try Configuration.validate(key, value)
+            entries[key.name] = Entry(key: key, value: value, source: source)
+        }
+        for (name, value) in fileProperties { try apply(name.trimmingSpaces(), value, .file) }
+        for key in registry {
+            if let value = environment[key.environmentName] { try apply(key.name, value, .environment) }
+        }
+        for (name, value) in commandLine { try apply(name.trimmingSpaces(), value, .commandLine) }
+    }
+
+    public func entry(_ key: PropertyKey) -> Entry {
+        entries[key.name] ?? Entry(key: key, value: key.defaultValue, source: .defaultValue)
+    }
+
+    public func string(_ key: PropertyKey) -> String { entry(key).value }
+
+    public func int(_ key: PropertyKey) -> Int { Int(string(key)) ?? Int(key.defaultValue) ?? 0 }
+
+    public func bool(_ key: PropertyKey) -> Bool { string(key).lowercased() == "true" }
+
+    public func bytes(_ key: PropertyKey) -> Int64 { (try? Configuration.parseBytes(string(key))) ?? 0 }
+
+    /// Milliseconds.
+    public func durationMilliseconds(_ key: PropertyKey) -> Int64 { (try? Configuration.parseDuration(string(key))) ?? 0 }
+
+    /// Upper-cased choice value.
+    public func choice(_ key: PropertyKey) -> String { string(key).uppercased() }
+
+    public var all: [Entry] { registry.map { entry($0) } }
+
+    // MARK: Parsing
+
+    static func validate(_ key: PropertyKey, _ value: String) throws(ConfigError) {
+        func bad(_ why: String) -> ConfigError {
+            ConfigError(description: "invalid value '\(value)' for property key '\(key.name)': \(why)")
+        }
+        switch key.type {
+        case .string:
+            return
+        case .integer(let range):
+            guard let v = Int64(value), range.contains(v) else { throw bad("expected an integer in \(range.lowerBound)...\(range.upperBound)") }
+        case .boolean:
+            guard ["true", "false"].contains(value.lowercased()) else { throw bad("expected true or false") }
+        case .duration:
+            do { _ = try parseDuration(value) } catch { throw bad("expected a duration such as 10min, 30sec, 500ms or 1h") }
+        case .bytes:
+            do { _ = try parseBytes(value) } catch { throw bad("expected a size such as 5MB, 2KB or 1048576") }
+        case .choice(let values):
+            guard values.contains(where: { $0.caseInsensitiveEquals(value) }) else { throw bad("expected one of \(values.joined(separator: ", "))") }
+        }
+    }
+
+    struct ParseError: Error {}
+
+    /// Alluxio's duration syntax: a number and a unit (ms, s/sec, m/min, h/hour, d/day), or bare milliseconds.
+    public static func parseDuration(_ text: String) throws -> Int64 {
+        let (number, unit) = try split(text)
+        let factor: Double
+        switch unit {
+        case "", "ms", "msec", "millis", "millisecond", "milliseconds": factor = 1
+        case "s", "sec", "secs", "second", "seconds": factor = 1000
+        case "m", "min", "mins", "minute", "minutes": factor = 60_000
+        case "h", "hr", "hour", "hours": factor = 3_600_000
+        case "d", "day", "days": factor = 86_400_000
+        default: throw ParseError()
+        }
+        return Int64(number * factor)
+    }
+
+    /// Alluxio's size syntax: a number and a binary unit (B, KB, MB, GB, TB; K/M/G/T; KiB...), or bare bytes.
+    public static func parseBytes(_ text: String) throws -> Int64 {
+        let (number, unit) = try split(text)
+        let factor: Double
+        switch unit {
+        case "", "b": factor = 1
+        case "k", "kb", "kib": factor = 1024
+        case "m", "mb", "mib": factor = 1024 * 1024
+        case "g", "gb", "gib": factor = 1024 * 1024 * 1024
+        case "t", "tb", "tib": factor = 1024 * 1024 * 1024 * 1024
+        default: throw ParseError()
+        }
+        return Int64(number * factor)
+    }
+
+    private static func split(_ text: String) throws -> (Double, String) {
+        let t = text.trimmingSpaces()
+        let digits = t.prefix { $0.isNumber || $0 == "." }
+        guard !digits.isEmpty, let number = Double(digits), number >= 0 else { throw ParseError() }
+        return (number, String(t.dropFirst(digits.count)).trimmingSpaces().lowercased())
+    }
+
+    /// Reads a Java-style properties file: `key=value` or `key: value`, `#`/`!` comments, blank lines.
+    public static func parsePropertiesFile(_ text: String) throws(ConfigError) -> [(String, String)] {
+        var result: [(String, String)] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(rawLine).trimmingSpaces()
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            guard let sep = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw ConfigError(description: "properties file line \(index + 1): expected key=value, got '\(line)'")
+            }
+            result.append((String(line[..<sep]).trimmingSpaces(), String(line[line.index(after: sep)...]).trimmingSpaces()))
+        }
+        return result
+    }
+
+    /// The documented template every key appears in; `properties/strata-site.properties.template` is this text.
+    public static func template(registry: [PropertyKey] = Keys.all) -> String {
+        var out = """
+            # Strata site properties: copy to strata-site.properties and uncomment what you change.
+            # Generated from the property registry (`strata conf --template`); a test keeps this file in sync.
+            # Precedence, lowest to highest: defaults, this file (or --properties FILE), environment
+            # variables (the key upper-cased with '.' as '_', e.g. STRATA_PROXY_WEB_PORT), --conf key=value.
+            # Alluxio's `alluxio.` spelling is accepted for keys that show one.
+
+            """
+        for key in registry {
+            out += "\n"
+            for line in wrap(key.description, width: 100) { out += "# \(line)\n" }
+            out += "# type: \(key.type.label)"
+            if let alias = key.alluxioName { out += "; Alluxio name: \(alias)" }
+            out += "\n#\(key.name)=\(key.defaultValue)\n"
+        }
+        return out
+    }
+
+    private static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ") {
+            if !current.isEmpty && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = ""
+            }
+            current += current.isEmpty ? String(word) : " " + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+
+    func caseInsensitiveEquals(_ other: String) -> Bool { lowercased() == other.lowercased() }
+}

@@ -1,0 +1,45 @@
+/// One configuration property: the registry below is the single source of truth for the properties file,
+/// environment overrides, `strata conf` and the documented template.
+public struct PropertyKey: Sendable, Hashable {
+    public enum ValueType: Sendable, Hashable {
+        case string
+        case integer(ClosedRange<Int64>)
+        case boolean
+        /// Durations such as `10min`, `2sec`, `500ms`, `1h`, or a bare number of milliseconds.
+        case duration
+        /// Sizes such as `5MB`, `2KB`, `1GB`, or a bare number of bytes.
+        case bytes
+        case choice([String])
+
+        var label: String {
+            switch self {
+            case .string: "string"
+            case .integer(let r): "integer \(r.lowerBound)..\(r.upperBound)"
+            case .boolean: "boolean"
+            case .duration: "duration"
+            case .bytes: "size"
+            case .choice(let values): values.joined(separator: "|")
+            }
+        }
+    }
+
+    public let name: String
+    /// Alluxio's spelling of the same key, accepted everywhere `name` is.
+    public let alluxioName: String?
+    public let type: ValueType
+    public let defaultValue: String
+    public let description: String
+
+    public init(_ name: String, alluxio: String? = nil, type: ValueType, default defaultValue: String, _ description: String) {
+        self.name = name
+        self.alluxioName = alluxio
+        self.type = type
+        self.defaultValue = defaultValue
+        self.description = description
+    }
+
+    /// The environment variable that overrides this key: `strata.proxy.web.port` is `STRATA_PROXY_WEB_PORT`.
+    public var environmentName: String {
+        String(name.uppercased().map { $0 == "." || $0 == "-" ? "_" : $0 })
+    }
+}

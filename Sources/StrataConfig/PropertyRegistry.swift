@@ -1,0 +1,81 @@
+/// Every property key Strata knows, grouped by area. Add keys here and nowhere else.
+public enum Keys {
+    // MARK: Server
+    public static let rootDir = PropertyKey(
+        "strata.root.dir", type: .string, default: "./data",
+        "Root directory served over S3. Its top-level directories are buckets; created if missing.")
+    public static let bindHost = PropertyKey(
+        "strata.proxy.web.bind.host", alluxio: "alluxio.proxy.web.bind.host", type: .string, default: "127.0.0.1",
+        "Address the S3 listener binds to. Binding beyond loopback with SIMPLE authentication trusts every client on the network.")
+    public static let port = PropertyKey(
+        "strata.proxy.web.port", alluxio: "alluxio.proxy.web.port", type: .integer(0...65535), default: "39999",
+        "TCP port of the S3 listener (0 picks a free port and logs it).")
+    public static let ioThreads = PropertyKey(
+        "strata.fs.io.threads", type: .integer(1...1024), default: "16",
+        "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops.")
+    public static let shutdownGrace = PropertyKey(
+        "strata.proxy.shutdown.grace.period", type: .duration, default: "30sec",
+        "On SIGINT/SIGTERM, how long in-flight requests may run before the server exits.")
+    public static let accessLog = PropertyKey(
+        "strata.proxy.access.log.enabled", alluxio: "alluxio.proxy.audit.logging.enabled", type: .boolean, default: "true",
+        "Write one structured log line per request (operation, bucket, key, status, bytes, duration, request id).")
+    public static let logLevel = PropertyKey(
+        "strata.log.level", type: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: "info",
+        "Minimum level of log lines written to standard error.")
+
+    // MARK: Filesystem store
+    public static let syncPolicy = PropertyKey(
+        "strata.fs.sync.policy", type: .choice(["NONE", "FILE", "FILE_AND_DIRECTORY"]), default: "FILE_AND_DIRECTORY",
+        "What is fsynced before a write is acknowledged: NONE (page cache only), FILE (the object's data and metadata), FILE_AND_DIRECTORY (also the directory entry, so the object survives a power cut).")
+    public static let tmpSweepAge = PropertyKey(
+        "strata.fs.tmp.sweep.age", type: .duration, default: "1h",
+        "Temporary files older than this, left by a crash, are removed by the start-up sweep. Younger ones may belong to another server sharing the directory.")
+    public static let listFolders = PropertyKey(
+        "strata.proxy.s3.list.objects.return.folders", alluxio: "alluxio.proxy.s3.list.objects.return.folders", type: .boolean,
+        default: "false",
+        "Alluxio behaviour: list every directory as a 0-byte `dir/` key. Off: only directories created as `dir/` objects are keys, as in AWS.")
+    public static let listingETagMaxSize = PropertyKey(
+        "strata.s3.listing.etag.compute.max.size", type: .bytes, default: "16MB",
+        "Files written outside S3 get their MD5 ETag computed (and cached) during listings up to this size; larger ones show a placeholder ETag in listings until first read or HEAD.")
+
+    // MARK: S3 semantics
+    public static let bucketNamingRestrictions = PropertyKey(
+        "strata.proxy.s3.bucket.naming.restrictions.enabled", alluxio: "alluxio.proxy.s3.bucket.naming.restrictions.enabled",
+        type: .boolean, default: "true",
+        "Apply AWS bucket naming rules to CreateBucket (each `:`-separated segment). Existing directories stay reachable either way.")
+    public static let userMetadataMaxSize = PropertyKey(
+        "strata.proxy.s3.user.metadata.max.size", type: .bytes, default: "2KB",
+        "Maximum total size of `x-amz-meta-*` names and values on one object (AWS: 2 KB). Larger requests get MetadataTooLarge.")
+    public static let writeType = PropertyKey(
+        "strata.proxy.s3.writetype", alluxio: "alluxio.proxy.s3.writetype", type: .choice(["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH", "THROUGH"]),
+        default: "MUST_CACHE",
+        "Where writes go. Without an upstream endpoint every write type behaves as MUST_CACHE (local only).")
+    public static let deleteType = PropertyKey(
+        "strata.proxy.s3.deletetype", alluxio: "alluxio.proxy.s3.deletetype", type: .choice(["ALLUXIO_AND_UFS", "ALLUXIO_ONLY"]),
+        default: "ALLUXIO_AND_UFS",
+        "Whether deletes also remove the upstream copy. Without an upstream only the local copy exists.")
+
+    // MARK: Identity
+    public static let authMode = PropertyKey(
+        "strata.s3.auth.mode", type: .choice(["SIMPLE"]), default: "SIMPLE",
+        "SIMPLE: the caller is the access key named in the Authorization header; the signature is not checked (Alluxio's default; trusted networks only).")
+    public static let anonymousAccess = PropertyKey(
+        "strata.s3.auth.anonymous.enabled", type: .boolean, default: "true",
+        "Requests without an Authorization header act as the anonymous user. Off: they get 403 AccessDenied.")
+    public static let anonymousUser = PropertyKey(
+        "strata.s3.auth.anonymous.user", type: .string, default: "anonymous",
+        "The user unauthenticated requests act as when anonymous access is enabled.")
+    public static let superuser = PropertyKey(
+        "strata.s3.superuser", type: .string, default: "admin",
+        "This user sees every bucket in ListBuckets; other users see the buckets they own and buckets with no recorded owner.")
+    public static let region = PropertyKey(
+        "strata.s3.region", type: .string, default: "us-east-1",
+        "Region reported by GetBucketLocation and accepted in CreateBucket's LocationConstraint.")
+
+    public static let all: [PropertyKey] = [
+        rootDir, bindHost, port, ioThreads, shutdownGrace, accessLog, logLevel,
+        syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
+        bucketNamingRestrictions, userMetadataMaxSize, writeType, deleteType,
+        authMode, anonymousAccess, anonymousUser, superuser, region,
+    ]
+}

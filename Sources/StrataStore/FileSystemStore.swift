@@ -1,0 +1,256 @@
+import Foundation
+import Glibc
+import Logging
+import S3Protocol
+
+/// A bucket as ListBuckets shows it.
+public struct BucketInfo: Sendable, Equatable {
+    public var name: String
+    public var owner: String?
+    public var creationSeconds: Int64
+}
+
+/// The filesystem object store: top-level directories of the root are buckets, files are objects and
+/// their metadata lives in xattrs. Every method blocks; callers run them on an I/O thread pool.
+public final class FileSystemStore: Sendable {
+    public let rootPath: String
+    public let options: StoreOptions
+    let root: FileHandle
+
+    /// Creates the root if missing and checks that it can hold user xattrs: a filesystem without them
+    /// would silently lose metadata, so start-up refuses it.
+    public init(rootPath: String, options: StoreOptions = StoreOptions()) throws {
+        let absolute = rootPath.hasPrefix("/") ? rootPath : FileManager.default.currentDirectoryPath + "/" + rootPath
+        try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+        self.rootPath = absolute
+        self.options = options
+        root = try Sys.openDirectory(absolute: absolute)
+        try FileSystemStore.probeExtendedAttributes(root, path: absolute)
+    }
+
+    struct StartupError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static func probeExtendedAttributes(_ root: FileHandle, path: String) throws {
+        let probe = ".strata.tmp.xattr-probe-\(getpid())"
+        let fd = open(path + "/" + probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StartupError(description: "cannot write to the root directory \(path): \(String(cString: strerror(errno)))") }
+        defer {
+            close(fd)
+            unlinkat(root.fd, probe, 0)
+        }
+        do {
+            try Sys.setAttribute(fd, "user.strata.probe", Array("1".utf8))
+        } catch {
+            throw StartupError(
+                description: "the filesystem under \(path) does not support user extended attributes (\(error)); Strata stores object metadata in them and refuses to start rather than lose it")
+        }
+    }
+
+    // MARK: Buckets
+
+    /// Opens a bucket's directory; NoSuchBucket when it is missing or not a directory.
+    public func openBucket(_ name: String) throws(S3Error) -> FileHandle {
+        do {
+            return try Sys.openBeneath(root.fd, BucketName.relativePath(name), flags: Sys.readDirectory)
+        } catch {
+            switch error.errno {
+            case ENOENT, ENOTDIR, ELOOP, EXDEV:
+                throw S3Error(.noSuchBucket, details: [("BucketName", name)])
+            default:
+                throw error.s3Error(resource: name)
+            }
+        }
+    }
+
+    public func bucketInfo(_ name: String, handle: FileHandle) -> BucketInfo {
+        let meta = BucketMetadata.decode(try? Sys.getAttribute(handle.fd, BucketMetadata.attributeName))
+        let created = meta?.created ?? (try? Sys.stat(handle.fd).birthSeconds) ?? 0
+        return BucketInfo(name: name, owner: meta?.owner, creationSeconds: created)
+    }
+
+    /// Top-level directories, sorted by name. Nested (`a:b`) buckets are not listed, as in Alluxio.
+    public func listBuckets() throws(S3Error) -> [BucketInfo] {
+        var names: [String] = []
+        do {
+            try Sys.forEachEntry(root.fd) { cName, type in
+                guard cName[0] != 0x2E else { return }  // dot-directories are never buckets
+                guard let name = String(validatingCString: cName), BucketName.isSafePath(name), !name.contains(":") else { return }
+                if type == .directory || (type == .unknown && ((try? Sys.stat(root.fd, name))?.isDirectory ?? false)) {
+                    names.append(name)
+                }
+            }
+        } catch let error as SystemError {
+            throw error.s3Error()
+        } catch {
+            throw S3Error(.internalError)
+        }
+        names.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return names.compactMap { name in
+            guard let handle = try? Sys.openBeneath(root.fd, name, flags: Sys.readDirectory) else { return nil }
+            return bucketInfo(name, handle: handle)
+        }
+    }
+
+    public enum CreateBucketOutcome: Sendable, Equatable {
+        case created
+        case alreadyOwned
+    }
+
+    /// Creates the bucket directory and records its owner. The parent of a nested bucket must exist.
+    public func createBucket(_ name: String, owner: String) throws(S3Error) -> CreateBucketOutcome {
+        let segments = name.split(separator: ":").map(String.init)
+        let parent: FileHandle
+        if segments.count > 1 {
+            let parentName = segments.dropLast().joined(separator: ":")
+            do {
+                parent = try Sys.openBeneath(root.fd, BucketName.relativePath(parentName), flags: Sys.readDirectory)
+            } catch {
+                throw S3Error(.invalidBucketName, "The parent bucket '\(parentName)' of nested bucket '\(name)' does not exist.", details: [("BucketName", name)])
+            }
+        } else {
+            parent = root
+        }
+        let leaf = segments.last!
+        do {
+            try Sys.mkdir(parent.fd, leaf)
+        } catch {
+            guard error.errno == EEXIST else { throw error.s3Error(resource: name) }
+            guard let handle = try? Sys.openBeneath(parent.fd, leaf, flags: Sys.readDirectory) else {
+                throw S3Error(.bucketAlreadyExists, details: [("BucketName", name)])
+            }
+            let info = bucketInfo(name, handle: handle)
+            if let existing = info.owner, existing != owner {
+                throw S3Error(.bucketAlreadyExists, details: [("BucketName", name)])
+            }
+            return .alreadyOwned
+        }
+        do {
+            let handle = try Sys.openBeneath(parent.fd, leaf, flags: Sys.readDirectory)
+            let meta = BucketMetadata(owner: owner, created: Int64(Date().timeIntervalSince1970))
+            try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded())
+            if options.syncPolicy == .fileAndDirectory { try Sys.fsync(parent.fd) }
+        } catch {
+            _ = try? Sys.rmdir(parent.fd, leaf)
+            throw error.s3Error(resource: name)
+        }
+        return .created
+    }
+
+    /// Deletes a bucket that holds no objects. Empty directories and Strata's leftovers do not count as content.
+    public func deleteBucket(_ name: String) throws(S3Error) {
+        let handle = try openBucket(name)
+        let walker = KeyWalker(store: self, bucket: handle, prefix: "", startAfter: nil, windowSize: 2)
+        do {
+            if try walker.next() != nil { throw S3Error(.bucketNotEmpty, details: [("BucketName", name)]) }
+        } catch let error as S3Error {
+            throw error
+        } catch let error as SystemError {
+            throw error.s3Error(resource: name)
+        } catch {
+            throw S3Error(.internalError)
+        }
+        let segments = name.split(separator: ":").map(String.init)
+        let parentHandle: FileHandle
+        if segments.count > 1 {
+            guard let p = try? Sys.openBeneath(root.fd, segments.dropLast().joined(separator: "/"), flags: Sys.readDirectory) else {
+                throw S3Error(.noSuchBucket, details: [("BucketName", name)])
+            }
+            parentHandle = p
+        } else {
+            parentHandle = root
+        }
+        do {
+            try removeTree(handle)
+            try Sys.rmdir(parentHandle.fd, segments.last!)
+            if options.syncPolicy == .fileAndDirectory { try Sys.fsync(parentHandle.fd) }
+        } catch let error as SystemError {
+            if error.errno == ENOTEMPTY || error.errno == EEXIST { throw S3Error(.bucketNotEmpty, details: [("BucketName", name)]) }
+            throw error.s3Error(resource: name)
+        } catch {
+            throw S3Error(.internalError)
+        }
+    }
+
+    /// Removes the contents of a directory that holds no objects: empty directories and reserved files.
+    /// A regular file that is not reserved means an object appeared meanwhile: stop with ENOTEMPTY.
+    func removeTree(_ dir: FileHandle) throws {
+        var entries: [(String, Sys.EntryType)] = []
+        try Sys.forEachEntry(dir.fd) { cName, type in entries.append((String(cString: cName), type)) }
+        for (name, type) in entries {
+            var kind = type
+            if kind == .unknown { kind = ((try? Sys.stat(dir.fd, name))?.isDirectory ?? false) ? .directory : .regular }
+            if kind == .directory {
+                let child = try Sys.openBeneath(dir.fd, name, flags: Sys.readDirectory)
+                try removeTree(child)
+                try Sys.rmdir(dir.fd, name)
+            } else if ReservedNames.isReserved(name) {
+                try Sys.unlink(dir.fd, name)
+            } else {
+                throw SystemError(call: "rmdir", errno: ENOTEMPTY)
+            }
+        }
+    }
+
+    // MARK: Paths inside a bucket
+
+    /// Splits `a/b/c` into its directory components and leaf name.
+    static func split(_ key: String) -> (directories: [String], leaf: String) {
+        var parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if parts.last == "" { parts.removeLast() }
+        let leaf = parts.removeLast()
+        return (parts, leaf)
+    }
+
+    /// Opens the directory holding `key`'s leaf; NoSuchKey when a component is missing or not a directory.
+    func openParent(_ bucket: FileHandle, _ directories: [String]) throws(SystemError) -> FileHandle {
+        directories.isEmpty ? bucket : try Sys.openBeneath(bucket.fd, directories.joined(separator: "/"), flags: Sys.readDirectory)
+    }
+
+    /// `mkdir -p` below the bucket, returning the leaf directory and the directories it created (for cleanup).
+    func makeParents(_ bucket: FileHandle, _ directories: [String]) throws(S3Error) -> (FileHandle, [(FileHandle, String)]) {
+        var current = bucket
+        var created: [(FileHandle, String)] = []
+        for component in directories {
+            do {
+                try Sys.mkdir(current.fd, component)
+                created.append((current, component))
+            } catch {
+                // EEXIST: a directory (fine) or a file (reported when opened below).
+                if error.errno != EEXIST {
+                    removeCreated(created)
+                    throw error.s3Error()
+                }
+            }
+            do {
+                current = try Sys.openBeneath(current.fd, component, flags: Sys.readDirectory)
+            } catch {
+                removeCreated(created)
+                switch error.errno {
+                case ENOTDIR: throw S3Error(.objectParentIsFile, "Object parent already exists as a file: '\(component)' is an object, so it cannot also be a prefix of this key.")
+                case ELOOP, EXDEV: throw S3Error(.accessDenied, "A component of the key is a symbolic link, which the server does not follow.")
+                default: throw error.s3Error()
+                }
+            }
+        }
+        return (current, created)
+    }
+
+    /// Removes directories made for a write that did not complete, deepest first, when still empty.
+    func removeCreated(_ created: [(FileHandle, String)]) {
+        for (parent, name) in created.reversed() { _ = try? Sys.rmdir(parent.fd, name) }
+    }
+
+    /// After a delete, removes parent directories left empty, up to the bucket, unless they are directory objects.
+    func pruneEmptyParents(_ bucket: FileHandle, _ directories: [String]) {
+        var depth = directories.count
+        while depth > 0 {
+            guard let parent = try? openParent(bucket, Array(directories[0..<(depth - 1)])) else { return }
+            let name = directories[depth - 1]
+            if ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, name, ObjectMetadata.attributeName))?.isDirectory == true { return }
+            do { try Sys.rmdir(parent.fd, name) } catch { return }
+            depth -= 1
+        }
+    }
+}

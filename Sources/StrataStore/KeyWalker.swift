@@ -1,0 +1,177 @@
+import Glibc
+import S3Protocol
+
+/// One key found by a walk, in S3 order.
+public struct WalkedKey: Sendable {
+    public let key: String
+    /// The directory holding the entry and the entry's name in it.
+    let directory: FileHandle
+    let name: String
+    public let isDirectory: Bool
+}
+
+/// Yields a bucket's keys in S3 order (UTF-8 byte order of whole keys) without loading the subtree: a stack of
+/// directories, each read in bounded windows of its smallest remaining entries. A directory `d` sorts as `d/`,
+/// so `a-c` comes before `a/b` as in S3. Symlinks, reserved names and names that are not UTF-8 are not keys.
+final class KeyWalker {
+    private struct Entry {
+        let name: String
+        /// name, plus `/` for directories: the order S3 keys take.
+        let sortKey: [UInt8]
+        let isDirectory: Bool
+    }
+
+    private final class Frame {
+        let handle: FileHandle
+        /// The key prefix this directory stands for: "" for the bucket, "a/b/" below.
+        let path: [UInt8]
+        /// Only entries whose name starts with this are keys (the part of the listing prefix inside this directory).
+        let namePrefix: [UInt8]
+        var window: [Entry] = []
+        var index = 0
+        /// Every entry up to this sort key has been handed out.
+        var cursor: [UInt8]?
+        var exhausted = false
+
+        init(handle: FileHandle, path: [UInt8], namePrefix: [UInt8]) {
+            self.handle = handle
+            self.path = path
+            self.namePrefix = namePrefix
+        }
+    }
+
+    let store: FileSystemStore
+    let prefix: [UInt8]
+    let startAfter: [UInt8]?
+    let windowSize: Int
+    private var stack: [Frame] = []
+    private var skipPrefix: [UInt8]?
+
+    /// - Parameters:
+    ///   - prefix: only keys starting with it.
+    ///   - startAfter: only keys after it.
+    ///   - windowSize: how many entries of one directory are held at a time.
+    init(store: FileSystemStore, bucket: FileHandle, prefix: String, startAfter: String?, windowSize: Int = 1024) {
+        self.store = store
+        self.prefix = Array(prefix.utf8)
+        self.startAfter = startAfter.map { Array($0.utf8) }
+        self.windowSize = max(2, windowSize)
+        // Start in the deepest directory the prefix names completely.
+        let bytes = self.prefix
+        var cut = 0
+        if let slash = bytes.lastIndex(of: UInt8(ascii: "/")) { cut = slash + 1 }
+        let dirPath = Array(bytes[0..<cut])
+        let start: FileHandle?
+        if cut == 0 {
+            start = bucket
+        } else {
+            let relative = String(decoding: dirPath.dropLast(), as: UTF8.self)
+            if relative.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+                start = nil
+            } else {
+                start = try? Sys.openBeneath(bucket.fd, relative, flags: Sys.readDirectory)
+            }
+        }
+        if let start {
+            stack.append(Frame(handle: start, path: dirPath, namePrefix: Array(bytes[cut...])))
+        }
+    }
+
+    /// Skips every remaining key that starts with `prefix` (a CommonPrefix already reported).
+    func skip(prefix: [UInt8]) {
+        skipPrefix = prefix
+        while let top = stack.last, top.path.starts(with: prefix) { stack.removeLast() }
+    }
+
+    func next() throws -> WalkedKey? {
+        while let frame = stack.last {
+            if frame.index >= frame.window.count {
+                if frame.exhausted {
+                    stack.removeLast()
+                    continue
+                }
+                try load(frame)
+                continue
+            }
+            let entry = frame.window[frame.index]
+            frame.index += 1
+            frame.cursor = entry.sortKey
+            let key = frame.path + entry.sortKey
+            if let skipPrefix, key.starts(with: skipPrefix) { continue }
+            if entry.isDirectory {
+                guard let child = try? Sys.openBeneath(frame.handle.fd, entry.name, flags: Sys.readDirectory) else { continue }
+                stack.append(Frame(handle: child, path: key, namePrefix: []))
+                guard key.starts(with: prefix), isAfterStart(key) else { continue }
+                if store.options.listFolders
+                    || ObjectMetadata.decode(try? Sys.getAttribute(child.fd, ObjectMetadata.attributeName))?.isDirectory == true
+                {
+                    return WalkedKey(key: String(decoding: key, as: UTF8.self), directory: frame.handle, name: entry.name, isDirectory: true)
+                }
+                continue
+            }
+            guard key.starts(with: prefix), isAfterStart(key) else { continue }
+            return WalkedKey(key: String(decoding: key, as: UTF8.self), directory: frame.handle, name: entry.name, isDirectory: false)
+        }
+        return nil
+    }
+
+    private func isAfterStart(_ key: [UInt8]) -> Bool {
+        guard let startAfter else { return true }
+        return startAfter.lexicographicallyPrecedes(key)
+    }
+
+    /// Whether an entry (with its full key) can hold keys after `startAfter` and inside the skip/prefix bounds.
+    private func isCandidate(_ key: [UInt8], isDirectory: Bool) -> Bool {
+        if let startAfter {
+            if isDirectory {
+                // Everything below `d/` precedes startAfter unless startAfter is inside `d/`.
+                if key.lexicographicallyPrecedes(startAfter) && !startAfter.starts(with: key) { return false }
+            } else if !startAfter.lexicographicallyPrecedes(key) {
+                return false
+            }
+        }
+        if let skipPrefix, key.starts(with: skipPrefix) { return false }
+        return true
+    }
+
+    /// Reads the next window: the smallest `windowSize` entries after the frame's cursor.
+    private func load(_ frame: Frame) throws {
+        var entries: [Entry] = []
+        let limit = windowSize
+        var overflowed = false
+        func trim() {
+            entries.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
+            if entries.count > limit {
+                entries.removeSubrange(limit...)
+                overflowed = true
+            }
+        }
+        do {
+            try Sys.forEachEntry(frame.handle.fd) { cName, type in
+                let nameBytes = UnsafeRawBufferPointer(start: cName, count: strlen(cName))
+                guard nameBytes.starts(with: frame.namePrefix) else { return }
+                guard let name = String(validating: nameBytes, as: UTF8.self), !ReservedNames.isReserved(name) else { return }
+                var kind = type
+                if kind == .unknown || kind == .other {
+                    guard let st = try? Sys.stat(frame.handle.fd, name) else { return }
+                    kind = st.isDirectory ? .directory : st.isRegular ? .regular : .other
+                }
+                guard kind == .directory || kind == .regular else { return }
+                let isDirectory = kind == .directory
+                var sortKey = Array(nameBytes)
+                if isDirectory { sortKey.append(UInt8(ascii: "/")) }
+                if let cursor = frame.cursor, !cursor.lexicographicallyPrecedes(sortKey) { return }
+                guard isCandidate(frame.path + sortKey, isDirectory: isDirectory) else { return }
+                entries.append(Entry(name: name, sortKey: sortKey, isDirectory: isDirectory))
+                if entries.count >= limit * 4 { trim() }
+            }
+        } catch let error as SystemError {
+            // A directory that vanished or is unreadable holds no keys we can serve.
+            guard error.errno == ENOENT || error.errno == EACCES else { throw error }
+        }
+        trim()
+        frame.window = entries
+        frame.index = 0
+        frame.exhausted = !overflowed
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Glibc
+import S3Protocol
+
+/// An object opened for reading or inspection, with a current ETag.
+public struct ObjectHandle: Sendable {
+    /// nil for directory objects (no bytes).
+    public let file: FileHandle?
+    public let stat: FileStat
+    public let metadata: ObjectMetadata
+    public var isDirectory: Bool { file == nil }
+    public var size: Int64 { file == nil ? 0 : stat.size }
+    public var lastModifiedSeconds: Int64 { stat.mtimeSeconds }
+}
+
+extension FileSystemStore {
+    /// Starts writing `key`; see ObjectWriter.
+    public func beginWrite(bucket: FileHandle, key: String) throws(S3Error) -> ObjectWriter {
+        try ObjectWriter(store: self, bucket: bucket, key: key)
+    }
+
+    /// Creates (or updates the metadata of) the directory object `key/`.
+    public func putDirectoryObject(bucket: FileHandle, key: String, metadata: ObjectMetadata) throws(S3Error) {
+        let (directories, leaf) = FileSystemStore.split(key)
+        let (_, created) = try makeParents(bucket, directories + [leaf])
+        var meta = metadata
+        meta.isDirectory = true
+        meta.etag = emptyMD5
+        meta.size = 0
+        do {
+            let dir = try openParent(bucket, directories + [leaf])
+            try Sys.setAttribute(dir.fd, ObjectMetadata.attributeName, meta.encoded())
+            if options.syncPolicy == .fileAndDirectory {
+                try Sys.fsync(dir.fd)
+                for (parent, _) in created { try Sys.fsync(parent.fd) }
+            }
+        } catch {
+            removeCreated(created)
+            throw error.s3Error()
+        }
+    }
+
+    /// Opens an object. Keys ending in `/` address directory objects. The ETag is checked against the file's
+    /// size and mtime and recomputed (and cached) when the file changed outside S3.
+    public func openObject(bucket: FileHandle, key: String) throws(S3Error) -> ObjectHandle {
+        if key.hasSuffix("/") {
+            let path = String(key.dropLast())
+            guard let dir = try? Sys.openBeneath(bucket.fd, path, flags: Sys.readDirectory), let st = try? Sys.stat(dir.fd) else {
+                throw S3Error(.noSuchKey, details: [("Key", key)])
+            }
+            var meta = ObjectMetadata.decode(try? Sys.getAttribute(dir.fd, ObjectMetadata.attributeName))
+            if meta?.isDirectory != true {
+                guard options.listFolders else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
+                meta = ObjectMetadata(etag: emptyMD5)
+                meta?.isDirectory = true
+            }
+            return ObjectHandle(file: nil, stat: st, metadata: meta!)
+        }
+        let file: FileHandle
+        do {
+            file = try Sys.openBeneath(bucket.fd, key, flags: O_RDONLY | cstrata_o_nofollow_flag)
+        } catch {
+            switch error.errno {
+            case ENOENT, ENOTDIR, ELOOP, EXDEV, ENAMETOOLONG: throw S3Error(.noSuchKey, details: [("Key", key)])
+            default: throw error.s3Error()
+            }
+        }
+        let st: FileStat
+        do { st = try Sys.stat(file.fd) } catch { throw error.s3Error() }
+        guard st.isRegular else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
+        let stored = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName))
+        if let stored, stored.isValid(for: st) {
+            return ObjectHandle(file: file, stat: st, metadata: stored)
+        }
+        let meta = try refreshETag(file: file, stat: st, stored: stored)
+        return ObjectHandle(file: file, stat: st, metadata: meta)
+    }
+
+    /// Computes the MD5 of a file written or changed outside S3 and caches it with the new validator.
+    func refreshETag(file: FileHandle, stat: FileStat, stored: ObjectMetadata?) throws(S3Error) -> ObjectMetadata {
+        var md5 = MD5Accumulator()
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        while true {
+            let n: Int
+            do { n = try Sys.pread(file.fd, buffer, offset: offset) } catch { throw error.s3Error() }
+            if n == 0 { break }
+            md5.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += Int64(n)
+        }
+        var meta = stored ?? ObjectMetadata()
+        meta.etag = md5.hex()
+        meta.size = stat.size
+        meta.mtimeNanos = stat.mtimeNanos
+        // Only cache when nothing changed while hashing; a failure to cache (read-only file) is harmless.
+        if let after = try? Sys.stat(file.fd), after.size == stat.size, after.mtimeNanos == stat.mtimeNanos, offset == stat.size {
+            _ = try? Sys.setAttribute(file.fd, ObjectMetadata.attributeName, meta.encoded())
+        }
+        return meta
+    }
+
+    /// Replaces an object's metadata in place (CopyObject onto itself with REPLACE).
+    public func replaceMetadata(bucket: FileHandle, key: String, metadata: ObjectMetadata) throws(S3Error) {
+        let handle = try openObject(bucket: bucket, key: key)
+        var meta = metadata
+        meta.size = handle.metadata.size
+        meta.mtimeNanos = handle.metadata.mtimeNanos
+        meta.etag = handle.metadata.etag
+        meta.isDirectory = handle.metadata.isDirectory
+        do {
+            if let file = handle.file {
+                try Sys.setAttribute(file.fd, ObjectMetadata.attributeName, meta.encoded())
+                if options.syncPolicy != .none { try Sys.fsync(file.fd) }
+            } else {
+                let dir = try Sys.openBeneath(bucket.fd, String(key.dropLast()), flags: Sys.readDirectory)
+                try Sys.setAttribute(dir.fd, ObjectMetadata.attributeName, meta.encoded())
+            }
+        } catch {
+            if error.errno == ENOSPC || error.errno == E2BIG {
+                throw S3Error(.metadataTooLarge, "The object's metadata does not fit in the filesystem's extended attributes.")
+            }
+            throw error.s3Error()
+        }
+    }
+
+    /// Deletes an object; deleting a key that does not exist succeeds, as in S3. A directory object with
+    /// objects below it stops being an object but keeps its contents.
+    public func deleteObject(bucket: FileHandle, key: String) throws(S3Error) {
+        let (directories, leaf) = FileSystemStore.split(key)
+        guard let parent = try? openParent(bucket, directories) else { return }
+        if key.hasSuffix("/") {
+            guard let st = try? Sys.stat(parent.fd, leaf), st.isDirectory else { return }
+            let marker = ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, leaf, ObjectMetadata.attributeName))
+            guard marker?.isDirectory == true || options.listFolders else { return }
+            do {
+                try Sys.rmdir(parent.fd, leaf)
+            } catch {
+                guard error.errno == ENOTEMPTY || error.errno == EEXIST else { throw error.s3Error() }
+                do { try Sys.removeAttribute(parent.fd, leaf, ObjectMetadata.attributeName) } catch { throw error.s3Error() }
+                return
+            }
+        } else {
+            do {
+                try Sys.unlink(parent.fd, leaf)
+            } catch {
+                switch error.errno {
+                case ENOENT, ENOTDIR, EISDIR: return
+                default: throw error.s3Error()
+                }
+            }
+        }
+        if options.syncPolicy == .fileAndDirectory { _ = try? Sys.fsync(parent.fd) }
+        pruneEmptyParents(bucket, directories)
+    }
+}
+
+let cstrata_o_nofollow_flag: Int32 = O_NOFOLLOW

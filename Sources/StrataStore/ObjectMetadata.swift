@@ -1,0 +1,82 @@
+import Foundation
+
+/// What S3 knows about an object beyond its bytes, stored as JSON in the `user.strata.meta` xattr.
+/// Short field names keep it well under ext4's 4 KiB per-inode xattr budget.
+public struct ObjectMetadata: Codable, Sendable, Equatable {
+    public static let attributeName = "user.strata.meta"
+    public static let currentVersion = 1
+
+    public var version: Int = ObjectMetadata.currentVersion
+    /// Unquoted ETag: hex MD5, or `hex-N` for multipart objects.
+    public var etag: String
+    /// Validator: the ETag holds only while size and mtime match; files edited outside S3 get a fresh one.
+    public var size: Int64
+    public var mtimeNanos: Int64
+    public var contentType: String?
+    public var contentEncoding: String?
+    public var contentDisposition: String?
+    public var contentLanguage: String?
+    public var cacheControl: String?
+    public var expires: String?
+    /// `x-amz-meta-*` with the prefix removed and names lower-cased, as AWS returns them.
+    public var userMetadata: [String: String]?
+    public var owner: String?
+    /// Set on directories that are objects (`key/`).
+    public var isDirectory: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case version = "v", etag = "e", size = "s", mtimeNanos = "m", contentType = "ct", contentEncoding = "ce"
+        case contentDisposition = "cd", contentLanguage = "cl", cacheControl = "cc", expires = "ex", userMetadata = "um"
+        case owner = "o", isDirectory = "dir"
+    }
+
+    public init(etag: String = "", size: Int64 = 0, mtimeNanos: Int64 = 0) {
+        self.etag = etag
+        self.size = size
+        self.mtimeNanos = mtimeNanos
+    }
+
+    public func encoded() -> [UInt8] {
+        // Encoding a plain struct of strings cannot fail.
+        (try? Array(ObjectMetadata.encoder.encode(self))) ?? []
+    }
+
+    /// nil for a missing, foreign or corrupt attribute: the object is then treated as written outside S3.
+    public static func decode(_ bytes: [UInt8]?) -> ObjectMetadata? {
+        guard let bytes, !bytes.isEmpty else { return nil }
+        return try? decoder.decode(ObjectMetadata.self, from: Data(bytes))
+    }
+
+    public func isValid(for stat: FileStat) -> Bool {
+        !etag.isEmpty && size == stat.size && mtimeNanos == stat.mtimeNanos
+    }
+
+    private static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+    private static let decoder = JSONDecoder()
+}
+
+/// What a bucket directory records about itself, in `user.strata.bucket`.
+public struct BucketMetadata: Codable, Sendable, Equatable {
+    public static let attributeName = "user.strata.bucket"
+    public var owner: String?
+    public var created: Int64
+
+    public init(owner: String?, created: Int64) {
+        self.owner = owner
+        self.created = created
+    }
+
+    public func encoded() -> [UInt8] { (try? Array(JSONEncoder().encode(self))) ?? [] }
+
+    public static func decode(_ bytes: [UInt8]?) -> BucketMetadata? {
+        guard let bytes, !bytes.isEmpty else { return nil }
+        return try? JSONDecoder().decode(BucketMetadata.self, from: Data(bytes))
+    }
+}
+
+/// The ETag of an empty body, used for directory objects.
+public let emptyMD5 = "d41d8cd98f00b204e9800998ecf8427e"

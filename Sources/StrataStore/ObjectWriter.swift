@@ -1,0 +1,200 @@
+import CStrataSys
+import Foundation
+import Glibc
+import S3Protocol
+
+/// One object being written: bytes go to an anonymous O_TMPFILE (or a reserved temporary name) in the
+/// target's directory and become visible only at `commit`, atomically replacing any previous version.
+/// Dropping an uncommitted writer discards everything it wrote and the directories it created.
+public final class ObjectWriter: @unchecked Sendable {
+    let store: FileSystemStore
+    let bucket: FileHandle
+    let directories: [String]
+    let leaf: String
+    var parent: FileHandle
+    let file: FileHandle
+    /// Set when the filesystem has no O_TMPFILE and the data lives under a reserved name until commit.
+    let temporaryName: String?
+    var createdDirectories: [(FileHandle, String)]
+    var finished = false
+    public private(set) var bytesWritten: Int64 = 0
+    public var md5 = MD5Accumulator()
+
+    init(store: FileSystemStore, bucket: FileHandle, key: String) throws(S3Error) {
+        self.store = store
+        self.bucket = bucket
+        (directories, leaf) = FileSystemStore.split(key)
+        (parent, createdDirectories) = try store.makeParents(bucket, directories)
+        let fd = cstrata_open_tmpfile(parent.fd, 0o644)
+        if fd >= 0 {
+            file = FileHandle(fd)
+            temporaryName = nil
+        } else if errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL {
+            let name = ReservedNames.temporaryPrefix + UUID().uuidString.lowercased()
+            do {
+                file = try Sys.openBeneath(parent.fd, name, flags: O_CREAT | O_EXCL | O_RDWR, mode: 0o644)
+            } catch {
+                store.removeCreated(createdDirectories)
+                throw error.s3Error()
+            }
+            temporaryName = name
+        } else {
+            let error = SystemError(call: "open", errno: errno)
+            store.removeCreated(createdDirectories)
+            throw error.s3Error()
+        }
+    }
+
+    deinit {
+        if !finished { discard() }
+    }
+
+    /// Appends bytes and feeds them to the MD5.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
+        do {
+            try Sys.writeAll(file.fd, bytes)
+        } catch {
+            throw error.s3Error()
+        }
+        md5.update(bytes)
+        bytesWritten += Int64(bytes.count)
+    }
+
+    /// Appends a byte range of another file. The kernel copies (copy_file_range: reflinks where the
+    /// filesystem can); nothing passes through user space, so the caller supplies the ETag.
+    public func copy(from source: FileHandle, offset: Int64, length: Int64) throws(S3Error) {
+        var inOffset = offset
+        var remaining = length
+        while remaining > 0 {
+            var outOffset = bytesWritten
+            let n = cstrata_copy_file_range(source.fd, &inOffset, file.fd, &outOffset, Int(min(remaining, 1 << 30)))
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS {
+                    try copyThroughMemory(from: source, offset: inOffset, length: remaining)
+                    return
+                }
+                throw SystemError(call: "copy_file_range", errno: errno).s3Error()
+            }
+            if n == 0 { throw S3Error(.internalError, "The source object shrank while it was being copied.") }
+            remaining -= Int64(n)
+            bytesWritten += Int64(n)
+        }
+    }
+
+    private func copyThroughMemory(from source: FileHandle, offset: Int64, length: Int64) throws(S3Error) {
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var position = offset
+        var remaining = length
+        while remaining > 0 {
+            let want = Int(min(Int64(chunk), remaining))
+            let n: Int
+            do { n = try Sys.pread(source.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: position) } catch { throw error.s3Error() }
+            if n == 0 { throw S3Error(.internalError, "The source object shrank while it was being copied.") }
+            do { try Sys.writeAll(file.fd, UnsafeRawBufferPointer(rebasing: buffer[0..<n])) } catch { throw error.s3Error() }
+            position += Int64(n)
+            remaining -= Int64(n)
+            bytesWritten += Int64(n)
+        }
+    }
+
+    /// Stores the metadata on the still-invisible file, syncs per policy and publishes it under the key.
+    /// Returns the published file's stat. On failure nothing is published and the old object is intact.
+    @discardableResult
+    public func commit(metadata: ObjectMetadata) throws(S3Error) -> FileStat {
+        do {
+            return try commitOrThrow(metadata)
+        } catch let error as S3Error {
+            discard()
+            throw error
+        } catch let error as SystemError {
+            discard()
+            throw error.s3Error()
+        } catch {
+            discard()
+            throw S3Error(.internalError)
+        }
+    }
+
+    private func commitOrThrow(_ metadata: ObjectMetadata) throws -> FileStat {
+        var meta = metadata
+        let st = try Sys.stat(file.fd)
+        meta.size = st.size
+        meta.mtimeNanos = st.mtimeNanos
+        try storeMetadata(meta)
+        if store.options.syncPolicy != .none { try Sys.fsync(file.fd) }
+        try publish()
+        finished = true
+        if store.options.syncPolicy == .fileAndDirectory {
+            // Already published: a failed directory sync is logged by the caller's error, the object stays.
+            try? Sys.fsync(parent.fd)
+            for (dir, _) in createdDirectories { try? Sys.fsync(dir.fd) }
+        }
+        return st
+    }
+
+    private func storeMetadata(_ meta: ObjectMetadata) throws {
+        do {
+            try Sys.setAttribute(file.fd, ObjectMetadata.attributeName, meta.encoded())
+        } catch {
+            if error.errno == ENOSPC || error.errno == E2BIG || error.errno == ERANGE {
+                throw S3Error(.metadataTooLarge, "The object's metadata does not fit in the filesystem's extended attributes.")
+            }
+            throw error
+        }
+    }
+
+    private func publish() throws {
+        try clearEmptyDirectoryAtTarget()
+        if let temporaryName {
+            try renameOver(temporaryName)
+            return
+        }
+        // Fast path: the key is new, link the anonymous file straight in.
+        if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
+        if errno == ENOENT {
+            // A concurrent delete pruned our parent directory: recreate it and retry once.
+            (parent, _) = try store.makeParents(bucket, directories)
+            if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
+        }
+        guard errno == EEXIST else { throw SystemError(call: "linkat", errno: errno) }
+        // Replace: link under a reserved name, then rename over the old version in one step.
+        let staging = ReservedNames.temporaryPrefix + UUID().uuidString.lowercased()
+        if cstrata_link_fd(file.fd, parent.fd, staging) != 0 { throw SystemError(call: "linkat", errno: errno) }
+        do {
+            try renameOver(staging)
+        } catch {
+            _ = try? Sys.unlink(parent.fd, staging)
+            throw error
+        }
+    }
+
+    private func renameOver(_ name: String) throws {
+        do {
+            try Sys.rename(parent.fd, name, parent.fd, leaf)
+        } catch {
+            if error.errno == EISDIR || error.errno == ENOTEMPTY || error.errno == EEXIST {
+                throw S3Error(.existingObjectIsDirectory, "Existing Object is a directory: other keys start with '\(leaf)/', so it cannot also be an object.")
+            }
+            throw error
+        }
+    }
+
+    /// A key may replace a directory only when that directory is empty and not itself an object.
+    private func clearEmptyDirectoryAtTarget() throws {
+        guard let st = try? Sys.stat(parent.fd, leaf), st.isDirectory else { return }
+        let marker = ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, leaf, ObjectMetadata.attributeName))
+        if marker?.isDirectory != true, (try? Sys.rmdir(parent.fd, leaf)) != nil { return }
+        throw S3Error(.existingObjectIsDirectory, "Existing Object is a directory: other keys start with '\(leaf)/', so it cannot also be an object.")
+    }
+
+    /// Throws the written data away.
+    public func discard() {
+        guard !finished else { return }
+        finished = true
+        if let temporaryName { _ = try? Sys.unlink(parent.fd, temporaryName) }
+        store.removeCreated(createdDirectories)
+    }
+}
