@@ -34,6 +34,18 @@ public struct XMLWriter: Sendable {
         output += "<\(name)>\(value ? "true" : "false")</\(name)>"
     }
 
+    /// A document whose root holds only text, such as `<LocationConstraint>`.
+    public static func textDocument(root: String, text: String) -> String {
+        var xml = XMLWriter(root: root)
+        xml.output += escape(text)
+        return xml.finish()
+    }
+
+    /// Appends markup as is, for the rare element that carries attributes.
+    public mutating func appendRaw(_ markup: String) {
+        output += markup
+    }
+
     public mutating func optional(_ name: String, _ value: String?) {
         if let value { element(name, value) }
     }

@@ -15,7 +15,7 @@ public struct BucketInfo: Sendable, Equatable {
 public final class FileSystemStore: Sendable {
     public let rootPath: String
     public let options: StoreOptions
-    let root: FileHandle
+    let root: OpenFile
 
     /// Creates the root if missing and checks that it can hold user xattrs: a filesystem without them
     /// would silently lose metadata, so start-up refuses it.
@@ -32,7 +32,7 @@ public final class FileSystemStore: Sendable {
         let description: String
     }
 
-    private static func probeExtendedAttributes(_ root: FileHandle, path: String) throws {
+    private static func probeExtendedAttributes(_ root: OpenFile, path: String) throws {
         let probe = ".strata.tmp.xattr-probe-\(getpid())"
         let fd = open(path + "/" + probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StartupError(description: "cannot write to the root directory \(path): \(String(cString: strerror(errno)))") }
@@ -51,7 +51,7 @@ public final class FileSystemStore: Sendable {
     // MARK: Buckets
 
     /// Opens a bucket's directory; NoSuchBucket when it is missing or not a directory.
-    public func openBucket(_ name: String) throws(S3Error) -> FileHandle {
+    public func openBucket(_ name: String) throws(S3Error) -> OpenFile {
         do {
             return try Sys.openBeneath(root.fd, BucketName.relativePath(name), flags: Sys.readDirectory)
         } catch {
@@ -64,7 +64,7 @@ public final class FileSystemStore: Sendable {
         }
     }
 
-    public func bucketInfo(_ name: String, handle: FileHandle) -> BucketInfo {
+    public func bucketInfo(_ name: String, handle: OpenFile) -> BucketInfo {
         let meta = BucketMetadata.decode(try? Sys.getAttribute(handle.fd, BucketMetadata.attributeName))
         let created = meta?.created ?? (try? Sys.stat(handle.fd).birthSeconds) ?? 0
         return BucketInfo(name: name, owner: meta?.owner, creationSeconds: created)
@@ -101,7 +101,7 @@ public final class FileSystemStore: Sendable {
     /// Creates the bucket directory and records its owner. The parent of a nested bucket must exist.
     public func createBucket(_ name: String, owner: String) throws(S3Error) -> CreateBucketOutcome {
         let segments = name.split(separator: ":").map(String.init)
-        let parent: FileHandle
+        let parent: OpenFile
         if segments.count > 1 {
             let parentName = segments.dropLast().joined(separator: ":")
             do {
@@ -152,7 +152,7 @@ public final class FileSystemStore: Sendable {
             throw S3Error(.internalError)
         }
         let segments = name.split(separator: ":").map(String.init)
-        let parentHandle: FileHandle
+        let parentHandle: OpenFile
         if segments.count > 1 {
             guard let p = try? Sys.openBeneath(root.fd, segments.dropLast().joined(separator: "/"), flags: Sys.readDirectory) else {
                 throw S3Error(.noSuchBucket, details: [("BucketName", name)])
@@ -175,7 +175,7 @@ public final class FileSystemStore: Sendable {
 
     /// Removes the contents of a directory that holds no objects: empty directories and reserved files.
     /// A regular file that is not reserved means an object appeared meanwhile: stop with ENOTEMPTY.
-    func removeTree(_ dir: FileHandle) throws {
+    func removeTree(_ dir: OpenFile) throws {
         var entries: [(String, Sys.EntryType)] = []
         try Sys.forEachEntry(dir.fd) { cName, type in entries.append((String(cString: cName), type)) }
         for (name, type) in entries {
@@ -204,14 +204,14 @@ public final class FileSystemStore: Sendable {
     }
 
     /// Opens the directory holding `key`'s leaf; NoSuchKey when a component is missing or not a directory.
-    func openParent(_ bucket: FileHandle, _ directories: [String]) throws(SystemError) -> FileHandle {
+    func openParent(_ bucket: OpenFile, _ directories: [String]) throws(SystemError) -> OpenFile {
         directories.isEmpty ? bucket : try Sys.openBeneath(bucket.fd, directories.joined(separator: "/"), flags: Sys.readDirectory)
     }
 
     /// `mkdir -p` below the bucket, returning the leaf directory and the directories it created (for cleanup).
-    func makeParents(_ bucket: FileHandle, _ directories: [String]) throws(S3Error) -> (FileHandle, [(FileHandle, String)]) {
+    func makeParents(_ bucket: OpenFile, _ directories: [String]) throws(S3Error) -> (OpenFile, [(OpenFile, String)]) {
         var current = bucket
-        var created: [(FileHandle, String)] = []
+        var created: [(OpenFile, String)] = []
         for component in directories {
             do {
                 try Sys.mkdir(current.fd, component)
@@ -238,12 +238,12 @@ public final class FileSystemStore: Sendable {
     }
 
     /// Removes directories made for a write that did not complete, deepest first, when still empty.
-    func removeCreated(_ created: [(FileHandle, String)]) {
+    func removeCreated(_ created: [(OpenFile, String)]) {
         for (parent, name) in created.reversed() { _ = try? Sys.rmdir(parent.fd, name) }
     }
 
     /// After a delete, removes parent directories left empty, up to the bucket, unless they are directory objects.
-    func pruneEmptyParents(_ bucket: FileHandle, _ directories: [String]) {
+    func pruneEmptyParents(_ bucket: OpenFile, _ directories: [String]) {
         var depth = directories.count
         while depth > 0 {
             guard let parent = try? openParent(bucket, Array(directories[0..<(depth - 1)])) else { return }

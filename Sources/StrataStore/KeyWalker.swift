@@ -5,7 +5,7 @@ import S3Protocol
 public struct WalkedKey: Sendable {
     public let key: String
     /// The directory holding the entry and the entry's name in it.
-    let directory: FileHandle
+    let directory: OpenFile
     let name: String
     public let isDirectory: Bool
 }
@@ -22,7 +22,7 @@ final class KeyWalker {
     }
 
     private final class Frame {
-        let handle: FileHandle
+        let handle: OpenFile
         /// The key prefix this directory stands for: "" for the bucket, "a/b/" below.
         let path: [UInt8]
         /// Only entries whose name starts with this are keys (the part of the listing prefix inside this directory).
@@ -33,7 +33,7 @@ final class KeyWalker {
         var cursor: [UInt8]?
         var exhausted = false
 
-        init(handle: FileHandle, path: [UInt8], namePrefix: [UInt8]) {
+        init(handle: OpenFile, path: [UInt8], namePrefix: [UInt8]) {
             self.handle = handle
             self.path = path
             self.namePrefix = namePrefix
@@ -51,7 +51,7 @@ final class KeyWalker {
     ///   - prefix: only keys starting with it.
     ///   - startAfter: only keys after it.
     ///   - windowSize: how many entries of one directory are held at a time.
-    init(store: FileSystemStore, bucket: FileHandle, prefix: String, startAfter: String?, windowSize: Int = 1024) {
+    init(store: FileSystemStore, bucket: OpenFile, prefix: String, startAfter: String?, windowSize: Int = 1024) {
         self.store = store
         self.prefix = Array(prefix.utf8)
         self.startAfter = startAfter.map { Array($0.utf8) }
@@ -61,7 +61,7 @@ final class KeyWalker {
         var cut = 0
         if let slash = bytes.lastIndex(of: UInt8(ascii: "/")) { cut = slash + 1 }
         let dirPath = Array(bytes[0..<cut])
-        let start: FileHandle?
+        let start: OpenFile?
         if cut == 0 {
             start = bucket
         } else {

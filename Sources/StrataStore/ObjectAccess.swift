@@ -5,7 +5,7 @@ import S3Protocol
 /// An object opened for reading or inspection, with a current ETag.
 public struct ObjectHandle: Sendable {
     /// nil for directory objects (no bytes).
-    public let file: FileHandle?
+    public let file: OpenFile?
     public let stat: FileStat
     public let metadata: ObjectMetadata
     public var isDirectory: Bool { file == nil }
@@ -15,12 +15,12 @@ public struct ObjectHandle: Sendable {
 
 extension FileSystemStore {
     /// Starts writing `key`; see ObjectWriter.
-    public func beginWrite(bucket: FileHandle, key: String) throws(S3Error) -> ObjectWriter {
+    public func beginWrite(bucket: OpenFile, key: String) throws(S3Error) -> ObjectWriter {
         try ObjectWriter(store: self, bucket: bucket, key: key)
     }
 
     /// Creates (or updates the metadata of) the directory object `key/`.
-    public func putDirectoryObject(bucket: FileHandle, key: String, metadata: ObjectMetadata) throws(S3Error) {
+    public func putDirectoryObject(bucket: OpenFile, key: String, metadata: ObjectMetadata) throws(S3Error) {
         let (directories, leaf) = FileSystemStore.split(key)
         let (_, created) = try makeParents(bucket, directories + [leaf])
         var meta = metadata
@@ -42,7 +42,7 @@ extension FileSystemStore {
 
     /// Opens an object. Keys ending in `/` address directory objects. The ETag is checked against the file's
     /// size and mtime and recomputed (and cached) when the file changed outside S3.
-    public func openObject(bucket: FileHandle, key: String) throws(S3Error) -> ObjectHandle {
+    public func openObject(bucket: OpenFile, key: String) throws(S3Error) -> ObjectHandle {
         if key.hasSuffix("/") {
             let path = String(key.dropLast())
             guard let dir = try? Sys.openBeneath(bucket.fd, path, flags: Sys.readDirectory), let st = try? Sys.stat(dir.fd) else {
@@ -56,7 +56,7 @@ extension FileSystemStore {
             }
             return ObjectHandle(file: nil, stat: st, metadata: meta!)
         }
-        let file: FileHandle
+        let file: OpenFile
         do {
             file = try Sys.openBeneath(bucket.fd, key, flags: O_RDONLY | cstrata_o_nofollow_flag)
         } catch {
@@ -77,7 +77,7 @@ extension FileSystemStore {
     }
 
     /// Computes the MD5 of a file written or changed outside S3 and caches it with the new validator.
-    func refreshETag(file: FileHandle, stat: FileStat, stored: ObjectMetadata?) throws(S3Error) -> ObjectMetadata {
+    func refreshETag(file: OpenFile, stat: FileStat, stored: ObjectMetadata?) throws(S3Error) -> ObjectMetadata {
         var md5 = MD5Accumulator()
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
@@ -102,7 +102,7 @@ extension FileSystemStore {
     }
 
     /// Replaces an object's metadata in place (CopyObject onto itself with REPLACE).
-    public func replaceMetadata(bucket: FileHandle, key: String, metadata: ObjectMetadata) throws(S3Error) {
+    public func replaceMetadata(bucket: OpenFile, key: String, metadata: ObjectMetadata) throws(S3Error) {
         let handle = try openObject(bucket: bucket, key: key)
         var meta = metadata
         meta.size = handle.metadata.size
@@ -127,7 +127,7 @@ extension FileSystemStore {
 
     /// Deletes an object; deleting a key that does not exist succeeds, as in S3. A directory object with
     /// objects below it stops being an object but keeps its contents.
-    public func deleteObject(bucket: FileHandle, key: String) throws(S3Error) {
+    public func deleteObject(bucket: OpenFile, key: String) throws(S3Error) {
         let (directories, leaf) = FileSystemStore.split(key)
         guard let parent = try? openParent(bucket, directories) else { return }
         if key.hasSuffix("/") {

@@ -8,26 +8,26 @@ import S3Protocol
 /// Dropping an uncommitted writer discards everything it wrote and the directories it created.
 public final class ObjectWriter: @unchecked Sendable {
     let store: FileSystemStore
-    let bucket: FileHandle
+    let bucket: OpenFile
     let directories: [String]
     let leaf: String
-    var parent: FileHandle
-    let file: FileHandle
+    var parent: OpenFile
+    let file: OpenFile
     /// Set when the filesystem has no O_TMPFILE and the data lives under a reserved name until commit.
     let temporaryName: String?
-    var createdDirectories: [(FileHandle, String)]
+    var createdDirectories: [(OpenFile, String)]
     var finished = false
     public private(set) var bytesWritten: Int64 = 0
     public var md5 = MD5Accumulator()
 
-    init(store: FileSystemStore, bucket: FileHandle, key: String) throws(S3Error) {
+    init(store: FileSystemStore, bucket: OpenFile, key: String) throws(S3Error) {
         self.store = store
         self.bucket = bucket
         (directories, leaf) = FileSystemStore.split(key)
         (parent, createdDirectories) = try store.makeParents(bucket, directories)
         let fd = cstrata_open_tmpfile(parent.fd, 0o644)
         if fd >= 0 {
-            file = FileHandle(fd)
+            file = OpenFile(fd)
             temporaryName = nil
         } else if errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL {
             let name = ReservedNames.temporaryPrefix + UUID().uuidString.lowercased()
@@ -62,7 +62,7 @@ public final class ObjectWriter: @unchecked Sendable {
 
     /// Appends a byte range of another file. The kernel copies (copy_file_range: reflinks where the
     /// filesystem can); nothing passes through user space, so the caller supplies the ETag.
-    public func copy(from source: FileHandle, offset: Int64, length: Int64) throws(S3Error) {
+    public func copy(from source: OpenFile, offset: Int64, length: Int64) throws(S3Error) {
         var inOffset = offset
         var remaining = length
         while remaining > 0 {
@@ -82,7 +82,7 @@ public final class ObjectWriter: @unchecked Sendable {
         }
     }
 
-    private func copyThroughMemory(from source: FileHandle, offset: Int64, length: Int64) throws(S3Error) {
+    private func copyThroughMemory(from source: OpenFile, offset: Int64, length: Int64) throws(S3Error) {
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
@@ -196,5 +196,24 @@ public final class ObjectWriter: @unchecked Sendable {
         finished = true
         if let temporaryName { _ = try? Sys.unlink(parent.fd, temporaryName) }
         store.removeCreated(createdDirectories)
+    }
+}
+
+extension FileSystemStore {
+    /// The MD5 of everything written so far, read back from the temporary file (after a kernel-side copy).
+    public func md5(of writer: ObjectWriter) throws(S3Error) -> String {
+        var md5 = MD5Accumulator()
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        while offset < writer.bytesWritten {
+            let n: Int
+            do { n = try Sys.pread(writer.file.fd, buffer, offset: offset) } catch { throw error.s3Error() }
+            if n == 0 { break }
+            md5.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += Int64(n)
+        }
+        return md5.hex()
     }
 }

@@ -10,7 +10,7 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
 }
 
 /// An open file descriptor, closed when the last reference goes away.
-public final class FileHandle: @unchecked Sendable {
+public final class OpenFile: @unchecked Sendable {
     public let fd: Int32
 
     init(_ fd: Int32) { self.fd = fd }
@@ -54,16 +54,16 @@ enum Sys {
     }
 
     /// Opens `path` below `dir` without following any symlink and without leaving `dir`.
-    static func openBeneath(_ dir: Int32, _ path: String, flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> FileHandle {
+    static func openBeneath(_ dir: Int32, _ path: String, flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> OpenFile {
         let fd = cstrata_open_beneath(dir, path, flags, mode)
         try check(fd, "open")
-        return FileHandle(fd)
+        return OpenFile(fd)
     }
 
-    static func openDirectory(absolute path: String) throws(SystemError) -> FileHandle {
+    static func openDirectory(absolute path: String) throws(SystemError) -> OpenFile {
         let fd = open(path, readDirectory | O_CLOEXEC)
         try check(fd, "open")
-        return FileHandle(fd)
+        return OpenFile(fd)
     }
 
     static func stat(_ fd: Int32) throws(SystemError) -> FileStat {
@@ -194,5 +194,12 @@ enum Sys {
                 }
             try body(name, t)
         }
+    }
+}
+
+extension OpenFile {
+    /// Reads up to `buffer.count` bytes at `offset`; 0 means end of file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemError) -> Int {
+        try Sys.pread(fd, buffer, offset: offset)
     }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning, GetBucketAcl.
+extension S3Responder {
+    func listBuckets(_ call: S3Call) async throws -> Response {
+        let all = try await io.run { [store] in try store.listBuckets() }
+        let visible = call.user == settings.superuser ? all : all.filter { $0.owner == nil || $0.owner == call.user }
+        var xml = XMLWriter(root: "ListAllMyBucketsResult")
+        xml.group("Owner") {
+            $0.element("ID", call.user)
+            $0.element("DisplayName", call.user)
+        }
+        xml.group("Buckets") { xml in
+            for bucket in visible {
+                xml.group("Bucket") {
+                    $0.element("Name", bucket.name)
+                    $0.element("CreationDate", HTTPDate.iso8601(seconds: bucket.creationSeconds))
+                }
+            }
+        }
+        return Responses.xml(xml.finish())
+    }
+
+    func createBucket(_ call: S3Call) async throws -> Response {
+        guard let name = call.target.bucket else { throw S3Error(.invalidURI) }
+        try BucketName.validate(name, strict: settings.bucketNamingRestrictions)
+        let body = try await BodyCollector.collect(call.request, limit: 64 * 1024)
+        if !body.isEmpty {
+            let root = try XMLDocument.parse(body)
+            guard root.name == "CreateBucketConfiguration" else { throw S3Error(.malformedXML) }
+        }
+        let user = call.user
+        _ = try await io.run { [store] in try store.createBucket(name, owner: user) }
+        return Responses.empty(headers: [.location: "/\(name)"])
+    }
+
+    func headBucket(_ call: S3Call) async throws -> Response {
+        let name = try call.bucket()
+        _ = try await openBucket(name)
+        var headers = HTTPFields()
+        headers.set("x-amz-bucket-region", settings.region)
+        return Responses.empty(headers: headers)
+    }
+
+    func deleteBucket(_ call: S3Call) async throws -> Response {
+        let name = try call.bucket()
+        try await io.run { [store] in try store.deleteBucket(name) }
+        return Responses.empty(.noContent)
+    }
+
+    func getBucketLocation(_ call: S3Call) async throws -> Response {
+        _ = try await openBucket(try call.bucket())
+        // AWS reports us-east-1 as an empty constraint.
+        let region = settings.region == "us-east-1" ? "" : settings.region
+        return Responses.xml(XMLWriter.textDocument(root: "LocationConstraint", text: region))
+    }
+
+    /// Strata buckets are never versioned: AWS answers an empty configuration for such buckets.
+    func getBucketVersioning(_ call: S3Call) async throws -> Response {
+        _ = try await openBucket(try call.bucket())
+        return Responses.xml(XMLWriter(root: "VersioningConfiguration").finish())
+    }
+
+    func getBucketAcl(_ call: S3Call) async throws -> Response {
+        let name = try call.bucket()
+        let info = try await io.run { [store] in store.bucketInfo(name, handle: try store.openBucket(name)) }
+        return Responses.xml(Self.ownerOnlyACL(owner: info.owner ?? call.user))
+    }
+
+    func getObjectAcl(_ call: S3Call) async throws -> Response {
+        let name = try call.bucket()
+        let key = try call.key()
+        let owner = try await io.run { [store] in
+            let bucket = try store.openBucket(name)
+            let object = try store.openObject(bucket: bucket, key: key)
+            return object.metadata.owner ?? store.bucketInfo(name, handle: bucket).owner
+        }
+        return Responses.xml(Self.ownerOnlyACL(owner: owner ?? call.user))
+    }
+
+    /// The ACL every Strata resource has: its owner holds FULL_CONTROL.
+    static func ownerOnlyACL(owner: String) -> String {
+        var xml = XMLWriter(root: "AccessControlPolicy")
+        xml.group("Owner") {
+            $0.element("ID", owner)
+            $0.element("DisplayName", owner)
+        }
+        xml.group("AccessControlList") { xml in
+            xml.group("Grant") { xml in
+                xml.grantee(owner)
+                xml.element("Permission", "FULL_CONTROL")
+            }
+        }
+        return xml.finish()
+    }
+}
+
+extension XMLWriter {
+    /// `<Grantee xsi:type="CanonicalUser">`, which needs an attribute the plain writer does not emit.
+    fileprivate mutating func grantee(_ owner: String) {
+        appendRaw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">")
+        element("ID", owner)
+        element("DisplayName", owner)
+        appendRaw("</Grantee>")
+    }
+}

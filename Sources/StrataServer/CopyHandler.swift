@@ -1,0 +1,93 @@
+import HTTPTypes
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// CopyObject: same or another bucket, COPY/REPLACE metadata directive, copy onto itself with REPLACE,
+/// `x-amz-copy-source-if-*` conditions. Data is copied by the kernel.
+extension S3Responder {
+    /// The source named by `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded.
+    struct CopySource {
+        var bucket: String
+        var key: String
+
+        init(header: String) throws(S3Error) {
+            var raw = Substring(header)
+            if let q = raw.firstIndex(of: "?") {
+                let query = try QueryParameters(raw: raw[raw.index(after: q)...])
+                if let version = query["versionId"], version != "null" {
+                    throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "x-amz-copy-source"), ("ArgumentValue", header)])
+                }
+                raw = raw[..<q]
+            }
+            guard let decoded = PercentEncoding.decode(raw) else {
+                throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", details: [("ArgumentName", "x-amz-copy-source")])
+            }
+            let path = decoded.drop { $0 == "/" }
+            guard let slash = path.firstIndex(of: "/"), slash != path.startIndex, path.index(after: slash) != path.endIndex else {
+                throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", details: [("ArgumentName", "x-amz-copy-source")])
+            }
+            bucket = String(path[..<slash])
+            key = String(path[path.index(after: slash)...])
+            try BucketName.validate(bucket, strict: false)
+            try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
+        }
+    }
+
+    func copyObject(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        let key = try call.key()
+        let source = try CopySource(header: call.header("x-amz-copy-source") ?? "")
+        let directive = (call.header("x-amz-metadata-directive") ?? "COPY").uppercased()
+        guard directive == "COPY" || directive == "REPLACE" else {
+            throw S3Error(.invalidArgument, "Unknown metadata directive.", details: [("ArgumentName", "x-amz-metadata-directive")])
+        }
+        let replacement =
+            directive == "REPLACE"
+            ? try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize) : nil
+        let conditions = Conditions(
+            ifMatch: call.header("x-amz-copy-source-if-match"), ifNoneMatch: call.header("x-amz-copy-source-if-none-match"),
+            ifModifiedSince: call.header("x-amz-copy-source-if-modified-since"),
+            ifUnmodifiedSince: call.header("x-amz-copy-source-if-unmodified-since"))
+        let isSelf = source.bucket == bucketName && source.key == key
+        if isSelf && replacement == nil {
+            throw S3Error(
+                .invalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+        }
+        let user = call.user
+        let result: (etag: String, modified: Int64) = try await io.run { [store] in
+            let destination = try store.openBucket(bucketName)
+            let sourceBucket = try store.openBucket(source.bucket)
+            let object = try store.openObject(bucket: sourceBucket, key: source.key)
+            if conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
+                throw S3Error(.preconditionFailed)
+            }
+            let metadata = replacement ?? ObjectMetadataHeaders.copied(from: object.metadata, owner: user)
+            if isSelf {
+                try store.replaceMetadata(bucket: destination, key: key, metadata: metadata)
+                let updated = try store.openObject(bucket: destination, key: key)
+                return (updated.metadata.etag, updated.lastModifiedSeconds)
+            }
+            if key.hasSuffix("/") {
+                guard object.size == 0 else { throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.") }
+                try store.putDirectoryObject(bucket: destination, key: key, metadata: metadata)
+                let created = try store.openObject(bucket: destination, key: key)
+                return (emptyMD5, created.lastModifiedSeconds)
+            }
+            let writer = try store.beginWrite(bucket: destination, key: key)
+            var meta = metadata
+            if let file = object.file {
+                try writer.copy(from: file, offset: 0, length: object.size)
+            }
+            // A plain MD5 ETag describes the same bytes; a multipart ETag does not, so hash the copy.
+            meta.etag = object.metadata.etag.contains("-") ? try store.md5(of: writer) : object.metadata.etag
+            let st = try writer.commit(metadata: meta)
+            return (meta.etag, st.mtimeSeconds)
+        }
+        var xml = XMLWriter(root: "CopyObjectResult")
+        xml.element("ETag", "\"\(result.etag)\"")
+        xml.element("LastModified", HTTPDate.iso8601(seconds: result.modified))
+        return Responses.xml(xml.finish())
+    }
+}

@@ -1,0 +1,62 @@
+import Crypto
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// DeleteObjects: up to 1000 keys per request, each reported as Deleted or as an Error of its own.
+extension S3Responder {
+    static let maxDeleteKeys = 1000
+
+    func deleteObjects(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
+        let body = try await BodyCollector.collect(call.request, limit: 2 << 20)
+        if let expectedMD5, Array(Insecure.MD5.hash(data: body)) != expectedMD5 { throw S3Error(.badDigest) }
+        guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
+        let root = try XMLDocument.parse(body)
+        guard root.name == "Delete" else { throw S3Error(.malformedXML) }
+        let quiet = root.child("Quiet")?.text.trimmingSpaces().lowercased() == "true"
+        let objects = root.children("Object")
+        guard !objects.isEmpty, objects.count <= Self.maxDeleteKeys else { throw S3Error(.malformedXML) }
+        let keys: [String] = try objects.map { object throws(S3Error) in
+            guard let key = object.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
+            return key
+        }
+        let bucket = try await openBucket(bucketName)
+        let outcomes: [(String, S3Error?)] = try await io.run { [store] in
+            keys.map { key in
+                do {
+                    try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
+                    try store.deleteObject(bucket: bucket, key: key)
+                    return (key, nil)
+                } catch let error as S3Error {
+                    return (key, error)
+                } catch {
+                    return (key, S3Error(.internalError))
+                }
+            }
+        }
+        var xml = XMLWriter(root: "DeleteResult")
+        for (key, error) in outcomes {
+            if let error {
+                xml.group("Error") {
+                    $0.element("Key", key)
+                    $0.element("Code", error.code.rawValue)
+                    $0.element("Message", error.message)
+                }
+            } else if !quiet {
+                xml.group("Deleted") { $0.element("Key", key) }
+            }
+        }
+        return Responses.xml(xml.finish())
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import S3Protocol
+import StrataStore
+
+/// PutObject, GetObject, HeadObject, DeleteObject.
+extension S3Responder {
+    func putObject(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        let key = try call.key()
+        guard let length = call.declaredLength() else { throw S3Error(.missingContentLength) }
+        guard length >= 0 else { throw S3Error(.invalidArgument, "Content-Length must not be negative.") }
+        let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
+        let metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
+        let bucket = try await openBucket(bucketName)
+
+        if key.hasSuffix("/") {
+            guard length == 0 else { throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.") }
+            try await io.run { [store] in try store.putDirectoryObject(bucket: bucket, key: key, metadata: metadata) }
+            return Responses.empty(headers: [.eTag: "\"\(emptyMD5)\""])
+        }
+
+        let writer = try await io.run { [store] in try store.beginWrite(bucket: bucket, key: key) }
+        do {
+            _ = try await BodyStreamer.stream(call.request, into: writer, io: io, declaredLength: length)
+            let digest = writer.md5.digest()
+            if let expectedMD5, expectedMD5 != digest { throw S3Error(.badDigest) }
+            var meta = metadata
+            meta.etag = writer.md5.hex()
+            let committed = meta
+            try await io.run { _ = try writer.commit(metadata: committed) }
+            return Responses.empty(headers: [.eTag: "\"\(meta.etag)\""])
+        } catch {
+            writer.discard()
+            throw error
+        }
+    }
+
+    func getObject(_ call: S3Call, head: Bool) async throws -> Response {
+        let bucketName = try call.bucket()
+        let key = try call.key()
+        if let versionId = call.query["versionId"], versionId != "null" {
+            throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "versionId"), ("ArgumentValue", versionId)])
+        }
+        let object = try await io.run { [store] in
+            try store.openObject(bucket: try store.openBucket(bucketName), key: key)
+        }
+        let etag = object.metadata.etag
+        var headers = HTTPFields()
+        headers[.eTag] = "\"\(etag)\""
+        headers[.lastModified] = HTTPDate.rfc1123(seconds: object.lastModifiedSeconds)
+        headers[.acceptRanges] = "bytes"
+
+        let conditions = Conditions(
+            ifMatch: call.header("if-match"), ifNoneMatch: call.header("if-none-match"),
+            ifModifiedSince: call.header("if-modified-since"), ifUnmodifiedSince: call.header("if-unmodified-since"))
+        switch conditions.evaluate(etag: etag, lastModified: object.lastModifiedSeconds) {
+        case .proceed: break
+        case .notModified: return Responses.empty(.notModified, headers: headers)
+        case .preconditionFailed: throw S3Error(.preconditionFailed, details: [("Condition", conditions.ifMatch != nil ? "If-Match" : "If-Unmodified-Since")])
+        }
+        ObjectMetadataHeaders.apply(object.metadata, to: &headers, query: call.query)
+
+        let size = object.size
+        var first: Int64 = 0
+        var length = size
+        var status = HTTPResponse.Status.ok
+        if let rangeHeader = call.header("range"), let spec = ByteRangeSpec.parse(rangeHeader) {
+            guard let range = spec.resolve(size: size) else {
+                throw S3Error(.invalidRange, details: [("RangeRequested", rangeHeader), ("ActualObjectSize", "\(size)")])
+                    .with(header: "Content-Range", "bytes */\(size)")
+            }
+            first = range.lowerBound
+            length = range.upperBound - range.lowerBound + 1
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        }
+        headers[.contentLength] = String(length)
+        guard !head, length > 0, let file = object.file else {
+            return Response(status: status, headers: headers, body: ResponseBody())
+        }
+        return Response(status: status, headers: headers, body: FileStreaming.body(file: file, offset: first, length: length, io: io))
+    }
+
+    func deleteObject(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        let key = try call.key()
+        try await io.run { [store] in try store.deleteObject(bucket: try store.openBucket(bucketName), key: key) }
+        return Responses.empty(.noContent)
+    }
+}
+
+/// Streams a byte range of a file, reading the next chunk while the previous one is being sent.
+enum FileStreaming {
+    static let chunkSize = 1 << 20
+
+    static func body(file: OpenFile, offset: Int64, length: Int64, io: IOPool) -> ResponseBody {
+        ResponseBody(contentLength: Int(length)) { writer in
+            var position = offset
+            var remaining = length
+            func read(_ at: Int64, _ count: Int) -> Task<ByteBuffer, any Error> {
+                Task { try await io.run { try readChunk(file: file, at: at, count: count) } }
+            }
+            var pending: Task<ByteBuffer, any Error>? = read(position, Int(min(Int64(chunkSize), remaining)))
+            while let task = pending {
+                let buffer = try await task.value
+                position += Int64(buffer.readableBytes)
+                remaining -= Int64(buffer.readableBytes)
+                pending = remaining > 0 ? read(position, Int(min(Int64(chunkSize), remaining))) : nil
+                try await writer.write(buffer)
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    /// Reads exactly `count` bytes; a file that shrank underneath us aborts the response (the connection
+    /// is closed, so the client sees a truncated transfer rather than wrong bytes).
+    static func readChunk(file: OpenFile, at offset: Int64, count: Int) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        var filled = 0
+        while filled < count {
+            let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - filled) { raw in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<(count - filled)]), at: offset + Int64(filled))
+            }
+            if n == 0 { throw S3Error(.internalError, "The object changed size while it was being read.") }
+            filled += n
+        }
+        return buffer
+    }
+}

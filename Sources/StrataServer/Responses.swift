@@ -1,0 +1,56 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import S3Protocol
+
+/// Response construction shared by every handler.
+enum Responses {
+    static let xmlContentType = "application/xml"
+
+    static func xml(_ document: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = xmlContentType
+        let buffer = ByteBuffer(string: document)
+        fields[.contentLength] = String(buffer.readableBytes)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    static func empty(_ status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentLength] = "0"
+        return Response(status: status, headers: fields, body: ResponseBody())
+    }
+
+    /// S3's XML error document; HEAD responses carry the status and headers only.
+    static func error(_ error: S3Error, requestID: String, resource: String, isHead: Bool) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in error.headers {
+            if let fieldName = HTTPField.Name(name) { fields[fieldName] = value }
+        }
+        let status = HTTPResponse.Status(code: error.status)
+        if isHead || error.code == .notModified {
+            return empty(status, headers: fields)
+        }
+        var xml = XMLWriter(root: "Error", namespace: nil)
+        xml.element("Code", error.code.rawValue)
+        xml.element("Message", error.message)
+        for (name, value) in error.details { xml.element(name, value) }
+        xml.element("Resource", error.resource ?? resource)
+        xml.element("RequestId", requestID)
+        xml.element("HostId", requestID)
+        return Responses.xml(xml.finish(), status: status, headers: fields)
+    }
+}
+
+extension HTTPFields {
+    /// Header value by a name known only at run time.
+    subscript(named name: String) -> String? {
+        guard let field = HTTPField.Name(name) else { return nil }
+        return self[field]
+    }
+
+    mutating func set(_ name: String, _ value: String) {
+        guard let field = HTTPField.Name(name) else { return }
+        self[field] = value
+    }
+}

@@ -1,0 +1,48 @@
+import HTTPTypes
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// Everything a handler needs about one S3 request.
+struct S3Call: Sendable {
+    let request: Request
+    let target: S3Target
+    let operation: S3Operation
+    let requestID: String
+    let user: String
+
+    var headers: HTTPFields { request.headers }
+    var query: QueryParameters { target.query }
+    var isHead: Bool { request.method == .head }
+
+    func header(_ name: String) -> String? { request.headers[named: name] }
+
+    /// The bucket name, validated for safe use as a path. Only called by bucket and object operations.
+    func bucket() throws(S3Error) -> String {
+        guard let bucket = target.bucket else { throw S3Error(.invalidURI) }
+        try BucketName.validate(bucket, strict: false)
+        return bucket
+    }
+
+    /// The object key, validated against what the filesystem can hold.
+    func key() throws(S3Error) -> String {
+        guard let key = target.key else { throw S3Error(.invalidURI) }
+        try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
+        return key
+    }
+
+    /// `bucket` or `bucket/key`, for error Resource elements and logs.
+    var resource: String {
+        switch (target.bucket, target.key) {
+        case (let b?, let k?): "/\(b)/\(k)"
+        case (let b?, nil): "/\(b)"
+        default: "/"
+        }
+    }
+
+    /// Declared body length: x-amz-decoded-content-length (aws-chunked) or Content-Length.
+    func declaredLength() -> Int64? {
+        if let decoded = header("x-amz-decoded-content-length") { return Int64(decoded) }
+        return header("content-length").flatMap { Int64($0) }
+    }
+}

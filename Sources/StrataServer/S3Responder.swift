@@ -1,0 +1,116 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import S3Protocol
+import StrataStore
+
+/// The single entry point for S3 requests: parse the target, identify the caller, route to an operation,
+/// run its handler, and turn every failure into S3's error document. One access-log line per request.
+struct S3Responder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let store: FileSystemStore
+    let io: IOPool
+    let settings: ServerSettings
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        let requestID = RequestIDs.resolve(request.headers[named: "x-request-id"])
+        var operationName = "Unknown"
+        var bucketName = ""
+        var keyName = ""
+        var resource = "/"
+        var response: Response
+        do {
+            let target = try S3Target(rawTarget: request.head.path ?? "/")
+            bucketName = target.bucket ?? ""
+            keyName = target.key ?? ""
+            let operation = S3Router.route(
+                method: request.method.rawValue, target: target, hasCopySource: request.headers[named: "x-amz-copy-source"] != nil)
+            operationName = operation.name
+            let user = try identify(request, target)
+            let call = S3Call(request: request, target: target, operation: operation, requestID: requestID, user: user)
+            resource = call.resource
+            response = try await dispatch(call)
+        } catch let error as S3Error {
+            response = Responses.error(error, requestID: requestID, resource: resource, isHead: request.method == .head)
+        } catch {
+            logger.error("unexpected failure", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            response = Responses.error(S3Error(.internalError), requestID: requestID, resource: resource, isHead: request.method == .head)
+        }
+        response.headers.set("x-amz-request-id", requestID)
+        response.headers.set("x-amz-id-2", requestID)
+        response.headers.set("x-request-id", requestID)
+        response.headers[.server] = "Strata"
+        if settings.accessLog {
+            let elapsed = ContinuousClock.now - started
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            logger.info(
+                "request",
+                metadata: [
+                    "request_id": "\(requestID)", "operation": "\(operationName)", "method": "\(request.method.rawValue)",
+                    "bucket": "\(bucketName)", "key": "\(keyName)", "status": "\(response.status.code)",
+                    "bytes": "\(response.headers[.contentLength] ?? "-")", "duration_ms": "\(String(format: "%.2f", ms))",
+                ])
+        }
+        return response
+    }
+
+    /// SIMPLE authentication: the access key named in the request is the user; nothing is verified.
+    private func identify(_ request: Request, _ target: S3Target) throws(S3Error) -> String {
+        if let user = try SimpleIdentity.user(authorization: request.headers[.authorization], query: target.query) {
+            return user
+        }
+        guard settings.anonymousAccess else { throw S3Error(.accessDenied, "Anonymous access is disabled; sign the request.") }
+        return settings.anonymousUser
+    }
+
+    private func dispatch(_ call: S3Call) async throws -> Response {
+        switch call.operation {
+        case .listBuckets: return try await listBuckets(call)
+        case .createBucket: return try await createBucket(call)
+        case .headBucket: return try await headBucket(call)
+        case .deleteBucket: return try await deleteBucket(call)
+        case .getBucketLocation: return try await getBucketLocation(call)
+        case .getBucketVersioning: return try await getBucketVersioning(call)
+        case .getBucketAcl: return try await getBucketAcl(call)
+        case .listObjects: return try await listObjects(call, version: 1)
+        case .listObjectsV2: return try await listObjects(call, version: 2)
+        case .deleteObjects: return try await deleteObjects(call)
+        case .putObject: return try await putObject(call)
+        case .copyObject: return try await copyObject(call)
+        case .getObject: return try await getObject(call, head: false)
+        case .headObject: return try await getObject(call, head: true)
+        case .deleteObject: return try await deleteObject(call)
+        case .getObjectAcl: return try await getObjectAcl(call)
+        case .getBucketTagging, .putBucketTagging, .deleteBucketTagging, .getObjectTagging, .putObjectTagging, .deleteObjectTagging,
+            .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts,
+            .listMultipartUploads:
+            throw S3Error(.notImplemented, "\(call.operation.name) is not implemented yet.")
+        case .notImplemented(let name):
+            throw S3Error(.notImplemented, "\(name) is not implemented by this server.")
+        }
+    }
+
+    /// Opens a bucket on the I/O pool.
+    func openBucket(_ name: String) async throws -> OpenFile {
+        try await io.run { [store] in try store.openBucket(name) }
+    }
+}
+
+enum RequestIDs {
+    /// Honours a client's X-Request-Id when it is short printable ASCII; otherwise makes an AWS-style id.
+    static func resolve(_ incoming: String?) -> String {
+        if let incoming, !incoming.isEmpty, incoming.utf8.count <= 128,
+            incoming.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "&") })
+        {
+            return incoming
+        }
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789ABCDEF".utf8)
+        return String(decoding: (0..<16).map { _ in alphabet[Int(generator.next() % 16)] }, as: UTF8.self)
+    }
+}

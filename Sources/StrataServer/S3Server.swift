@@ -1,1 +1,0 @@
-// Server entry point comes next.

@@ -1,0 +1,37 @@
+import StrataConfig
+import StrataStore
+
+/// The parts of the configuration the S3 front end reads on every request, resolved once.
+public struct ServerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var ioThreads: Int
+    public var shutdownGraceMilliseconds: Int64
+    public var accessLog: Bool
+    public var bucketNamingRestrictions: Bool
+    public var userMetadataMaxSize: Int
+    public var anonymousAccess: Bool
+    public var anonymousUser: String
+    public var superuser: String
+    public var region: String
+    public var store: StoreOptions
+
+    public init(_ config: Configuration) {
+        host = config.string(Keys.bindHost)
+        port = config.int(Keys.port)
+        ioThreads = config.int(Keys.ioThreads)
+        shutdownGraceMilliseconds = config.durationMilliseconds(Keys.shutdownGrace)
+        accessLog = config.bool(Keys.accessLog)
+        bucketNamingRestrictions = config.bool(Keys.bucketNamingRestrictions)
+        userMetadataMaxSize = Int(config.bytes(Keys.userMetadataMaxSize))
+        anonymousAccess = config.bool(Keys.anonymousAccess)
+        anonymousUser = config.string(Keys.anonymousUser)
+        superuser = config.string(Keys.superuser)
+        region = config.string(Keys.region)
+        store = StoreOptions(
+            syncPolicy: SyncPolicy(rawValue: config.choice(Keys.syncPolicy)) ?? .fileAndDirectory,
+            listFolders: config.bool(Keys.listFolders),
+            listingETagMaxSize: config.bytes(Keys.listingETagMaxSize),
+            tmpSweepAgeSeconds: config.durationMilliseconds(Keys.tmpSweepAge) / 1000)
+    }
+}
