@@ -111,3 +111,28 @@ def bucket(s3):
 
 def error_code(exc_info):
     return exc_info.value.response["Error"]["Code"]
+
+
+def simple_auth(user="alice"):
+    """An Authorization header as SIMPLE mode reads it (the signature is not checked)."""
+    return {"Authorization": f"AWS4-HMAC-SHA256 Credential={user}/20260101/us-east-1/s3/aws4_request, "
+                             "SignedHeaders=host, Signature=0"}
+
+
+def raw_request(server, method, target, body=None, headers=None, user="alice"):
+    """Sends a request exactly as written (no path normalisation) and returns (status, headers, body)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        h = {**simple_auth(user), **(headers or {})}
+        conn.request(method, target, body=body, headers=h)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def xml_error_code(body):
+    import re
+    m = re.search(rb"<Code>([^<]*)</Code>", body)
+    return m.group(1).decode() if m else None
