@@ -60,6 +60,15 @@ public final class ObjectWriter: @unchecked Sendable {
         bytesWritten += Int64(bytes.count)
     }
 
+    /// Appends bytes held in an array.
+    public func write(_ bytes: [UInt8]) throws(S3Error) {
+        var failure: S3Error?
+        bytes.withUnsafeBytes { raw in
+            do { try write(raw) } catch let error as S3Error { failure = error } catch { failure = S3Error(.internalError) }
+        }
+        if let failure { throw failure }
+    }
+
     /// Appends a byte range of another file. The kernel copies (copy_file_range: reflinks where the
     /// filesystem can); nothing passes through user space, so the caller supplies the ETag.
     public func copy(from source: OpenFile, offset: Int64, length: Int64) throws(S3Error) {

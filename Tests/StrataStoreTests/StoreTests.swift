@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+@testable import S3Protocol
+@testable import StrataStore
+
+/// The filesystem store on a real temporary directory with real xattrs.
+final class TemporaryRoot {
+    let path: String
+    let store: FileSystemStore
+
+    init(options: StoreOptions = StoreOptions(syncPolicy: .none)) throws {
+        path = NSTemporaryDirectory() + "strata-store-test-" + UUID().uuidString
+        store = try FileSystemStore(rootPath: path, options: options)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func bucket(_ name: String = "bkt") throws -> OpenFile {
+        _ = try store.createBucket(name, owner: "tester")
+        return try store.openBucket(name)
+    }
+
+    func put(_ bucket: OpenFile, _ key: String, _ body: String = "x") throws {
+        if key.hasSuffix("/") {
+            try store.putDirectoryObject(bucket: bucket, key: key, metadata: ObjectMetadata())
+            return
+        }
+        let writer = try store.beginWrite(bucket: bucket, key: key)
+        try writer.write(Array(body.utf8))
+        var meta = ObjectMetadata()
+        meta.etag = writer.md5.hex()
+        try writer.commit(metadata: meta)
+    }
+
+    func keys(_ bucket: OpenFile, prefix: String = "", delimiter: String? = nil, startAfter: String? = nil, maxKeys: Int = 1000) throws -> [String] {
+        let page = try store.listObjects(bucket: bucket, prefix: prefix, delimiter: delimiter, startAfter: startAfter, maxKeys: maxKeys)
+        return page.contents.map(\.key) + page.commonPrefixes
+    }
+}
+
+@Suite struct ListingOrderTests {
+    @Test func listsInUTF8ByteOrderOfWholeKeys() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        let keys = ["a/b", "a-c", "a0", "a.b", "b", "a/b-c/d", "a/b/", "a/b0", "Z", "é", "a/a"]
+        // `a/b` and `a/b/` cannot both exist on a filesystem; keep the directory form.
+        for key in keys where key != "a/b" { try root.put(bucket, key) }
+        let expected = keys.filter { $0 != "a/b" }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        #expect(try root.keys(bucket) == expected)
+    }
+
+    @Test func pagesResumeAfterTheMarkerAtAnyDepth() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        var all: [String] = []
+        for i in 0..<7 { for j in 0..<3 { all.append("d\(i)/sub\(j)/f") } }
+        all.append("d3-x")
+        for key in all { try root.put(bucket, key) }
+        all.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        var collected: [String] = []
+        var marker: String?
+        for _ in 0..<100 {
+            let page = try root.store.listObjects(bucket: bucket, prefix: "", delimiter: nil, startAfter: marker, maxKeys: 4)
+            collected += page.contents.map(\.key)
+            guard page.isTruncated else { break }
+            marker = page.lastItem
+        }
+        #expect(collected == all)
+    }
+
+    @Test func windowedDirectoryReadsMatchAFullSort() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        let names = (0..<300).map { String(format: "k%05d", ($0 * 7919) % 300) }
+        for name in names { try root.put(bucket, "flat/" + name) }
+        let walker = KeyWalker(store: root.store, bucket: bucket, prefix: "flat/", startAfter: nil, windowSize: 16)
+        var seen: [String] = []
+        while let item = try walker.next() { seen.append(item.key) }
+        #expect(seen == names.sorted().map { "flat/" + $0 })
+    }
+
+    @Test func delimiterGroupsAndSkipsEmptyDirectories() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        for key in ["x/1", "x/2", "y/z/3", "top"] { try root.put(bucket, key) }
+        try FileManager.default.createDirectory(atPath: root.path + "/bkt/empty/inner", withIntermediateDirectories: true)
+        #expect(try root.keys(bucket, delimiter: "/") == ["top", "x/", "y/"])
+        #expect(try root.keys(bucket, delimiter: "/", startAfter: "x/") == ["y/"])
+        #expect(try root.keys(bucket, delimiter: "/", startAfter: "x/1") == ["y/"])
+        #expect(try root.keys(bucket, delimiter: "/", startAfter: "t") == ["top", "x/", "y/"])
+        #expect(try root.keys(bucket, prefix: "y/", delimiter: "/") == ["y/z/"])
+    }
+
+    @Test func reservedAndSymlinkedEntriesAreInvisible() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        try root.put(bucket, "real")
+        _ = FileManager.default.createFile(atPath: root.path + "/bkt/.strata.tmp.leftover", contents: Data("x".utf8))
+        try FileManager.default.createSymbolicLink(atPath: root.path + "/bkt/link", withDestinationPath: "/etc")
+        #expect(try root.keys(bucket) == ["real"])
+    }
+}
+
+@Suite struct AtomicWriteTests {
+    @Test func uncommittedWritesLeaveNoTrace() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        try root.put(bucket, "keep", "old")
+        do {
+            let writer = try root.store.beginWrite(bucket: bucket, key: "keep")
+            try writer.write(Array("new data".utf8))
+            let fresh = try root.store.beginWrite(bucket: bucket, key: "new/deep/dirs/file")
+            try fresh.write(Array("y".utf8))
+            writer.discard()
+            _ = fresh  // dropped without commit
+        }
+        let handle = try root.store.openObject(bucket: bucket, key: "keep")
+        #expect(handle.size == 3)
+        #expect(!FileManager.default.fileExists(atPath: root.path + "/bkt/new"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.path + "/bkt")
+        #expect(leftovers == ["keep"])
+    }
+
+    @Test func metadataTravelsWithTheFileAndValidatesItsETag() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        try root.put(bucket, "f", "hello")
+        let first = try root.store.openObject(bucket: bucket, key: "f")
+        #expect(first.metadata.etag == "5d41402abc4b2a76b9719d911017c592")
+        // Rewritten outside S3: the validator no longer matches and the ETag is recomputed.
+        try Data("hello world".utf8).write(to: URL(fileURLWithPath: root.path + "/bkt/f"))
+        let second = try root.store.openObject(bucket: bucket, key: "f")
+        #expect(second.metadata.etag == "5eb63bbbe01eeed093cb22bb8f5acdc3")
+    }
+
+    @Test func keyDirectoryCollisionsAreClearErrors() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        try root.put(bucket, "a")
+        #expect(throws: S3Error.self) { try root.put(bucket, "a/b") }
+        try root.put(bucket, "d/e")
+        #expect(throws: S3Error.self) { try root.put(bucket, "d") }
+        // An empty leftover directory may be replaced by an object.
+        try FileManager.default.createDirectory(atPath: root.path + "/bkt/leftover", withIntermediateDirectories: false)
+        try root.put(bucket, "leftover", "now a file")
+        #expect(try root.store.openObject(bucket: bucket, key: "leftover").size == 10)
+    }
+
+    @Test func sweeperRemovesOnlyOldTemporaryFiles() throws {
+        let root = try TemporaryRoot()
+        _ = try root.bucket()
+        let old = root.path + "/bkt/.strata.tmp.old"
+        let young = root.path + "/bkt/.strata.tmp.young"
+        _ = FileManager.default.createFile(atPath: old, contents: Data())
+        _ = FileManager.default.createFile(atPath: young, contents: Data())
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: old)
+        #expect(TemporarySweeper.sweep(store: root.store, olderThanSeconds: 3600) == 1)
+        #expect(!FileManager.default.fileExists(atPath: old))
+        #expect(FileManager.default.fileExists(atPath: young))
+    }
+}
