@@ -78,20 +78,9 @@ extension FileSystemStore {
 
     /// Computes the MD5 of a file written or changed outside S3 and caches it with the new validator.
     func refreshETag(file: OpenFile, stat: FileStat, stored: ObjectMetadata?) throws(S3Error) -> ObjectMetadata {
-        var md5 = MD5Accumulator()
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        while true {
-            let n: Int
-            do { n = try Sys.pread(file.fd, buffer, offset: offset) } catch { throw error.s3Error() }
-            if n == 0 { break }
-            md5.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            offset += Int64(n)
-        }
+        let (etag, offset) = try FileSystemStore.md5(of: file, upTo: .max)
         var meta = stored ?? ObjectMetadata()
-        meta.etag = md5.hex()
+        meta.etag = etag
         meta.size = stat.size
         meta.mtimeNanos = stat.mtimeNanos
         // Only cache when nothing changed while hashing; a failure to cache (read-only file) is harmless.

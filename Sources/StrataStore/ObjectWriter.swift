@@ -211,18 +211,23 @@ public final class ObjectWriter: @unchecked Sendable {
 extension FileSystemStore {
     /// The MD5 of everything written so far, read back from the temporary file (after a kernel-side copy).
     public func md5(of writer: ObjectWriter) throws(S3Error) -> String {
+        try FileSystemStore.md5(of: writer.file, upTo: writer.bytesWritten).hex
+    }
+
+    /// Hex MD5 of a file's first `limit` bytes (or all of it), and how many bytes were read.
+    static func md5(of file: OpenFile, upTo limit: Int64) throws(S3Error) -> (hex: String, bytes: Int64) {
         var md5 = MD5Accumulator()
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
-        while offset < writer.bytesWritten {
+        while offset < limit {
+            let want = Int(min(Int64(buffer.count), limit - offset))
             let n: Int
-            do { n = try Sys.pread(writer.file.fd, buffer, offset: offset) } catch { throw error.s3Error() }
+            do { n = try Sys.pread(file.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: offset) } catch { throw error.s3Error() }
             if n == 0 { break }
             md5.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             offset += Int64(n)
         }
-        return md5.hex()
+        return (md5.hex(), offset)
     }
 }
