@@ -223,3 +223,37 @@ def test_large_object_multi_chunk_roundtrip(s3, bucket):
     assert hashlib.md5(got).hexdigest() == hashlib.md5(body).hexdigest()
     part = s3.get_object(Bucket=bucket, Key="big.bin", Range="bytes=1048570-2097160")["Body"].read()
     assert part == body[1048570:2097161]
+
+
+def test_aws_chunked_framing_is_removed(server, s3, bucket):
+    from conftest import raw_request
+    sig = "a" * 64
+    framed = (f"5;chunk-signature={sig}\r\nhello\r\n6;chunk-signature={sig}\r\n world\r\n"
+              f"0;chunk-signature={sig}\r\n\r\n").encode()
+    status, headers, _ = raw_request(server, "PUT", f"/{bucket}/chunked", body=framed, headers={
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": "11", "Content-Type": "text/plain"})
+    assert status == 200
+    assert headers["etag"] == '"%s"' % hashlib.md5(b"hello world").hexdigest()
+    got = s3.get_object(Bucket=bucket, Key="chunked")
+    assert got["Body"].read() == b"hello world"
+    assert "ContentEncoding" not in got
+    trailer = b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n"
+    status, _, _ = raw_request(server, "PUT", f"/{bucket}/trailer", body=trailer, headers={
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "Content-Encoding": "aws-chunked,gzip",
+        "x-amz-decoded-content-length": "3", "x-amz-trailer": "x-amz-checksum-crc32"})
+    assert status == 200
+    got = s3.get_object(Bucket=bucket, Key="trailer")
+    assert got["Body"].read() == b"abc" and got["ContentEncoding"] == "gzip"
+    status, _, body = raw_request(server, "PUT", f"/{bucket}/trailer", body=b"zz\r\nabc\r\n0\r\n\r\n", headers={
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-decoded-content-length": "3"})
+    assert status == 400
+    assert s3.get_object(Bucket=bucket, Key="trailer")["Body"].read() == b"abc"
+
+
+def test_expires_header_round_trips(s3, bucket):
+    when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    s3.put_object(Bucket=bucket, Key="exp", Body=b"x", Expires=when, ContentEncoding="identity")
+    got = s3.head_object(Bucket=bucket, Key="exp")
+    assert got["Expires"] == when
+    assert got["ContentEncoding"] == "identity"

@@ -10,8 +10,8 @@ extension S3Responder {
     func putObject(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
         let key = try call.key()
-        guard let length = call.declaredLength() else { throw S3Error(.missingContentLength) }
-        guard length >= 0 else { throw S3Error(.invalidArgument, "Content-Length must not be negative.") }
+        let framing = try BodyFraming.of(call)
+        let length = framing.payloadLength
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
         let metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
         let bucket = try await openBucket(bucketName)
@@ -24,7 +24,7 @@ extension S3Responder {
 
         let writer = try await io.run { [store] in try store.beginWrite(bucket: bucket, key: key) }
         do {
-            _ = try await BodyStreamer.stream(call.request, into: writer, io: io, declaredLength: length)
+            try await BodyStreamer.stream(call.request, into: writer, io: io, framing: framing)
             let digest = writer.md5.digest()
             if let expectedMD5, expectedMD5 != digest { throw S3Error(.badDigest) }
             var meta = metadata

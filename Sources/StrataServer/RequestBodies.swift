@@ -18,28 +18,69 @@ enum BodyCollector {
     }
 }
 
+/// How a request body is framed on the wire.
+enum BodyFraming: Sendable, Equatable {
+    /// The payload as is; `length` bytes.
+    case plain(length: Int64)
+    /// SigV4 streaming (`aws-chunked`); `decodedLength` payload bytes inside the framing.
+    case awsChunked(decodedLength: Int64)
+
+    var payloadLength: Int64 {
+        switch self {
+        case .plain(let length), .awsChunked(let length): length
+        }
+    }
+
+    /// Reads the framing from the headers: aws-chunked when the content hash names a streaming mode or the
+    /// content encoding says so. S3 requires a declared length either way.
+    static func of(_ call: S3Call) throws(S3Error) -> BodyFraming {
+        let sha = call.header("x-amz-content-sha256") ?? ""
+        let encoding = call.header("content-encoding") ?? ""
+        if sha.hasPrefix("STREAMING-") || encoding.lowercased().contains("aws-chunked") {
+            guard let raw = call.header("x-amz-decoded-content-length") else { throw S3Error(.missingContentLength) }
+            guard let decoded = Int64(raw), decoded >= 0 else {
+                throw S3Error(.invalidArgument, "x-amz-decoded-content-length must be a non-negative integer.")
+            }
+            return .awsChunked(decodedLength: decoded)
+        }
+        guard let raw = call.header("content-length") else { throw S3Error(.missingContentLength) }
+        guard let length = Int64(raw), length >= 0 else { throw S3Error(.invalidArgument, "Content-Length must be a non-negative integer.") }
+        return .plain(length: length)
+    }
+}
+
 /// Streams a request body into an ObjectWriter in batches of about 1 MiB, so one upload holds at most one batch
-/// in memory and each batch costs one hop to the I/O pool.
+/// in memory and each batch costs one hop to the I/O pool. aws-chunked framing is removed on the way.
 enum BodyStreamer {
     static let batchSize = 1 << 20
 
-    /// Writes the body and returns the number of bytes received. Fails with IncompleteBody when the client sends
-    /// fewer bytes than declared, and stops early with EntityTooLarge past `limit`.
-    static func stream(_ request: Request, into writer: ObjectWriter, io: IOPool, declaredLength: Int64) async throws -> Int64 {
+    /// Writes the payload and returns its length. Fails with IncompleteBody when the client sends fewer bytes
+    /// than declared and with InvalidRequest when it sends more.
+    @discardableResult
+    static func stream(_ request: Request, into writer: ObjectWriter, io: IOPool, framing: BodyFraming) async throws -> Int64 {
         var pending = ByteBuffer()
         var received: Int64 = 0
+        var decoder: AWSChunkedDecoder? = if case .awsChunked = framing { AWSChunkedDecoder() } else { nil }
+        let declared = framing.payloadLength
         do {
             for try await chunk in request.body {
-                received += Int64(chunk.readableBytes)
-                if received > declaredLength {
+                if decoder != nil {
+                    try chunk.withUnsafeReadableBytes { raw in
+                        try decoder!.feed(raw) { payload in pending.writeBytes(payload) }
+                    }
+                    received = decoder!.decodedLength
+                } else {
+                    received += Int64(chunk.readableBytes)
+                    if pending.readableBytes == 0 && chunk.readableBytes >= batchSize && received <= declared {
+                        try await flush(chunk, writer, io)
+                        continue
+                    }
+                    var piece = chunk
+                    pending.writeBuffer(&piece)
+                }
+                if received > declared {
                     throw S3Error(.invalidRequest, "The request body is longer than its declared length.")
                 }
-                if pending.readableBytes == 0 && chunk.readableBytes >= batchSize {
-                    try await flush(chunk, writer, io)
-                    continue
-                }
-                var piece = chunk
-                pending.writeBuffer(&piece)
                 if pending.readableBytes >= batchSize {
                     try await flush(pending, writer, io)
                     pending = ByteBuffer()
@@ -51,10 +92,9 @@ enum BodyStreamer {
             // The connection broke mid-body.
             throw S3Error(.incompleteBody)
         }
+        try decoder?.finish()
         if pending.readableBytes > 0 { try await flush(pending, writer, io) }
-        guard received == declaredLength else {
-            throw S3Error(.incompleteBody)
-        }
+        guard received == declared else { throw S3Error(.incompleteBody) }
         return received
     }
 

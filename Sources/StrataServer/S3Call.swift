@@ -39,10 +39,4 @@ struct S3Call: Sendable {
         default: "/"
         }
     }
-
-    /// Declared body length: x-amz-decoded-content-length (aws-chunked) or Content-Length.
-    func declaredLength() -> Int64? {
-        if let decoded = header("x-amz-decoded-content-length") { return Int64(decoded) }
-        return header("content-length").flatMap { Int64($0) }
-    }
 }

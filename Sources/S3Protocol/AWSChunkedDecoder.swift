@@ -1,0 +1,105 @@
+/// Incremental decoder for `aws-chunked` request bodies (SigV4 streaming uploads):
+/// `hex-size[;chunk-signature=sig]\r\n data \r\n ... 0[;chunk-signature=sig]\r\n [trailer: value\r\n]* \r\n`.
+/// The framing never reaches stored bytes. Chunk signatures and trailers are collected for verification.
+public struct AWSChunkedDecoder: Sendable {
+    public struct Chunk: Sendable, Equatable {
+        public var size: Int
+        public var signature: String?
+    }
+
+    enum State {
+        case header
+        case data(remaining: Int)
+        case dataEnd
+        case trailers
+        case done
+    }
+
+    private var state = State.header
+    private var line: [UInt8] = []
+    public private(set) var chunks: [Chunk] = []
+    public private(set) var trailers: [(String, String)] = []
+    public private(set) var decodedLength: Int64 = 0
+    static let maxLineLength = 4096
+
+    public init() {}
+
+    public var isComplete: Bool {
+        if case .done = state { return true }
+        return false
+    }
+
+    /// Consumes framed bytes and calls `emit` with each run of payload bytes, in order.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var i = 0
+        while i < bytes.count {
+            switch state {
+            case .data(let remaining):
+                let n = min(remaining, bytes.count - i)
+                try emit(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)]))
+                decodedLength += Int64(n)
+                i += n
+                state = remaining - n == 0 ? .dataEnd : .data(remaining: remaining - n)
+            case .done:
+                throw S3Error(.invalidRequest, "The aws-chunked body continues after its final chunk.")
+            case .header, .dataEnd, .trailers:
+                let byte = bytes[i]
+                i += 1
+                guard byte == 0x0A else {
+                    line.append(byte)
+                    if line.count > AWSChunkedDecoder.maxLineLength { throw malformed("a chunk header is too long") }
+                    continue
+                }
+                if line.last == 0x0D { line.removeLast() }
+                let text = line
+                line = []
+                try endOfLine(text)
+            }
+        }
+    }
+
+    public func finish() throws(S3Error) {
+        guard isComplete else { throw S3Error(.incompleteBody, "The aws-chunked body ended before its final chunk.") }
+    }
+
+    private mutating func endOfLine(_ text: [UInt8]) throws {
+        switch state {
+        case .dataEnd:
+            guard text.isEmpty else { throw malformed("chunk data is longer than its declared size") }
+            state = .header
+        case .header:
+            guard let header = String(validating: text, as: UTF8.self) else { throw malformed("a chunk header is not text") }
+            let parts = header.split(separator: ";", maxSplits: 1)
+            guard let sizeText = parts.first, let size = Int(sizeText.trimming(" "), radix: 16), size >= 0 else {
+                throw malformed("a chunk size is not hexadecimal")
+            }
+            var signature: String?
+            if parts.count == 2 {
+                let ext = parts[1].trimming(" ")
+                guard ext.hasPrefix("chunk-signature=") else { throw malformed("unknown chunk extension") }
+                signature = String(ext.dropFirst("chunk-signature=".count))
+            }
+            chunks.append(Chunk(size: size, signature: signature))
+            state = size == 0 ? .trailers : .data(remaining: size)
+        case .trailers:
+            if text.isEmpty {
+                state = .done
+                return
+            }
+            guard let trailer = String(validating: text, as: UTF8.self), let colon = trailer.firstIndex(of: ":") else {
+                throw malformed("a trailer is not 'name:value'")
+            }
+            trailers.append((String(trailer[..<colon]).trimming(" ").lowercased(), String(trailer[trailer.index(after: colon)...]).trimming(" ")))
+        case .data, .done:
+            break
+        }
+    }
+
+    private func malformed(_ why: String) -> S3Error {
+        S3Error(.invalidRequest, "The aws-chunked request body is malformed: \(why).")
+    }
+}
+
+extension Substring {
+    func trimming(_ c: Character) -> String { String(self).trimming(c) }
+}
