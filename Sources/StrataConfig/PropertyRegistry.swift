@@ -46,6 +46,13 @@ public enum Keys {
     public static let userMetadataMaxSize = PropertyKey(
         "strata.proxy.s3.user.metadata.max.size", type: .bytes, default: "2KB",
         "Maximum total size of `x-amz-meta-*` names and values on one object (AWS: 2 KB). Larger requests get MetadataTooLarge.")
+    public static let taggingRestrictions = PropertyKey(
+        "strata.proxy.s3.tagging.restrictions.enabled", alluxio: "alluxio.proxy.s3.tagging.restrictions.enabled", type: .boolean,
+        default: "true",
+        "Enforce AWS's tag limits: at most 10 tags per object (50 per bucket), keys up to 128 and values up to 256 characters. Duplicate keys are always refused.")
+    public static let taggingHeaderMaxSize = PropertyKey(
+        "strata.proxy.s3.header.metadata.max.size", alluxio: "alluxio.proxy.s3.header.metadata.max.size", type: .bytes, default: "2KB",
+        "Maximum size of the `x-amz-tagging` request header (0 disables the check). Larger headers get MetadataTooLarge.")
     public static let writeType = PropertyKey(
         "strata.proxy.s3.writetype", alluxio: "alluxio.proxy.s3.writetype", type: .choice(["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH", "THROUGH"]),
         default: "MUST_CACHE",
@@ -75,7 +82,7 @@ public enum Keys {
     public static let all: [PropertyKey] = [
         rootDir, bindHost, port, ioThreads, shutdownGrace, accessLog, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
-        bucketNamingRestrictions, userMetadataMaxSize, writeType, deleteType,
+        bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         authMode, anonymousAccess, anonymousUser, superuser, region,
     ]
 }

@@ -45,12 +45,17 @@ extension S3Responder {
         let replacement =
             directive == "REPLACE"
             ? try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize) : nil
+        let taggingDirective = (call.header("x-amz-tagging-directive") ?? "COPY").uppercased()
+        guard taggingDirective == "COPY" || taggingDirective == "REPLACE" else {
+            throw S3Error(.invalidArgument, "Unknown tagging directive.", details: [("ArgumentName", "x-amz-tagging-directive")])
+        }
+        let replacementTags = taggingDirective == "REPLACE" ? (try headerTags(call) ?? TagSet()) : nil
         let conditions = Conditions(
             ifMatch: call.header("x-amz-copy-source-if-match"), ifNoneMatch: call.header("x-amz-copy-source-if-none-match"),
             ifModifiedSince: call.header("x-amz-copy-source-if-modified-since"),
             ifUnmodifiedSince: call.header("x-amz-copy-source-if-unmodified-since"))
         let isSelf = source.bucket == bucketName && source.key == key
-        if isSelf && replacement == nil {
+        if isSelf && replacement == nil && replacementTags == nil {
             throw S3Error(
                 .invalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
@@ -64,14 +69,16 @@ extension S3Responder {
                 throw S3Error(.preconditionFailed)
             }
             let metadata = replacement ?? ObjectMetadataHeaders.copied(from: object.metadata, owner: user)
+            let tags = replacementTags ?? object.tags
             if isSelf {
                 try store.replaceMetadata(bucket: destination, key: key, metadata: metadata)
+                try store.setObjectTags(bucket: destination, key: key, tags: tags)
                 let updated = try store.openObject(bucket: destination, key: key)
                 return (updated.metadata.etag, updated.lastModifiedSeconds)
             }
             if key.hasSuffix("/") {
                 guard object.size == 0 else { throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.") }
-                try store.putDirectoryObject(bucket: destination, key: key, metadata: metadata)
+                try store.putDirectoryObject(bucket: destination, key: key, metadata: metadata, tags: tags)
                 let created = try store.openObject(bucket: destination, key: key)
                 return (emptyMD5, created.lastModifiedSeconds)
             }
@@ -82,7 +89,7 @@ extension S3Responder {
             }
             // A plain MD5 ETag describes the same bytes; a multipart ETag does not, so hash the copy.
             meta.etag = object.metadata.etag.contains("-") ? try store.md5(of: writer) : object.metadata.etag
-            let st = try writer.commit(metadata: meta)
+            let st = try writer.commit(metadata: meta, tags: tags)
             return (meta.etag, st.mtimeSeconds)
         }
         var xml = XMLWriter(root: "CopyObjectResult")

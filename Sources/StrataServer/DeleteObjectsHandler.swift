@@ -1,4 +1,3 @@
-import Crypto
 import Hummingbird
 import S3Protocol
 import StrataStore
@@ -9,9 +8,8 @@ extension S3Responder {
 
     func deleteObjects(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
-        let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
         let body = try await BodyCollector.collect(call.request, limit: 2 << 20)
-        if let expectedMD5, Array(Insecure.MD5.hash(data: body)) != expectedMD5 { throw S3Error(.badDigest) }
+        try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
         let root = try XMLDocument.parse(body)
         guard root.name == "Delete" else { throw S3Error(.malformedXML) }

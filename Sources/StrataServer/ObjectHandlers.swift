@@ -14,11 +14,12 @@ extension S3Responder {
         let length = framing.payloadLength
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
         let metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
+        let tags = try headerTags(call)
         let bucket = try await openBucket(bucketName)
 
         if key.hasSuffix("/") {
             guard length == 0 else { throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.") }
-            try await io.run { [store] in try store.putDirectoryObject(bucket: bucket, key: key, metadata: metadata) }
+            try await io.run { [store] in try store.putDirectoryObject(bucket: bucket, key: key, metadata: metadata, tags: tags) }
             return Responses.empty(headers: [.eTag: "\"\(emptyMD5)\""])
         }
 
@@ -30,7 +31,7 @@ extension S3Responder {
             var meta = metadata
             meta.etag = writer.md5.hex()
             let committed = meta
-            try await io.run { _ = try writer.commit(metadata: committed) }
+            try await io.run { _ = try writer.commit(metadata: committed, tags: tags) }
             return Responses.empty(headers: [.eTag: "\"\(meta.etag)\""])
         } catch {
             writer.discard()
@@ -62,6 +63,7 @@ extension S3Responder {
         case .preconditionFailed: throw S3Error(.preconditionFailed, details: [("Condition", conditions.ifMatch != nil ? "If-Match" : "If-Unmodified-Since")])
         }
         ObjectMetadataHeaders.apply(object.metadata, to: &headers, query: call.query)
+        if !object.tags.isEmpty { headers.set("x-amz-tagging-count", String(object.tags.count)) }
 
         let size = object.size
         var first: Int64 = 0

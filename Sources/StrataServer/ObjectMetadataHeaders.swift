@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import S3Protocol
@@ -69,6 +70,11 @@ enum ObjectMetadataHeaders {
         meta.expires = source.expires
         meta.userMetadata = source.userMetadata
         return meta
+    }
+
+    /// Checks a small collected body against its Content-MD5 header, when there is one.
+    static func verifyContentMD5(_ headers: HTTPFields, body: [UInt8]) throws(S3Error) {
+        if let expected = try contentMD5(headers), Array(Insecure.MD5.hash(data: body)) != expected { throw S3Error(.badDigest) }
     }
 
     /// Validates a Content-MD5 header: base64 of exactly 16 bytes.

@@ -86,8 +86,13 @@ struct S3Responder: HTTPResponder {
         case .headObject: return try await getObject(call, head: true)
         case .deleteObject: return try await deleteObject(call)
         case .getObjectAcl: return try await getObjectAcl(call)
-        case .getBucketTagging, .putBucketTagging, .deleteBucketTagging, .getObjectTagging, .putObjectTagging, .deleteObjectTagging,
-            .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts,
+        case .getBucketTagging: return try await getBucketTagging(call)
+        case .putBucketTagging: return try await putBucketTagging(call)
+        case .deleteBucketTagging: return try await deleteBucketTagging(call)
+        case .getObjectTagging: return try await getObjectTagging(call)
+        case .putObjectTagging: return try await putObjectTagging(call)
+        case .deleteObjectTagging: return try await deleteObjectTagging(call)
+        case .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts,
             .listMultipartUploads:
             throw S3Error(.notImplemented, "\(call.operation.name) is not implemented yet.")
         case .notImplemented(let name):

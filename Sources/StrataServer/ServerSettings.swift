@@ -10,6 +10,8 @@ public struct ServerSettings: Sendable {
     public var accessLog: Bool
     public var bucketNamingRestrictions: Bool
     public var userMetadataMaxSize: Int
+    public var taggingRestrictions: Bool
+    public var taggingHeaderMaxSize: Int
     public var anonymousAccess: Bool
     public var anonymousUser: String
     public var superuser: String
@@ -24,6 +26,8 @@ public struct ServerSettings: Sendable {
         accessLog = config.bool(Keys.accessLog)
         bucketNamingRestrictions = config.bool(Keys.bucketNamingRestrictions)
         userMetadataMaxSize = Int(config.bytes(Keys.userMetadataMaxSize))
+        taggingRestrictions = config.bool(Keys.taggingRestrictions)
+        taggingHeaderMaxSize = Int(config.bytes(Keys.taggingHeaderMaxSize))
         anonymousAccess = config.bool(Keys.anonymousAccess)
         anonymousUser = config.string(Keys.anonymousUser)
         superuser = config.string(Keys.superuser)

@@ -8,6 +8,8 @@ public struct ObjectHandle: Sendable {
     public let file: OpenFile?
     public let stat: FileStat
     public let metadata: ObjectMetadata
+    /// The object's tags (for `x-amz-tagging-count` and CopyObject's COPY directive).
+    public var tags: TagSet = TagSet()
     public var isDirectory: Bool { file == nil }
     public var size: Int64 { file == nil ? 0 : stat.size }
     public var lastModifiedSeconds: Int64 { stat.mtimeSeconds }
@@ -20,7 +22,7 @@ extension FileSystemStore {
     }
 
     /// Creates (or updates the metadata of) the directory object `key/`.
-    public func putDirectoryObject(bucket: OpenFile, key: String, metadata: ObjectMetadata) throws(S3Error) {
+    public func putDirectoryObject(bucket: OpenFile, key: String, metadata: ObjectMetadata, tags: TagSet? = nil) throws(S3Error) {
         let (directories, leaf) = FileSystemStore.split(key)
         let (_, created) = try makeParents(bucket, directories + [leaf])
         var meta = metadata
@@ -30,6 +32,7 @@ extension FileSystemStore {
         do {
             let dir = try openParent(bucket, directories + [leaf])
             try Sys.setAttribute(dir.fd, ObjectMetadata.attributeName, meta.encoded())
+            try FileSystemStore.writeTags(dir.fd, tags)
             if options.syncPolicy == .fileAndDirectory {
                 try Sys.fsync(dir.fd)
                 for (parent, _) in created { try Sys.fsync(parent.fd) }
@@ -54,7 +57,7 @@ extension FileSystemStore {
                 meta = ObjectMetadata(etag: emptyMD5)
                 meta?.isDirectory = true
             }
-            return ObjectHandle(file: nil, stat: st, metadata: meta!)
+            return ObjectHandle(file: nil, stat: st, metadata: meta!, tags: TagStorage.decode(try? Sys.getAttribute(dir.fd, TagStorage.attributeName)))
         }
         let file: OpenFile
         do {
@@ -69,11 +72,12 @@ extension FileSystemStore {
         do { st = try Sys.stat(file.fd) } catch { throw error.s3Error() }
         guard st.isRegular else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
         let stored = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName))
+        let tags = TagStorage.decode(try? Sys.getAttribute(file.fd, TagStorage.attributeName))
         if let stored, stored.isValid(for: st) {
-            return ObjectHandle(file: file, stat: st, metadata: stored)
+            return ObjectHandle(file: file, stat: st, metadata: stored, tags: tags)
         }
         let meta = try refreshETag(file: file, stat: st, stored: stored)
-        return ObjectHandle(file: file, stat: st, metadata: meta)
+        return ObjectHandle(file: file, stat: st, metadata: meta, tags: tags)
     }
 
     /// Computes the MD5 of a file written or changed outside S3 and caches it with the new validator.

@@ -112,9 +112,9 @@ public final class ObjectWriter: @unchecked Sendable {
     /// Stores the metadata on the still-invisible file, syncs per policy and publishes it under the key.
     /// Returns the published file's stat. On failure nothing is published and the old object is intact.
     @discardableResult
-    public func commit(metadata: ObjectMetadata) throws(S3Error) -> FileStat {
+    public func commit(metadata: ObjectMetadata, tags: TagSet? = nil) throws(S3Error) -> FileStat {
         do {
-            return try commitOrThrow(metadata)
+            return try commitOrThrow(metadata, tags)
         } catch let error as S3Error {
             discard()
             throw error
@@ -127,12 +127,15 @@ public final class ObjectWriter: @unchecked Sendable {
         }
     }
 
-    private func commitOrThrow(_ metadata: ObjectMetadata) throws -> FileStat {
+    private func commitOrThrow(_ metadata: ObjectMetadata, _ tags: TagSet?) throws -> FileStat {
         var meta = metadata
         let st = try Sys.stat(file.fd)
         meta.size = st.size
         meta.mtimeNanos = st.mtimeNanos
         try storeMetadata(meta)
+        if let tags, !tags.isEmpty {
+            do { try FileSystemStore.writeTags(file.fd, tags) } catch { throw FileSystemStore.tagError(error) }
+        }
         if store.options.syncPolicy != .none { try Sys.fsync(file.fd) }
         try publish()
         finished = true

@@ -1,0 +1,73 @@
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// Object and bucket tagging, and the `x-amz-tagging` header used by PutObject, CopyObject and
+/// CreateMultipartUpload.
+extension S3Responder {
+    static let maxTaggingBody = 64 * 1024
+
+    var objectTagLimits: TagSet.Limits { TagSet.Limits(maxTags: 10, enforced: settings.taggingRestrictions) }
+    var bucketTagLimits: TagSet.Limits { TagSet.Limits(maxTags: 50, enforced: settings.taggingRestrictions) }
+
+    /// Tags from `x-amz-tagging`, validated; nil when the header is absent.
+    func headerTags(_ call: S3Call) throws(S3Error) -> TagSet? {
+        guard let header = call.header("x-amz-tagging") else { return nil }
+        if settings.taggingHeaderMaxSize > 0 && header.utf8.count > settings.taggingHeaderMaxSize {
+            throw S3Error(.metadataTooLarge, "The x-amz-tagging header is larger than \(settings.taggingHeaderMaxSize) bytes.")
+        }
+        let tags = try TagSet.parseHeader(header)
+        try tags.validate(objectTagLimits)
+        return tags
+    }
+
+    private func bodyTags(_ call: S3Call, limits: TagSet.Limits) async throws -> TagSet {
+        let body = try await BodyCollector.collect(call.request, limit: Self.maxTaggingBody)
+        try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
+        guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
+        let tags = try TagSet.parseXML(body)
+        try tags.validate(limits)
+        return tags
+    }
+
+    func getObjectTagging(_ call: S3Call) async throws -> Response {
+        let (bucketName, key) = (try call.bucket(), try call.key())
+        let tags = try await io.run { [store] in try store.objectTags(bucket: try store.openBucket(bucketName), key: key) }
+        return Responses.xml(tags.xml())
+    }
+
+    func putObjectTagging(_ call: S3Call) async throws -> Response {
+        let (bucketName, key) = (try call.bucket(), try call.key())
+        let bucket = try await openBucket(bucketName)
+        let tags = try await bodyTags(call, limits: objectTagLimits)
+        try await io.run { [store] in try store.setObjectTags(bucket: bucket, key: key, tags: tags) }
+        return Responses.empty()
+    }
+
+    func deleteObjectTagging(_ call: S3Call) async throws -> Response {
+        let (bucketName, key) = (try call.bucket(), try call.key())
+        try await io.run { [store] in try store.setObjectTags(bucket: try store.openBucket(bucketName), key: key, tags: nil) }
+        return Responses.empty(.noContent)
+    }
+
+    func getBucketTagging(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        let tags = try await io.run { [store] in try store.bucketTags(try store.openBucket(bucketName)) }
+        guard !tags.isEmpty else { throw S3Error(.noSuchTagSet, details: [("BucketName", bucketName)]) }
+        return Responses.xml(tags.xml())
+    }
+
+    func putBucketTagging(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        let bucket = try await openBucket(bucketName)
+        let tags = try await bodyTags(call, limits: bucketTagLimits)
+        try await io.run { [store] in try store.setBucketTags(bucket, tags: tags) }
+        return Responses.empty(.noContent)
+    }
+
+    func deleteBucketTagging(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        try await io.run { [store] in try store.setBucketTags(try store.openBucket(bucketName), tags: nil) }
+        return Responses.empty(.noContent)
+    }
+}
