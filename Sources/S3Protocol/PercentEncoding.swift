@@ -26,7 +26,7 @@ public enum PercentEncoding {
         decode(Substring(text), plusIsSpace: plusIsSpace)
     }
 
-    static func hexValue(_ c: UInt8) -> UInt8? {
+    public static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case 0x30...0x39: c - 0x30
         case 0x41...0x46: c - 0x41 + 10

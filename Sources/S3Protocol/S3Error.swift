@@ -51,6 +51,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     case invalidLocationConstraint = "InvalidLocationConstraint"
     case invalidPart = "InvalidPart"
     case invalidPartOrder = "InvalidPartOrder"
+    case invalidPartNumber = "InvalidPartNumber"
     case invalidRange = "InvalidRange"
     case invalidRequest = "InvalidRequest"
     case invalidTag = "InvalidTag"
@@ -85,7 +86,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
             409
         case .missingContentLength: 411
         case .preconditionFailed: 412
-        case .invalidRange: 416
+        case .invalidRange, .invalidPartNumber: 416
         case .internalError: 500
         case .notImplemented: 501
         case .serviceUnavailable, .slowDown: 503
@@ -118,6 +119,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
             "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag."
         case .invalidPartOrder: "The list of parts was not in ascending order. The parts list must be specified in order by part number."
         case .invalidRange: "The requested range is not satisfiable"
+        case .invalidPartNumber: "The requested partnumber is not satisfiable"
         case .invalidRequest: "Invalid Request"
         case .invalidTag: "The tag provided was not a valid tag."
         case .invalidURI: "Couldn't parse the specified URI."

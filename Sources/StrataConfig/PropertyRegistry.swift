@@ -62,6 +62,38 @@ public enum Keys {
         default: "ALLUXIO_AND_UFS",
         "Whether deletes also remove the upstream copy. Without an upstream only the local copy exists.")
 
+    // MARK: Multipart uploads
+    public static let multipartSuffix = PropertyKey(
+        "strata.proxy.s3.multipart.temporary.dir.suffix", alluxio: "alluxio.proxy.s3.multipart.temporary.dir.suffix", type: .string,
+        default: "_s3_multipart_tmp",
+        "Suffix of the directory holding one upload's parts (under the bucket's hidden .strata.uploads directory).")
+    public static let minPartSize = PropertyKey(
+        "strata.proxy.s3.complete.multipart.upload.min.part.size", alluxio: "alluxio.proxy.s3.complete.multipart.upload.min.part.size",
+        type: .bytes, default: "5MB", "Every part but the last must be at least this large (EntityTooSmall otherwise; 0 disables).")
+    public static let completeKeepalive = PropertyKey(
+        "strata.proxy.s3.complete.multipart.upload.keepalive.enabled", alluxio: "alluxio.proxy.s3.complete.multipart.upload.keepalive.enabled",
+        type: .boolean, default: "false",
+        "Answer CompleteMultipartUpload with 200 at once and send whitespace while parts are joined; errors then arrive in the XML body.")
+    public static let completeKeepaliveInterval = PropertyKey(
+        "strata.proxy.s3.complete.multipart.upload.keepalive.time.interval",
+        alluxio: "alluxio.proxy.s3.complete.multipart.upload.keepalive.time.interval", type: .duration, default: "30sec",
+        "Longest gap between keepalive spaces (the first comes after 1 second, then the gap doubles).")
+    public static let cleanerEnabled = PropertyKey(
+        "strata.proxy.s3.multipart.upload.cleaner.enabled", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.enabled", type: .boolean,
+        default: "true", "Abort multipart uploads idle longer than the cleaner timeout, also those left from before a restart.")
+    public static let cleanerTimeout = PropertyKey(
+        "strata.proxy.s3.multipart.upload.cleaner.timeout", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.timeout", type: .duration,
+        default: "24h", "How long an upload may go without a new part before the cleaner aborts it.")
+    public static let cleanerRetryCount = PropertyKey(
+        "strata.proxy.s3.multipart.upload.cleaner.retry.count", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.retry.count",
+        type: .integer(0...100), default: "3", "How often the cleaner retries an abort that failed.")
+    public static let cleanerRetryDelay = PropertyKey(
+        "strata.proxy.s3.multipart.upload.cleaner.retry.delay", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.retry.delay",
+        type: .duration, default: "10sec", "Wait between the cleaner's retries.")
+    public static let cleanerPoolSize = PropertyKey(
+        "strata.proxy.s3.multipart.upload.cleaner.pool.size", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.pool.size",
+        type: .integer(1...64), default: "1", "How many uploads the cleaner aborts at the same time.")
+
     // MARK: Identity
     public static let authMode = PropertyKey(
         "strata.s3.auth.mode", type: .choice(["SIMPLE"]), default: "SIMPLE",
@@ -83,6 +115,8 @@ public enum Keys {
         rootDir, bindHost, port, ioThreads, shutdownGrace, accessLog, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
+        multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,
+        cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
         authMode, anonymousAccess, anonymousUser, superuser, region,
     ]
 }

@@ -50,10 +50,7 @@ extension S3Responder {
             throw S3Error(.invalidArgument, "Unknown tagging directive.", details: [("ArgumentName", "x-amz-tagging-directive")])
         }
         let replacementTags = taggingDirective == "REPLACE" ? (try headerTags(call) ?? TagSet()) : nil
-        let conditions = Conditions(
-            ifMatch: call.header("x-amz-copy-source-if-match"), ifNoneMatch: call.header("x-amz-copy-source-if-none-match"),
-            ifModifiedSince: call.header("x-amz-copy-source-if-modified-since"),
-            ifUnmodifiedSince: call.header("x-amz-copy-source-if-unmodified-since"))
+        let conditions = copySourceConditions(call)
         let isSelf = source.bucket == bucketName && source.key == key
         if isSelf && replacement == nil && replacementTags == nil {
             throw S3Error(

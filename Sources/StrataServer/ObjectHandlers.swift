@@ -69,7 +69,21 @@ extension S3Responder {
         var first: Int64 = 0
         var length = size
         var status = HTTPResponse.Status.ok
-        if let rangeHeader = call.header("range"), let spec = ByteRangeSpec.parse(rangeHeader) {
+        if let rawPart = call.query["partNumber"] {
+            guard let number = Int(rawPart), (1...FileSystemStore.maxPartNumber).contains(number) else {
+                throw S3Error(
+                    .invalidArgument, "Part number must be an integer between 1 and 10000, inclusive",
+                    details: [("ArgumentName", "partNumber"), ("ArgumentValue", rawPart)])
+            }
+            guard call.header("range") == nil else { throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter") }
+            let part = object.metadata.partRange(number) ?? (number == 1 && size > 0 ? (0...(size - 1), 1) : (nil, 1))
+            guard let range = part.range else { throw S3Error(.invalidPartNumber, details: [("PartNumberRequested", rawPart), ("ActualPartCount", "\(part.count)")]) }
+            first = range.lowerBound
+            length = range.upperBound - range.lowerBound + 1
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+            headers.set("x-amz-mp-parts-count", String(part.count))
+        } else if let rangeHeader = call.header("range"), let spec = ByteRangeSpec.parse(rangeHeader) {
             guard let range = spec.resolve(size: size) else {
                 throw S3Error(.invalidRange, details: [("RangeRequested", rangeHeader), ("ActualObjectSize", "\(size)")])
                     .with(header: "Content-Range", "bytes */\(size)")

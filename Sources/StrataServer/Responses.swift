@@ -31,6 +31,10 @@ enum Responses {
         if isHead || error.code == .notModified {
             return empty(status, headers: fields)
         }
+        return Responses.xml(errorDocument(error, requestID: requestID, resource: resource), status: status, headers: fields)
+    }
+
+    static func errorDocument(_ error: S3Error, requestID: String, resource: String) -> String {
         var xml = XMLWriter(root: "Error", namespace: nil)
         xml.element("Code", error.code.rawValue)
         xml.element("Message", error.message)
@@ -38,7 +42,7 @@ enum Responses {
         xml.element("Resource", error.resource ?? resource)
         xml.element("RequestId", requestID)
         xml.element("HostId", requestID)
-        return Responses.xml(xml.finish(), status: status, headers: fields)
+        return xml.finish()
     }
 }
 

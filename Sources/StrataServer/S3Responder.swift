@@ -92,9 +92,13 @@ struct S3Responder: HTTPResponder {
         case .getObjectTagging: return try await getObjectTagging(call)
         case .putObjectTagging: return try await putObjectTagging(call)
         case .deleteObjectTagging: return try await deleteObjectTagging(call)
-        case .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts,
-            .listMultipartUploads:
-            throw S3Error(.notImplemented, "\(call.operation.name) is not implemented yet.")
+        case .createMultipartUpload: return try await createMultipartUpload(call)
+        case .uploadPart: return try await uploadPart(call)
+        case .uploadPartCopy: return try await uploadPartCopy(call)
+        case .completeMultipartUpload: return try await completeMultipartUpload(call)
+        case .abortMultipartUpload: return try await abortMultipartUpload(call)
+        case .listParts: return try await listParts(call)
+        case .listMultipartUploads: return try await listMultipartUploads(call)
         case .notImplemented(let name):
             throw S3Error(.notImplemented, "\(name) is not implemented by this server.")
         }

@@ -16,7 +16,19 @@ public struct ServerSettings: Sendable {
     public var anonymousUser: String
     public var superuser: String
     public var region: String
+    public var minPartSize: Int64
+    public var completeKeepalive: Bool
+    public var completeKeepaliveIntervalMilliseconds: Int64
+    public var cleaner: CleanerSettings
     public var store: StoreOptions
+
+    public struct CleanerSettings: Sendable {
+        public var enabled: Bool
+        public var timeoutMilliseconds: Int64
+        public var retryCount: Int
+        public var retryDelayMilliseconds: Int64
+        public var poolSize: Int
+    }
 
     public init(_ config: Configuration) {
         host = config.string(Keys.bindHost)
@@ -32,10 +44,18 @@ public struct ServerSettings: Sendable {
         anonymousUser = config.string(Keys.anonymousUser)
         superuser = config.string(Keys.superuser)
         region = config.string(Keys.region)
+        minPartSize = config.bytes(Keys.minPartSize)
+        completeKeepalive = config.bool(Keys.completeKeepalive)
+        completeKeepaliveIntervalMilliseconds = max(1000, config.durationMilliseconds(Keys.completeKeepaliveInterval))
+        cleaner = CleanerSettings(
+            enabled: config.bool(Keys.cleanerEnabled), timeoutMilliseconds: config.durationMilliseconds(Keys.cleanerTimeout),
+            retryCount: config.int(Keys.cleanerRetryCount), retryDelayMilliseconds: config.durationMilliseconds(Keys.cleanerRetryDelay),
+            poolSize: config.int(Keys.cleanerPoolSize))
         store = StoreOptions(
             syncPolicy: SyncPolicy(rawValue: config.choice(Keys.syncPolicy)) ?? .fileAndDirectory,
             listFolders: config.bool(Keys.listFolders),
             listingETagMaxSize: config.bytes(Keys.listingETagMaxSize),
-            tmpSweepAgeSeconds: config.durationMilliseconds(Keys.tmpSweepAge) / 1000)
+            tmpSweepAgeSeconds: config.durationMilliseconds(Keys.tmpSweepAge) / 1000,
+            multipartSuffix: config.string(Keys.multipartSuffix))
     }
 }

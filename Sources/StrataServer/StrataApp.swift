@@ -37,8 +37,12 @@ public enum StrataApp {
             },
             logger: logger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if settings.cleaner.enabled {
+            services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, logger: logger)))
+        }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // In-flight requests get the grace period; an upload cut short after it is discarded, never half-published.
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(settings.shutdownGraceMilliseconds)
         try await ServiceGroup(configuration: groupConfiguration).run()

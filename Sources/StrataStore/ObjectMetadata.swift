@@ -23,11 +23,15 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     public var owner: String?
     /// Set on directories that are objects (`key/`).
     public var isDirectory: Bool?
+    /// For objects made by CompleteMultipartUpload: the upload (a retried Complete answers from it) and the
+    /// part sizes, run-length encoded as `[size, count]` pairs, for GET with `partNumber`.
+    public var multipartUploadId: String?
+    public var partSizes: [[Int64]]?
 
     enum CodingKeys: String, CodingKey {
         case version = "v", etag = "e", size = "s", mtimeNanos = "m", contentType = "ct", contentEncoding = "ce"
         case contentDisposition = "cd", contentLanguage = "cl", cacheControl = "cc", expires = "ex", userMetadata = "um"
-        case owner = "o", isDirectory = "dir"
+        case owner = "o", isDirectory = "dir", multipartUploadId = "mp", partSizes = "ps"
     }
 
     public init(etag: String = "", size: Int64 = 0, mtimeNanos: Int64 = 0) {
@@ -45,6 +49,34 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     public static func decode(_ bytes: [UInt8]?) -> ObjectMetadata? {
         guard let bytes, !bytes.isEmpty else { return nil }
         return try? decoder.decode(ObjectMetadata.self, from: Data(bytes))
+    }
+
+    /// The byte range of part `number` (1-based) of a multipart object, and the part count.
+    public func partRange(_ number: Int) -> (range: ClosedRange<Int64>?, count: Int)? {
+        guard let partSizes else { return nil }
+        var offset: Int64 = 0
+        var index = 0
+        var found: ClosedRange<Int64>?
+        for run in partSizes where run.count == 2 {
+            for _ in 0..<run[1] {
+                index += 1
+                if index == number { found = offset...(offset + run[0] - 1) }
+                offset += run[0]
+            }
+        }
+        return (found, index)
+    }
+
+    public static func runLengths(_ sizes: [Int64]) -> [[Int64]] {
+        var runs: [[Int64]] = []
+        for size in sizes {
+            if let last = runs.last, last[0] == size {
+                runs[runs.count - 1][1] += 1
+            } else {
+                runs.append([size, 1])
+            }
+        }
+        return runs
     }
 
     public func isValid(for stat: FileStat) -> Bool {

@@ -8,7 +8,9 @@ import S3Protocol
 /// Dropping an uncommitted writer discards everything it wrote and the directories it created.
 public final class ObjectWriter: @unchecked Sendable {
     let store: FileSystemStore
-    let bucket: OpenFile
+    /// The bucket and the key's directories, to recreate them if a concurrent delete prunes them; nil for
+    /// writers whose directory must not be recreated (multipart parts).
+    let bucket: OpenFile?
     let directories: [String]
     let leaf: String
     var parent: OpenFile
@@ -20,11 +22,24 @@ public final class ObjectWriter: @unchecked Sendable {
     public private(set) var bytesWritten: Int64 = 0
     public var md5 = MD5Accumulator()
 
-    init(store: FileSystemStore, bucket: OpenFile, key: String) throws(S3Error) {
+    convenience init(store: FileSystemStore, bucket: OpenFile, key: String) throws(S3Error) {
+        let (directories, leaf) = FileSystemStore.split(key)
+        let (parent, created) = try store.makeParents(bucket, directories)
+        try self.init(store: store, bucket: bucket, directories: directories, parent: parent, leaf: leaf, created: created)
+    }
+
+    /// A writer publishing `name` in an existing directory, which is never recreated.
+    convenience init(store: FileSystemStore, directory: OpenFile, name: String) throws(S3Error) {
+        try self.init(store: store, bucket: nil, directories: [], parent: directory, leaf: name, created: [])
+    }
+
+    private init(store: FileSystemStore, bucket: OpenFile?, directories: [String], parent: OpenFile, leaf: String, created: [(OpenFile, String)]) throws(S3Error) {
         self.store = store
         self.bucket = bucket
-        (directories, leaf) = FileSystemStore.split(key)
-        (parent, createdDirectories) = try store.makeParents(bucket, directories)
+        self.directories = directories
+        self.leaf = leaf
+        self.parent = parent
+        self.createdDirectories = created
         let fd = cstrata_open_tmpfile(parent.fd, 0o644)
         if fd >= 0 {
             file = OpenFile(fd)
@@ -166,7 +181,7 @@ public final class ObjectWriter: @unchecked Sendable {
         }
         // Fast path: the key is new, link the anonymous file straight in.
         if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
-        if errno == ENOENT {
+        if errno == ENOENT, let bucket {
             // A concurrent delete pruned our parent directory: recreate it and retry once.
             (parent, _) = try store.makeParents(bucket, directories)
             if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }

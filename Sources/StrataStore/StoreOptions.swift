@@ -13,27 +13,35 @@ public struct StoreOptions: Sendable {
     public var listingETagMaxSize: Int64
     /// Temporary files older than this are swept at start-up.
     public var tmpSweepAgeSeconds: Int64
+    /// Suffix of the directory holding one multipart upload's parts (Alluxio's `_s3_multipart_tmp`).
+    public var multipartSuffix: String
 
-    public init(syncPolicy: SyncPolicy = .fileAndDirectory, listFolders: Bool = false, listingETagMaxSize: Int64 = 16 << 20, tmpSweepAgeSeconds: Int64 = 3600) {
+    public init(
+        syncPolicy: SyncPolicy = .fileAndDirectory, listFolders: Bool = false, listingETagMaxSize: Int64 = 16 << 20,
+        tmpSweepAgeSeconds: Int64 = 3600, multipartSuffix: String = "_s3_multipart_tmp"
+    ) {
         self.syncPolicy = syncPolicy
         self.listFolders = listFolders
         self.listingETagMaxSize = listingETagMaxSize
         self.tmpSweepAgeSeconds = tmpSweepAgeSeconds
+        self.multipartSuffix = multipartSuffix
     }
 }
 
 /// Names Strata keeps for itself; listings never show them and keys may not use them.
 public enum ReservedNames {
+    /// Every name Strata keeps for itself starts with this.
+    public static let prefix = ".strata."
     /// Temporary files being written (only when O_TMPFILE is unavailable) or being published.
     public static let temporaryPrefix = ".strata.tmp."
-    /// Strata's state directory at the top of the root (never a bucket: bucket names cannot start with a dot).
-    public static let stateDirectory = ".strata"
+    /// In each top-level bucket: the in-progress multipart uploads of that bucket and its nested buckets.
+    public static let uploadsDirectory = ".strata.uploads"
 
     public static func isReserved(_ component: Substring) -> Bool {
-        component.hasPrefix(temporaryPrefix)
+        component.hasPrefix(prefix)
     }
 
     public static func isReserved(_ component: String) -> Bool {
-        component.hasPrefix(temporaryPrefix)
+        component.hasPrefix(prefix)
     }
 }

@@ -16,11 +16,11 @@ public enum TemporarySweeper {
         var subdirectories: [String] = []
         try? Sys.forEachEntry(dir.fd) { cName, type in
             let name = String(cString: cName)
-            if ReservedNames.isReserved(name) {
+            if name.hasPrefix(ReservedNames.temporaryPrefix) {
                 if let st = try? Sys.stat(dir.fd, name), st.isRegular, st.mtimeSeconds < cutoff, (try? Sys.unlink(dir.fd, name)) != nil {
                     removed += 1
                 }
-            } else if type == .directory || type == .unknown {
+            } else if (type == .directory || type == .unknown) && !ReservedNames.isReserved(name) {
                 subdirectories.append(name)
             }
         }

@@ -1,0 +1,319 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import S3Protocol
+import StrataStore
+import Synchronization
+
+/// CreateMultipartUpload, UploadPart, UploadPartCopy, ListParts, CompleteMultipartUpload,
+/// AbortMultipartUpload, ListMultipartUploads.
+extension S3Responder {
+    static let maxCompleteBody = 4 << 20
+
+    func createMultipartUpload(_ call: S3Call) async throws -> Response {
+        let (bucketName, key) = (try call.bucket(), try call.key())
+        guard !key.hasSuffix("/") else {
+            throw S3Error(.invalidArgument, "A key ending in '/' names a directory, which cannot hold the data of a multipart upload.")
+        }
+        let metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
+        let tags = try headerTags(call)
+        let user = call.user
+        let info = try await io.run { [store] in
+            try store.createUpload(bucketName: bucketName, key: key, owner: user, metadata: metadata, tags: tags)
+        }
+        var xml = XMLWriter(root: "InitiateMultipartUploadResult")
+        xml.element("Bucket", bucketName)
+        xml.element("Key", key)
+        xml.element("UploadId", info.uploadId)
+        return Responses.xml(xml.finish())
+    }
+
+    private func partNumber(_ call: S3Call) throws(S3Error) -> Int {
+        let raw = call.query["partNumber"] ?? ""
+        guard let n = Int(raw), (1...FileSystemStore.maxPartNumber).contains(n) else {
+            throw S3Error(
+                .invalidArgument, "Part number must be an integer between 1 and 10000, inclusive",
+                details: [("ArgumentName", "partNumber"), ("ArgumentValue", raw)])
+        }
+        return n
+    }
+
+    private func openUpload(_ call: S3Call) async throws -> Upload {
+        let (bucketName, key) = (try call.bucket(), try call.key())
+        let uploadId = call.query["uploadId"] ?? ""
+        return try await io.run { [store] in try store.openUpload(bucketName: bucketName, key: key, uploadId: uploadId) }
+    }
+
+    func uploadPart(_ call: S3Call) async throws -> Response {
+        let number = try partNumber(call)
+        let framing = try BodyFraming.of(call)
+        let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
+        let upload = try await openUpload(call)
+        let writer = try await io.run { [store] in try store.beginPartWrite(upload, number: number) }
+        do {
+            try await BodyStreamer.stream(call.request, into: writer, io: io, framing: framing)
+            if let expectedMD5, expectedMD5 != writer.md5.digest() { throw S3Error(.badDigest) }
+            var meta = ObjectMetadata()
+            meta.etag = writer.md5.hex()
+            let committed = meta
+            try await io.run { _ = try writer.commit(metadata: committed) }
+            return Responses.empty(headers: [.eTag: "\"\(meta.etag)\""])
+        } catch {
+            writer.discard()
+            throw error
+        }
+    }
+
+    func uploadPartCopy(_ call: S3Call) async throws -> Response {
+        let number = try partNumber(call)
+        let source = try CopySource(header: call.header("x-amz-copy-source") ?? "")
+        let rangeHeader = call.header("x-amz-copy-source-range")
+        let conditions = copySourceConditions(call)
+        let upload = try await openUpload(call)
+        let result: (etag: String, modified: Int64) = try await io.run { [store] in
+            let object = try store.openObject(bucket: try store.openBucket(source.bucket), key: source.key)
+            if conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
+                throw S3Error(.preconditionFailed)
+            }
+            var range: ClosedRange<Int64>? = object.size > 0 ? 0...(object.size - 1) : nil
+            if let rangeHeader {
+                guard case .closed(let first, let last)? = ByteRangeSpec.parse(rangeHeader) else {
+                    throw S3Error(
+                        .invalidArgument,
+                        "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+                        details: [("ArgumentName", "x-amz-copy-source-range"), ("ArgumentValue", rangeHeader)])
+                }
+                guard last < object.size else {
+                    throw S3Error(.invalidRange, details: [("RangeRequested", rangeHeader), ("ActualObjectSize", "\(object.size)")])
+                }
+                range = first...last
+            }
+            let writer = try store.beginPartWrite(upload, number: number)
+            if let range, let file = object.file {
+                try writer.copy(from: file, offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1)
+            }
+            var meta = ObjectMetadata()
+            meta.etag = try store.md5(of: writer)
+            let st = try writer.commit(metadata: meta)
+            return (meta.etag, st.mtimeSeconds)
+        }
+        var xml = XMLWriter(root: "CopyPartResult")
+        xml.element("LastModified", HTTPDate.iso8601(seconds: result.modified))
+        xml.element("ETag", "\"\(result.etag)\"")
+        return Responses.xml(xml.finish())
+    }
+
+    func copySourceConditions(_ call: S3Call) -> Conditions {
+        Conditions(
+            ifMatch: call.header("x-amz-copy-source-if-match"), ifNoneMatch: call.header("x-amz-copy-source-if-none-match"),
+            ifModifiedSince: call.header("x-amz-copy-source-if-modified-since"),
+            ifUnmodifiedSince: call.header("x-amz-copy-source-if-unmodified-since"))
+    }
+
+    func listParts(_ call: S3Call) async throws -> Response {
+        let maxParts = try boundedInteger(call, "max-parts", default: 1000)
+        let marker = try boundedInteger(call, "part-number-marker", default: 0)
+        let upload = try await openUpload(call)
+        let all = try await io.run { [store] in try store.listParts(upload) }
+        let after = all.filter { $0.number > marker }
+        let page = Array(after.prefix(maxParts))
+        let truncated = after.count > page.count
+        var xml = XMLWriter(root: "ListPartsResult")
+        xml.element("Bucket", upload.info.bucket)
+        xml.element("Key", upload.info.key)
+        xml.element("UploadId", upload.info.uploadId)
+        ownerElements(&xml, upload.info.owner)
+        xml.element("StorageClass", "STANDARD")
+        xml.element("PartNumberMarker", marker)
+        if let last = page.last { xml.element("NextPartNumberMarker", last.number) }
+        xml.element("MaxParts", maxParts)
+        xml.element("IsTruncated", truncated)
+        for part in page {
+            xml.group("Part") {
+                $0.element("PartNumber", part.number)
+                $0.element("LastModified", HTTPDate.iso8601(seconds: part.lastModifiedSeconds, milliseconds: part.lastModifiedMilliseconds))
+                $0.element("ETag", "\"\(part.etag)\"")
+                $0.element("Size", String(part.size))
+            }
+        }
+        return Responses.xml(xml.finish())
+    }
+
+    private func ownerElements(_ xml: inout XMLWriter, _ owner: String) {
+        for element in ["Initiator", "Owner"] {
+            xml.group(element) {
+                $0.element("ID", owner)
+                $0.element("DisplayName", owner)
+            }
+        }
+    }
+
+    /// A non-negative integer query parameter, capped at 1000 like AWS's page sizes.
+    private func boundedInteger(_ call: S3Call, _ name: String, default value: Int) throws(S3Error) -> Int {
+        guard let raw = call.query[name] else { return value }
+        guard let n = Int(raw), n >= 0 else {
+            throw S3Error(.invalidArgument, "Provided \(name) not an integer or within integer range", details: [("ArgumentName", name), ("ArgumentValue", raw)])
+        }
+        return min(n, 1000)
+    }
+
+    func abortMultipartUpload(_ call: S3Call) async throws -> Response {
+        let upload = try await openUpload(call)
+        try await io.run { [store] in try store.abortUpload(upload) }
+        return Responses.empty(.noContent)
+    }
+
+    func completeMultipartUpload(_ call: S3Call) async throws -> Response {
+        let (bucketName, key) = (try call.bucket(), try call.key())
+        let uploadId = call.query["uploadId"] ?? ""
+        let body = try await BodyCollector.collect(call.request, limit: Self.maxCompleteBody)
+        try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
+        let parts = try Self.parseCompleteBody(body)
+        let location = "http://\(call.header("host") ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
+        let minPartSize = settings.minPartSize
+        let work: @Sendable () async throws -> String = { [store, io] in
+            let completed = try await io.run { () throws -> CompletedUpload in
+                do {
+                    let upload = try store.openUpload(bucketName: bucketName, key: key, uploadId: uploadId)
+                    return try store.completeUpload(upload, parts: parts, minPartSize: minPartSize)
+                } catch let error as S3Error where error.code == .noSuchUpload {
+                    // A retried Complete of an upload that already finished answers as the first one did.
+                    if let object = try? store.openObject(bucket: try store.openBucket(bucketName), key: key),
+                        object.metadata.multipartUploadId == uploadId
+                    {
+                        return CompletedUpload(etag: object.metadata.etag, lastModifiedSeconds: object.lastModifiedSeconds)
+                    }
+                    throw error
+                }
+            }
+            var xml = XMLWriter(root: "CompleteMultipartUploadResult")
+            xml.element("Location", location)
+            xml.element("Bucket", bucketName)
+            xml.element("Key", key)
+            xml.element("ETag", "\"\(completed.etag)\"")
+            return xml.finish()
+        }
+        guard settings.completeKeepalive else { return Responses.xml(try await work()) }
+        return keepaliveResponse(call, work: work)
+    }
+
+    /// Commits 200 at once and sends a space now and then while the upload is joined, so proxies and clients do
+    /// not time out; the result (or an S3 error document) follows the whitespace, as AWS does.
+    private func keepaliveResponse(_ call: S3Call, work: @escaping @Sendable () async throws -> String) -> Response {
+        let maxInterval = Duration.milliseconds(settings.completeKeepaliveIntervalMilliseconds)
+        let requestID = call.requestID
+        let resource = call.resource
+        let body = ResponseBody { writer in
+            let outcome = Mutex<Result<String, any Error>?>(nil)
+            let task = Task {
+                let result: Result<String, any Error>
+                do { result = .success(try await work()) } catch { result = .failure(error) }
+                outcome.withLock { $0 = result }
+            }
+            var interval = Duration.seconds(1)
+            var waited = Duration.zero
+            while outcome.withLock({ $0 }) == nil {
+                try await Task.sleep(for: .milliseconds(50))
+                waited += .milliseconds(50)
+                if waited >= interval, outcome.withLock({ $0 }) == nil {
+                    try await writer.write(ByteBuffer(string: " "))
+                    waited = .zero
+                    interval = min(interval * 2, maxInterval)
+                }
+            }
+            _ = await task.result
+            let document: String
+            switch outcome.withLock({ $0 })! {
+            case .success(let xml): document = xml
+            case .failure(let error as S3Error): document = Responses.errorDocument(error, requestID: requestID, resource: resource)
+            case .failure: document = Responses.errorDocument(S3Error(.internalError), requestID: requestID, resource: resource)
+            }
+            try await writer.write(ByteBuffer(string: document))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: Responses.xmlContentType], body: body)
+    }
+
+    static func parseCompleteBody(_ body: [UInt8]) throws(S3Error) -> [(number: Int, etag: String)] {
+        guard !body.isEmpty else { throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema") }
+        let root = try XMLDocument.parse(body)
+        guard root.name == "CompleteMultipartUpload" else { throw S3Error(.malformedXML) }
+        return try root.children("Part").map { part throws(S3Error) in
+            guard let raw = part.child("PartNumber")?.text.trimmingSpaces(), let number = Int(raw), let etag = part.child("ETag")?.text else {
+                throw S3Error(.malformedXML)
+            }
+            return (number, etag)
+        }
+    }
+
+    func listMultipartUploads(_ call: S3Call) async throws -> Response {
+        let bucketName = try call.bucket()
+        let q = call.query
+        let prefix = q["prefix"] ?? ""
+        let delimiter = q["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        let keyMarker = q["key-marker"] ?? ""
+        let uploadIdMarker = q["upload-id-marker"] ?? ""
+        let maxUploads = try boundedInteger(call, "max-uploads", default: 1000)
+        _ = try await openBucket(bucketName)
+        let all = try await io.run { [store] in try store.listUploads(bucketName: bucketName) }
+        var candidates = all.filter { $0.key.hasPrefix(prefix) }
+        if !keyMarker.isEmpty {
+            if !uploadIdMarker.isEmpty, let position = candidates.firstIndex(where: { $0.key == keyMarker && $0.uploadId == uploadIdMarker }) {
+                candidates = Array(candidates[(position + 1)...])
+            } else {
+                candidates = candidates.filter { keyMarker.utf8.lexicographicallyPrecedes($0.key.utf8) }
+            }
+        }
+        var uploads: [UploadInfo] = []
+        var prefixes: [String] = []
+        var truncated = false
+        var lastKey: String?
+        var lastUploadId: String?
+        for info in candidates {
+            var common: String?
+            if let delimiter, let end = KeyGrouping.commonPrefixEnd(Array(info.key.utf8), from: prefix.utf8.count, delimiter: Array(delimiter.utf8)) {
+                common = String(decoding: Array(info.key.utf8)[0..<end], as: UTF8.self)
+                if prefixes.last == common { continue }
+            }
+            if uploads.count + prefixes.count == maxUploads {
+                truncated = true
+                break
+            }
+            if let common {
+                prefixes.append(common)
+                lastKey = common
+                lastUploadId = nil
+            } else {
+                uploads.append(info)
+                lastKey = info.key
+                lastUploadId = info.uploadId
+            }
+        }
+        var xml = XMLWriter(root: "ListMultipartUploadsResult")
+        xml.element("Bucket", bucketName)
+        xml.element("KeyMarker", keyMarker)
+        xml.element("UploadIdMarker", uploadIdMarker)
+        if truncated {
+            xml.element("NextKeyMarker", lastKey ?? "")
+            xml.element("NextUploadIdMarker", lastUploadId ?? "")
+        }
+        if !prefix.isEmpty { xml.element("Prefix", prefix) }
+        if let delimiter { xml.element("Delimiter", delimiter) }
+        xml.element("MaxUploads", maxUploads)
+        xml.element("IsTruncated", truncated)
+        for info in uploads {
+            xml.group("Upload") { xml in
+                xml.element("Key", info.key)
+                xml.element("UploadId", info.uploadId)
+                ownerElements(&xml, info.owner)
+                xml.element("StorageClass", "STANDARD")
+                xml.element("Initiated", HTTPDate.iso8601(seconds: info.initiated / 1000, milliseconds: Int(info.initiated % 1000)))
+            }
+        }
+        for common in prefixes {
+            xml.group("CommonPrefixes") { $0.element("Prefix", common) }
+        }
+        return Responses.xml(xml.finish())
+    }
+}

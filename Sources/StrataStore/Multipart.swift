@@ -1,0 +1,289 @@
+import Foundation
+import Glibc
+import S3Protocol
+
+/// What CreateMultipartUpload recorded, kept as `upload.json` in the upload's directory.
+public struct UploadInfo: Codable, Sendable {
+    public var bucket: String
+    public var key: String
+    public var uploadId: String
+    public var owner: String
+    /// Milliseconds since the epoch.
+    public var initiated: Int64
+    /// Content headers, user metadata and owner for the final object.
+    public var metadata: ObjectMetadata
+    public var tags: [[String]]?
+
+    public var tagSet: TagSet? { tags.map { TagSet($0.compactMap { $0.count == 2 ? (key: $0[0], value: $0[1]) : nil }) } }
+}
+
+public struct PartInfo: Sendable, Equatable {
+    public var number: Int
+    public var size: Int64
+    public var etag: String
+    public var lastModifiedSeconds: Int64
+    public var lastModifiedMilliseconds: Int
+}
+
+/// An open in-progress upload: its directory and what it records.
+public struct Upload: Sendable {
+    public let info: UploadInfo
+    let directory: OpenFile
+    let uploads: OpenFile
+    let directoryName: String
+}
+
+public struct CompletedUpload: Sendable {
+    public var etag: String
+    public var lastModifiedSeconds: Int64
+
+    public init(etag: String, lastModifiedSeconds: Int64) {
+        self.etag = etag
+        self.lastModifiedSeconds = lastModifiedSeconds
+    }
+}
+
+/// Multipart uploads. Each upload is a directory `<uploadId><suffix>` under `.strata.uploads` in the top-level
+/// bucket, holding `upload.json` and one file per part named by its number. All state is on disk, so uploads
+/// survive restarts and every server process sharing the root sees the same uploads.
+extension FileSystemStore {
+    public static let maxPartNumber = 10_000
+    static let infoFile = "upload.json"
+    static let completingMark = ".completing"
+
+    public static func isValidUploadId(_ id: String) -> Bool {
+        id.utf8.count == 32 && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    /// `.strata.uploads` of the top-level bucket holding `bucketName` (nested buckets share their top's).
+    func uploadsDirectory(_ bucketName: String, create: Bool) throws(S3Error) -> OpenFile? {
+        let top = String(bucketName.split(separator: ":").first ?? "")
+        let topHandle = try openBucket(top)
+        if create {
+            do { try Sys.mkdir(topHandle.fd, ReservedNames.uploadsDirectory) } catch {
+                if error.errno != EEXIST { throw error.s3Error() }
+            }
+        }
+        return try? Sys.openBeneath(topHandle.fd, ReservedNames.uploadsDirectory, flags: Sys.readDirectory)
+    }
+
+    public func createUpload(bucketName: String, key: String, owner: String, metadata: ObjectMetadata, tags: TagSet?) throws(S3Error) -> UploadInfo {
+        _ = try openBucket(bucketName)
+        guard let uploads = try uploadsDirectory(bucketName, create: true) else { throw S3Error(.internalError) }
+        let uploadId = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let name = uploadId + options.multipartSuffix
+        let info = UploadInfo(
+            bucket: bucketName, key: key, uploadId: uploadId, owner: owner, initiated: Int64(Date().timeIntervalSince1970 * 1000),
+            metadata: metadata, tags: tags.map { $0.tags.map { [$0.key, $0.value] } })
+        do {
+            try Sys.mkdir(uploads.fd, name, mode: 0o755)
+            let directory = try Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory)
+            let writer = try ObjectWriter(store: self, directory: directory, name: FileSystemStore.infoFile)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try writer.write(Array((try? encoder.encode(info)) ?? Data()))
+            try writer.commit(metadata: ObjectMetadata())
+        } catch let error as S3Error {
+            _ = try? removeRecursively(uploads, name)
+            throw error
+        } catch let error as SystemError {
+            _ = try? removeRecursively(uploads, name)
+            throw error.s3Error()
+        } catch {
+            throw S3Error(.internalError)
+        }
+        return info
+    }
+
+    /// Opens an upload of `bucket`/`key`; NoSuchUpload when the id is unknown, finished or for another object.
+    public func openUpload(bucketName: String, key: String, uploadId: String) throws(S3Error) -> Upload {
+        let noSuchUpload = S3Error(.noSuchUpload, details: [("UploadId", uploadId)])
+        guard FileSystemStore.isValidUploadId(uploadId), let uploads = try uploadsDirectory(bucketName, create: false) else { throw noSuchUpload }
+        let name = uploadId + options.multipartSuffix
+        guard let directory = try? Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory), let info = readInfo(directory),
+            info.bucket == bucketName, info.key == key
+        else { throw noSuchUpload }
+        return Upload(info: info, directory: directory, uploads: uploads, directoryName: name)
+    }
+
+    func readInfo(_ directory: OpenFile) -> UploadInfo? {
+        guard let file = try? Sys.openBeneath(directory.fd, FileSystemStore.infoFile, flags: O_RDONLY), let st = try? Sys.stat(file.fd),
+            st.size < 1 << 20
+        else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(st.size))
+        let n = bytes.withUnsafeMutableBytes { (try? Sys.pread(file.fd, $0, offset: 0)) ?? -1 }
+        guard n == bytes.count else { return nil }
+        return try? JSONDecoder().decode(UploadInfo.self, from: Data(bytes))
+    }
+
+    /// Starts writing part `number`; the part replaces any earlier upload of the same number when committed.
+    public func beginPartWrite(_ upload: Upload, number: Int) throws(S3Error) -> ObjectWriter {
+        try ObjectWriter(store: self, directory: upload.directory, name: String(number))
+    }
+
+    /// The parts uploaded so far, in part-number order.
+    public func listParts(_ upload: Upload) throws(S3Error) -> [PartInfo] {
+        var numbers: [Int] = []
+        do {
+            try Sys.forEachEntry(upload.directory.fd) { cName, _ in
+                if let n = Int(String(cString: cName)), (1...FileSystemStore.maxPartNumber).contains(n) { numbers.append(n) }
+            }
+        } catch let error as SystemError {
+            throw error.s3Error()
+        } catch {
+            throw S3Error(.internalError)
+        }
+        return numbers.sorted().compactMap { part(upload.directory, $0) }
+    }
+
+    func part(_ directory: OpenFile, _ number: Int) -> PartInfo? {
+        let name = String(number)
+        guard let st = try? Sys.stat(directory.fd, name), st.isRegular,
+            let meta = ObjectMetadata.decode(try? Sys.getAttribute(directory.fd, name, ObjectMetadata.attributeName))
+        else { return nil }
+        return PartInfo(
+            number: number, size: st.size, etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds,
+            lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000))
+    }
+
+    public func abortUpload(_ upload: Upload) throws(S3Error) {
+        do { try removeRecursively(upload.uploads, upload.directoryName) } catch { throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)]) }
+    }
+
+    /// In-progress uploads of a bucket, sorted by key and then initiation time.
+    public func listUploads(bucketName: String) throws(S3Error) -> [UploadInfo] {
+        guard let uploads = try uploadsDirectory(bucketName, create: false) else { return [] }
+        var infos: [UploadInfo] = []
+        try? Sys.forEachEntry(uploads.fd) { cName, _ in
+            let name = String(cString: cName)
+            guard name.hasSuffix(options.multipartSuffix), let dir = try? Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory),
+                let info = readInfo(dir), info.bucket == bucketName
+            else { return }
+            infos.append(info)
+        }
+        return infos.sorted {
+            if $0.key != $1.key { return $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            return ($0.initiated, $0.uploadId) < ($1.initiated, $1.uploadId)
+        }
+    }
+
+    /// Validates the client's part list as AWS does, then joins exactly those parts into the object (the kernel
+    /// copies; no pass through user space) and publishes it atomically. The upload is claimed by renaming its
+    /// directory first, so concurrent Completes cannot both assemble; on failure the claim is released.
+    public func completeUpload(_ upload: Upload, parts requested: [(number: Int, etag: String)], minPartSize: Int64) throws(S3Error) -> CompletedUpload {
+        guard !requested.isEmpty else { throw S3Error(.malformedXML, "The XML you provided did not list any parts.") }
+        guard requested.count <= FileSystemStore.maxPartNumber else { throw S3Error(.malformedXML, "A multipart upload has at most 10000 parts.") }
+        // As AWS: the order of the whole list first, then each part's existence and ETag, then sizes.
+        for (previous, next) in zip(requested, requested.dropFirst()) where next.number <= previous.number {
+            throw S3Error(.invalidPartOrder)
+        }
+        var parts: [PartInfo] = []
+        for item in requested {
+            guard let part = part(upload.directory, item.number), part.etag == FileSystemStore.unquote(item.etag) else {
+                throw S3Error(.invalidPart, details: [("UploadId", upload.info.uploadId), ("PartNumber", "\(item.number)"), ("ETag", item.etag)])
+            }
+            parts.append(part)
+        }
+        for part in parts.dropLast() where part.size < minPartSize {
+            throw S3Error(
+                .entityTooSmall,
+                details: [("ProposedSize", "\(part.size)"), ("MinSizeAllowed", "\(minPartSize)"), ("PartNumber", "\(part.number)"), ("ETag", "\"\(part.etag)\"")])
+        }
+        let claimed = upload.directoryName + FileSystemStore.completingMark
+        do { try Sys.rename(upload.uploads.fd, upload.directoryName, upload.uploads.fd, claimed, noReplace: true) } catch {
+            throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
+        }
+        do {
+            let result = try assemble(upload, parts: parts, claimed: claimed)
+            _ = try? removeRecursively(upload.uploads, claimed)
+            return result
+        } catch {
+            _ = try? Sys.rename(upload.uploads.fd, claimed, upload.uploads.fd, upload.directoryName, noReplace: true)
+            throw error
+        }
+    }
+
+    private func assemble(_ upload: Upload, parts: [PartInfo], claimed: String) throws(S3Error) -> CompletedUpload {
+        let bucket = try openBucket(upload.info.bucket)
+        let directory: OpenFile
+        do { directory = try Sys.openBeneath(upload.uploads.fd, claimed, flags: Sys.readDirectory) } catch { throw error.s3Error() }
+        let writer = try beginWrite(bucket: bucket, key: upload.info.key)
+        var digests: [UInt8] = []
+        for part in parts {
+            let file: OpenFile
+            do { file = try Sys.openBeneath(directory.fd, String(part.number), flags: O_RDONLY) } catch {
+                throw S3Error(.invalidPart, details: [("PartNumber", "\(part.number)")])
+            }
+            try writer.copy(from: file, offset: 0, length: part.size)
+            digests += FileSystemStore.hexBytes(part.etag)
+        }
+        var combined = MD5Accumulator()
+        digests.withUnsafeBytes { combined.update($0) }
+        var meta = upload.info.metadata
+        meta.etag = "\(combined.hex())-\(parts.count)"
+        meta.multipartUploadId = upload.info.uploadId
+        meta.partSizes = ObjectMetadata.runLengths(parts.map(\.size))
+        if meta.encoded().count > 3000 { meta.partSizes = nil }  // keep within one ext4 xattr block
+        let st = try writer.commit(metadata: meta, tags: upload.info.tagSet)
+        return CompletedUpload(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds)
+    }
+
+    /// Aborts uploads idle longer than `idleSeconds` (the directory's mtime moves with every part), and removes
+    /// claims left by a Complete that crashed. Returns the directories to remove with removeExpiredUpload.
+    public func expiredUploads(idleSeconds: Int64, now: Int64 = Int64(Date().timeIntervalSince1970)) -> [(uploads: OpenFile, name: String)] {
+        var expired: [(OpenFile, String)] = []
+        guard let buckets = try? listBuckets() else { return [] }
+        for bucket in buckets {
+            guard let uploads = try? uploadsDirectory(bucket.name, create: false) else { continue }
+            try? Sys.forEachEntry(uploads.fd) { cName, _ in
+                let name = String(cString: cName)
+                guard name.contains(options.multipartSuffix), let st = try? Sys.stat(uploads.fd, name), st.isDirectory,
+                    now - st.mtimeSeconds > idleSeconds
+                else { return }
+                expired.append((uploads, name))
+            }
+        }
+        return expired
+    }
+
+    /// Removes one expired upload directory; claims it first so a concurrent Complete or another server's cleaner
+    /// cannot be working on the same directory.
+    public func removeExpiredUpload(_ uploads: OpenFile, _ name: String) throws(S3Error) {
+        let claim = ReservedNames.prefix + "aborting." + UUID().uuidString.lowercased()
+        do {
+            try Sys.rename(uploads.fd, name, uploads.fd, claim, noReplace: true)
+        } catch {
+            if error.errno == ENOENT { return }
+            throw error.s3Error()
+        }
+        do { try removeRecursively(uploads, claim) } catch { throw error.s3Error() }
+    }
+
+    func removeRecursively(_ parent: OpenFile, _ name: String) throws(SystemError) {
+        if let st = try? Sys.stat(parent.fd, name), st.isDirectory {
+            let dir = try Sys.openBeneath(parent.fd, name, flags: Sys.readDirectory)
+            var names: [String] = []
+            do { try Sys.forEachEntry(dir.fd) { cName, _ in names.append(String(cString: cName)) } } catch let e as SystemError { throw e } catch {}
+            for child in names { try removeRecursively(dir, child) }
+            try Sys.rmdir(parent.fd, name)
+        } else {
+            try Sys.unlink(parent.fd, name)
+        }
+    }
+
+    static func unquote(_ etag: String) -> String {
+        var s = Substring(etag.trimmingCharacters(in: .whitespaces))
+        if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = s.dropFirst().dropLast() }
+        return String(s)
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var it = hex.utf8.makeIterator()
+        while let h = it.next(), let l = it.next() {
+            guard let hv = PercentEncoding.hexValue(h), let lv = PercentEncoding.hexValue(l) else { return [] }
+            out.append(hv << 4 | lv)
+        }
+        return out
+    }
+}
