@@ -160,3 +160,48 @@ final class TemporaryRoot {
         #expect(FileManager.default.fileExists(atPath: young))
     }
 }
+
+@Suite struct MultipartLayoutTests {
+    @Test func partRangesFromRunLengths() {
+        var meta = ObjectMetadata()
+        meta.partSizes = ObjectMetadata.runLengths([5, 5, 5, 2])
+        #expect(meta.partSizes == [[5, 3], [2, 1]])
+        #expect(meta.partRange(1)?.range == 0...4)
+        #expect(meta.partRange(3)?.range == 10...14)
+        #expect(meta.partRange(4)?.range == 15...16)
+        #expect(meta.partRange(4)?.count == 4)
+        #expect(meta.partRange(5)?.range == nil)
+        #expect(ObjectMetadata().partRange(1) == nil)
+    }
+
+    @Test func uploadIdsAreStrict() {
+        #expect(FileSystemStore.isValidUploadId("0123456789abcdef0123456789abcdef"))
+        for bad in ["", "../../etc", "0123456789ABCDEF0123456789ABCDEF", String(repeating: "a", count: 33)] {
+            #expect(!FileSystemStore.isValidUploadId(bad))
+        }
+    }
+
+    @Test func completeJoinsOnlyListedPartsAndReleasesClaimOnFailure() throws {
+        let root = try TemporaryRoot()
+        _ = try root.bucket()
+        let info = try root.store.createUpload(bucketName: "bkt", key: "joined", owner: "t", metadata: ObjectMetadata(), tags: nil)
+        let upload = try root.store.openUpload(bucketName: "bkt", key: "joined", uploadId: info.uploadId)
+        var etags: [String] = []
+        for (number, body) in [(1, "first-"), (2, "skipped-"), (3, "last")] {
+            let writer = try root.store.beginPartWrite(upload, number: number)
+            try writer.write(Array(body.utf8))
+            var meta = ObjectMetadata()
+            meta.etag = writer.md5.hex()
+            etags.append(meta.etag)
+            try writer.commit(metadata: meta)
+        }
+        #expect(throws: S3Error.self) { try root.store.completeUpload(upload, parts: [(1, etags[0]), (3, "wrong")], minPartSize: 0) }
+        // The failed attempt left the upload intact.
+        let again = try root.store.openUpload(bucketName: "bkt", key: "joined", uploadId: info.uploadId)
+        let done = try root.store.completeUpload(again, parts: [(1, etags[0]), (3, "\"\(etags[2])\"")], minPartSize: 0)
+        #expect(done.etag.hasSuffix("-2"))
+        let object = try root.store.openObject(bucket: try root.store.openBucket("bkt"), key: "joined")
+        #expect(object.size == Int64("first-last".utf8.count))
+        #expect(try root.store.listUploads(bucketName: "bkt").isEmpty)
+    }
+}
