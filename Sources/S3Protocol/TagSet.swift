@@ -56,23 +56,11 @@ public struct TagSet: Sendable, Equatable {
 
     /// Parses the `x-amz-tagging` header: URL-encoded `k1=v1&k2=v2` (a key without `=` has an empty value).
     public static func parseHeader(_ header: String) throws(S3Error) -> TagSet {
-        var tags: [(key: String, value: String)] = []
-        for piece in header.split(separator: "&", omittingEmptySubsequences: true) {
-            let name: Substring
-            let value: Substring
-            if let eq = piece.firstIndex(of: "=") {
-                name = piece[..<eq]
-                value = piece[piece.index(after: eq)...]
-            } else {
-                name = piece
-                value = ""
-            }
-            guard let k = PercentEncoding.decode(name, plusIsSpace: true), let v = PercentEncoding.decode(value, plusIsSpace: true) else {
-                throw S3Error(.invalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
-            }
-            tags.append((k, v))
+        do {
+            return TagSet(try QueryParameters(raw: Substring(header)).items.map { (key: $0.name, value: $0.value) })
+        } catch {
+            throw S3Error(.invalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
         }
-        return TagSet(tags)
     }
 
     public func xml() -> String {
