@@ -17,7 +17,8 @@ public struct AWSChunkedDecoder: Sendable {
 
     private var state = State.header
     private var line: [UInt8] = []
-    public private(set) var chunks: [Chunk] = []
+    /// Chunks seen so far (not kept: a multi-GiB upload has many).
+    public private(set) var chunkCount = 0
     public private(set) var trailers: [(String, String)] = []
     public private(set) var decodedLength: Int64 = 0
     static let maxLineLength = 4096
@@ -29,17 +30,37 @@ public struct AWSChunkedDecoder: Sendable {
         return false
     }
 
+    /// What the framing yields, in order: each chunk's start, its payload bytes, its end; then the trailers.
+    public enum Event {
+        case chunkStart(Chunk)
+        case data(UnsafeRawBufferPointer)
+        case chunkEnd
+        case trailer(name: String, value: String)
+    }
+
     /// Consumes framed bytes and calls `emit` with each run of payload bytes, in order.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try feed(bytes) { event in
+            if case .data(let payload) = event { try emit(payload) }
+        }
+    }
+
+    /// Consumes framed bytes, reporting chunk boundaries too (for signature verification).
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, events emit: (Event) throws -> Void) throws {
         var i = 0
         while i < bytes.count {
             switch state {
             case .data(let remaining):
                 let n = min(remaining, bytes.count - i)
-                try emit(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)]))
+                try emit(.data(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)])))
                 decodedLength += Int64(n)
                 i += n
-                state = remaining - n == 0 ? .dataEnd : .data(remaining: remaining - n)
+                if remaining - n == 0 {
+                    state = .dataEnd
+                    try emit(.chunkEnd)
+                } else {
+                    state = .data(remaining: remaining - n)
+                }
             case .done:
                 throw S3Error(.invalidRequest, "The aws-chunked body continues after its final chunk.")
             case .header, .dataEnd, .trailers:
@@ -53,7 +74,7 @@ public struct AWSChunkedDecoder: Sendable {
                 if line.last == 0x0D { line.removeLast() }
                 let text = line
                 line = []
-                try endOfLine(text)
+                try endOfLine(text, emit)
             }
         }
     }
@@ -62,7 +83,7 @@ public struct AWSChunkedDecoder: Sendable {
         guard isComplete else { throw S3Error(.incompleteBody, "The aws-chunked body ended before its final chunk.") }
     }
 
-    private mutating func endOfLine(_ text: [UInt8]) throws {
+    private mutating func endOfLine(_ text: [UInt8], _ emit: (Event) throws -> Void) throws {
         switch state {
         case .dataEnd:
             guard text.isEmpty else { throw malformed("chunk data is longer than its declared size") }
@@ -79,8 +100,15 @@ public struct AWSChunkedDecoder: Sendable {
                 guard ext.hasPrefix("chunk-signature=") else { throw malformed("unknown chunk extension") }
                 signature = String(ext.dropFirst("chunk-signature=".count))
             }
-            chunks.append(Chunk(size: size, signature: signature))
-            state = size == 0 ? .trailers : .data(remaining: size)
+            let chunk = Chunk(size: size, signature: signature)
+            chunkCount += 1
+            try emit(.chunkStart(chunk))
+            if size == 0 {
+                try emit(.chunkEnd)
+                state = .trailers
+            } else {
+                state = .data(remaining: size)
+            }
         case .trailers:
             if text.isEmpty {
                 state = .done
@@ -89,7 +117,10 @@ public struct AWSChunkedDecoder: Sendable {
             guard let trailer = String(validating: text, as: UTF8.self), let colon = trailer.firstIndex(of: ":") else {
                 throw malformed("a trailer is not 'name:value'")
             }
-            trailers.append((String(trailer[..<colon]).trimming(" ").lowercased(), String(trailer[trailer.index(after: colon)...]).trimming(" ")))
+            let name = String(trailer[..<colon]).trimming(" ").lowercased()
+            let value = String(trailer[trailer.index(after: colon)...]).trimming(" ")
+            trailers.append((name, value))
+            try emit(.trailer(name: name, value: value))
         case .data, .done:
             break
         }

@@ -52,6 +52,9 @@ public struct Configuration: Sendable {
         for key in registry {
             if let value = environment[key.environmentName] { try apply(key.name, value, .environment) }
         }
+        // The administrator credential also comes from the short names the documentation uses.
+        if let value = environment["STRATA_ADMIN_ACCESS_KEY"] { try apply(Keys.adminAccessKey.name, value, .environment) }
+        if let value = environment["STRATA_ADMIN_SECRET_KEY"] { try apply(Keys.adminSecretKey.name, value, .environment) }
         for (name, value) in commandLine { try apply(name.trimmingSpaces(), value, .commandLine) }
     }
 
@@ -74,6 +77,17 @@ public struct Configuration: Sendable {
     public func choice(_ key: PropertyKey) -> String { string(key).uppercased() }
 
     public var all: [Entry] { registry.map { entry($0) } }
+
+    /// The value as it may be shown: secrets are masked.
+    public func displayValue(_ key: PropertyKey) -> String {
+        let value = string(key)
+        return key.isSecret && !value.isEmpty ? "********" : value
+    }
+
+    /// SIGV4 when either Strata's mode key or Alluxio's authentication switch asks for it.
+    public var signaturesRequired: Bool {
+        choice(Keys.authMode) == "SIGV4" || bool(Keys.restAuthentication)
+    }
 
     // MARK: Parsing
 

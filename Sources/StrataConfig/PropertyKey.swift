@@ -29,12 +29,15 @@ public struct PropertyKey: Sendable, Hashable {
     public let type: ValueType
     public let defaultValue: String
     public let description: String
+    /// Secrets are never printed by `strata conf` or logged.
+    public let isSecret: Bool
 
-    public init(_ name: String, alluxio: String? = nil, type: ValueType, default defaultValue: String, _ description: String) {
+    public init(_ name: String, alluxio: String? = nil, type: ValueType, default defaultValue: String, secret: Bool = false, _ description: String) {
         self.name = name
         self.alluxioName = alluxio
         self.type = type
         self.defaultValue = defaultValue
+        self.isSecret = secret
         self.description = description
     }
 

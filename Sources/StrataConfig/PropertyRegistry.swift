@@ -96,8 +96,23 @@ public enum Keys {
 
     // MARK: Identity
     public static let authMode = PropertyKey(
-        "strata.s3.auth.mode", type: .choice(["SIMPLE"]), default: "SIMPLE",
-        "SIMPLE: the caller is the access key named in the Authorization header; the signature is not checked (Alluxio's default; trusted networks only).")
+        "strata.s3.auth.mode", type: .choice(["SIMPLE", "SIGV4"]), default: "SIMPLE",
+        "SIMPLE: the caller is the access key named in the Authorization header and the signature is not checked (Alluxio's default; trusted networks only). SIGV4: signatures (SigV4 and SigV2, headers and presigned URLs, streaming payloads) are verified against the credential store.")
+    public static let restAuthentication = PropertyKey(
+        "strata.s3.rest.authentication.enabled", alluxio: "alluxio.s3.rest.authentication.enabled", type: .boolean, default: "false",
+        "Alluxio's switch: true means strata.s3.auth.mode=SIGV4.")
+    public static let adminAccessKey = PropertyKey(
+        "strata.s3.auth.admin.access.key", type: .string, default: "",
+        "Access key of the administrator credential, which may do everything (also STRATA_ADMIN_ACCESS_KEY).")
+    public static let adminSecretKey = PropertyKey(
+        "strata.s3.auth.admin.secret.key", type: .string, default: "", secret: true,
+        "Secret of the administrator credential (also STRATA_ADMIN_SECRET_KEY). Never printed or logged.")
+    public static let enforceRegion = PropertyKey(
+        "strata.s3.auth.region.enforced", type: .boolean, default: "false",
+        "Require signatures to be scoped to strata.s3.region. Off: any region in the credential scope is accepted.")
+    public static let clockSkew = PropertyKey(
+        "strata.s3.auth.clock.skew", type: .duration, default: "15min",
+        "How far a signed request's date may be from the server's clock (RequestTimeTooSkewed beyond).")
     public static let anonymousAccess = PropertyKey(
         "strata.s3.auth.anonymous.enabled", type: .boolean, default: "true",
         "Requests without an Authorization header act as the anonymous user. Off: they get 403 AccessDenied.")
@@ -117,6 +132,6 @@ public enum Keys {
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,
         cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
-        authMode, anonymousAccess, anonymousUser, superuser, region,
+        authMode, restAuthentication, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser, superuser, region,
     ]
 }

@@ -9,7 +9,7 @@ struct Strata: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "An S3-compatible object server over a local or mounted filesystem.",
-        subcommands: [Serve.self, Conf.self],
+        subcommands: [Serve.self, Conf.self, Credentials.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -93,7 +93,7 @@ struct Conf: ParsableCommand {
         }
         let config = try options.resolve()
         for entry in config.all {
-            print("\(entry.key.name)=\(entry.value)  # \(entry.source.rawValue)")
+            print("\(entry.key.name)=\(config.displayValue(entry.key))  # \(entry.source.rawValue)")
         }
     }
 }

@@ -178,34 +178,47 @@ import Testing
 }
 
 @Suite struct AWSChunkedTests {
-    func decode(_ framed: String, splitEvery step: Int) throws -> (String, AWSChunkedDecoder) {
+    func decode(_ framed: String, splitEvery step: Int) throws -> (String, AWSChunkedDecoder, [AWSChunkedDecoder.Chunk]) {
         var decoder = AWSChunkedDecoder()
         var out: [UInt8] = []
+        var chunks: [AWSChunkedDecoder.Chunk] = []
+        var ends = 0
         let bytes = Array(framed.utf8)
         var i = 0
         while i < bytes.count {
             let piece = Array(bytes[i..<min(i + step, bytes.count)])
-            try piece.withUnsafeBytes { raw in try decoder.feed(raw) { out.append(contentsOf: $0) } }
+            try piece.withUnsafeBytes { raw in
+                try decoder.feed(raw) { event in
+                    switch event {
+                    case .chunkStart(let chunk): chunks.append(chunk)
+                    case .data(let payload): out.append(contentsOf: payload)
+                    case .chunkEnd: ends += 1
+                    case .trailer: break
+                    }
+                }
+            }
             i += step
         }
         try decoder.finish()
-        return (String(decoding: out, as: UTF8.self), decoder)
+        #expect(ends == chunks.count)
+        return (String(decoding: out, as: UTF8.self), decoder, chunks)
     }
 
     @Test func decodesSignedChunksInAnySplit() throws {
         let sig = String(repeating: "a", count: 64)
         let framed = "5;chunk-signature=\(sig)\r\nhello\r\n6;chunk-signature=\(sig)\r\n world\r\n0;chunk-signature=\(sig)\r\n\r\n"
         for step in [1, 3, 7, 1000] {
-            let (payload, decoder) = try decode(framed, splitEvery: step)
+            let (payload, decoder, chunks) = try decode(framed, splitEvery: step)
             #expect(payload == "hello world")
-            #expect(decoder.chunks.map(\.size) == [5, 6, 0])
-            #expect(decoder.chunks.allSatisfy { $0.signature == sig })
+            #expect(decoder.chunkCount == 3)
+            #expect(chunks.map(\.size) == [5, 6, 0])
+            #expect(chunks.allSatisfy { $0.signature == sig })
         }
     }
 
     @Test func decodesUnsignedTrailers() throws {
         let framed = "3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n"
-        let (payload, decoder) = try decode(framed, splitEvery: 2)
+        let (payload, decoder, _) = try decode(framed, splitEvery: 2)
         #expect(payload == "abc")
         #expect(decoder.trailers.map { $0.0 } == ["x-amz-checksum-crc32"])
         #expect(decoder.trailers.map { $0.1 } == ["NSRBwg=="])

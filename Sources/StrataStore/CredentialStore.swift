@@ -1,0 +1,131 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// What a credential may do to one bucket.
+public enum BucketGrant: String, Codable, Sendable, Comparable {
+    case read
+    case write
+    case owner
+
+    var rank: Int {
+        switch self {
+        case .read: 0
+        case .write: 1
+        case .owner: 2
+        }
+    }
+
+    public static func < (a: BucketGrant, b: BucketGrant) -> Bool { a.rank < b.rank }
+}
+
+/// An access key, its secret, the user it acts as and, when scoped, the only buckets it may touch.
+public struct Credential: Codable, Sendable, Equatable {
+    public var accessKey: String
+    public var secretKey: String
+    public var user: String
+    /// nil: the credential acts as its user everywhere (its own buckets). Otherwise only these buckets.
+    public var buckets: [String: BucketGrant]?
+
+    public init(accessKey: String, secretKey: String, user: String, buckets: [String: BucketGrant]? = nil) {
+        self.accessKey = accessKey
+        self.secretKey = secretKey
+        self.user = user
+        self.buckets = buckets
+    }
+}
+
+/// Credentials kept in `ROOT/.strata/credentials.json` (mode 0600), written atomically. A running server
+/// re-reads the file when it changes, so `strata credentials ...` takes effect without a restart.
+public final class CredentialStore: Sendable {
+    public let path: String
+    private struct Cache {
+        var credentials: [String: Credential] = [:]
+        var stamp: (Int64, Int64, UInt64) = (-1, -1, 0)
+        var checked: ContinuousClock.Instant?
+    }
+    private let cache = Mutex(Cache())
+
+    public init(root: String) {
+        path = (root.hasSuffix("/") ? root : root + "/") + ".strata/credentials.json"
+    }
+
+    private struct FileFormat: Codable {
+        var version = 1
+        var credentials: [Credential]
+    }
+
+    /// The credential for an access key, re-reading the file at most every 200 ms when it changed.
+    public func lookup(_ accessKey: String) -> Credential? {
+        cache.withLock { cache in
+            let now = ContinuousClock.now
+            if cache.checked == nil || now - cache.checked! > .milliseconds(200) {
+                cache.checked = now
+                var st = stat()
+                let stamp: (Int64, Int64, UInt64) =
+                    stat(path, &st) == 0 ? (Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec), UInt64(st.st_ino)) : (0, 0, 0)
+                if stamp != cache.stamp {
+                    cache.stamp = stamp
+                    cache.credentials = Dictionary((try? load()) ?? [], uniquingKeysWith: { a, _ in a }).mapValues { $0 }
+                }
+            }
+            return cache.credentials[accessKey]
+        }
+    }
+
+    private func load() throws -> [(String, Credential)] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try JSONDecoder().decode(FileFormat.self, from: data).credentials.map { ($0.accessKey, $0) }
+    }
+
+    public func all() throws -> [Credential] { try load().map(\.1).sorted { $0.accessKey < $1.accessKey } }
+
+    public struct StoreError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Adds or replaces a credential. Serialised across processes with a lock file.
+    public func upsert(_ credential: Credential) throws {
+        try modify { list in
+            list.removeAll { $0.accessKey == credential.accessKey }
+            list.append(credential)
+        }
+    }
+
+    /// Removes a credential; false when it did not exist.
+    @discardableResult
+    public func remove(accessKey: String) throws -> Bool {
+        var removed = false
+        try modify { list in
+            let before = list.count
+            list.removeAll { $0.accessKey == accessKey }
+            removed = list.count != before
+        }
+        return removed
+    }
+
+    private func modify(_ change: (inout [Credential]) -> Void) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = open(directory + "/credentials.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw StoreError(description: "cannot open \(directory)/credentials.lock: \(String(cString: strerror(errno)))") }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else { throw StoreError(description: "cannot lock the credential store") }
+        var list = try load().map(\.1)
+        change(&list)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(FileFormat(credentials: list.sorted { $0.accessKey < $1.accessKey }))
+        let temporary = directory + "/.credentials.\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw StoreError(description: "cannot write \(temporary)")
+        }
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+        guard rename(temporary, path) == 0 else { throw StoreError(description: "cannot replace \(path): \(String(cString: strerror(errno)))") }
+    }
+}
