@@ -34,6 +34,10 @@ public struct S3Error: Error, Sendable, Equatable, CustomStringConvertible {
 /// S3 error codes with AWS's HTTP status and default message.
 public enum S3ErrorCode: String, Sendable, CaseIterable {
     case accessDenied = "AccessDenied"
+    case authorizationQueryParametersError = "AuthorizationQueryParametersError"
+    case invalidAccessKeyId = "InvalidAccessKeyId"
+    case signatureDoesNotMatch = "SignatureDoesNotMatch"
+    case requestTimeTooSkewed = "RequestTimeTooSkewed"
     case authorizationHeaderMalformed = "AuthorizationHeaderMalformed"
     case badDigest = "BadDigest"
     case bucketAlreadyExists = "BucketAlreadyExists"
@@ -78,7 +82,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
 
     public var status: Int {
         switch self {
-        case .accessDenied: 403
+        case .accessDenied, .invalidAccessKeyId, .signatureDoesNotMatch, .requestTimeTooSkewed: 403
         case .noSuchBucket, .noSuchKey, .noSuchTagSet, .noSuchUpload: 404
         case .methodNotAllowed: 405
         case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .existingObjectIsDirectory,
@@ -99,6 +103,10 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     public var defaultMessage: String {
         switch self {
         case .accessDenied: "Access Denied"
+        case .authorizationQueryParametersError: "Error parsing the X-Amz-Credential parameter."
+        case .invalidAccessKeyId: "The AWS Access Key Id you provided does not exist in our records."
+        case .signatureDoesNotMatch: "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        case .requestTimeTooSkewed: "The difference between the request time and the current time is too large."
         case .authorizationHeaderMalformed: "The authorization header you provided is invalid."
         case .badDigest: "The Content-MD5 you specified did not match what we received."
         case .bucketAlreadyExists:

@@ -10,7 +10,7 @@ public enum SigV4 {
 
     public static func sha256Hex(_ data: some DataProtocol) -> String { hex(SHA256.hash(data: data)) }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for b in bytes {
@@ -111,12 +111,21 @@ public struct SigV4Credential: Sendable, Equatable {
 
     public var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
 
+    public init(accessKey: String, date: String, region: String, service: String, signedHeaders: [String], signature: String) {
+        self.accessKey = accessKey
+        self.date = date
+        self.region = region
+        self.service = service
+        self.signedHeaders = signedHeaders
+        self.signature = signature
+    }
+
     static func malformed(_ why: String) -> S3Error {
         S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; \(why)")
     }
 
     /// Parses `Credential=AK/20130524/us-east-1/s3/aws4_request` into its parts.
-    static func parseScope(_ credential: String) throws(S3Error) -> (String, String, String, String) {
+    public static func parseScope(_ credential: String) throws(S3Error) -> (String, String, String, String) {
         let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 5, parts[parts.count - 1] == "aws4_request" else {
             throw malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")

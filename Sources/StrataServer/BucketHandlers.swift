@@ -8,7 +8,12 @@ import StrataStore
 extension S3Responder {
     func listBuckets(_ call: S3Call) async throws -> Response {
         let all = try await io.run { [store] in try store.listBuckets() }
-        let visible = call.user == settings.superuser ? all : all.filter { $0.owner == nil || $0.owner == call.user }
+        let visible: [BucketInfo]
+        if call.identity.credential != nil {
+            visible = all.filter { access(call.identity, bucket: $0.name, owner: $0.owner) > .none }
+        } else {
+            visible = call.user == settings.superuser ? all : all.filter { $0.owner == nil || $0.owner == call.user }
+        }
         var xml = XMLWriter(root: "ListAllMyBucketsResult")
         xml.group("Owner") {
             $0.element("ID", call.user)
@@ -28,7 +33,7 @@ extension S3Responder {
     func createBucket(_ call: S3Call) async throws -> Response {
         guard let name = call.target.bucket else { throw S3Error(.invalidURI) }
         try BucketName.validate(name, strict: settings.bucketNamingRestrictions)
-        let body = try await BodyCollector.collect(call.request, limit: 64 * 1024)
+        let body = try await BodyCollector.collect(call, limit: 64 * 1024)
         if !body.isEmpty {
             let root = try XMLDocument.parse(body)
             guard root.name == "CreateBucketConfiguration" else { throw S3Error(.malformedXML) }

@@ -8,7 +8,7 @@ extension S3Responder {
 
     func deleteObjects(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
-        let body = try await BodyCollector.collect(call.request, limit: 2 << 20)
+        let body = try await BodyCollector.collect(call, limit: 2 << 20)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
         let root = try XMLDocument.parse(body)

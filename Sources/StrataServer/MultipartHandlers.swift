@@ -52,7 +52,7 @@ extension S3Responder {
         let upload = try await openUpload(call)
         let writer = try await io.run { [store] in try store.beginPartWrite(upload, number: number) }
         do {
-            try await BodyStreamer.stream(call.request, into: writer, io: io, framing: framing)
+            try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
             if let expectedMD5, expectedMD5 != writer.md5.digest() { throw S3Error(.badDigest) }
             var meta = ObjectMetadata()
             meta.etag = writer.md5.hex()
@@ -167,7 +167,7 @@ extension S3Responder {
     func completeMultipartUpload(_ call: S3Call) async throws -> Response {
         let (bucketName, key) = (try call.bucket(), try call.key())
         let uploadId = call.query["uploadId"] ?? ""
-        let body = try await BodyCollector.collect(call.request, limit: Self.maxCompleteBody)
+        let body = try await BodyCollector.collect(call, limit: Self.maxCompleteBody)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         let parts = try Self.parseCompleteBody(body)
         let location = "http://\(call.header("host") ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"

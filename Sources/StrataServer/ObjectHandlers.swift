@@ -25,7 +25,7 @@ extension S3Responder {
 
         let writer = try await io.run { [store] in try store.beginWrite(bucket: bucket, key: key) }
         do {
-            try await BodyStreamer.stream(call.request, into: writer, io: io, framing: framing)
+            try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
             let digest = writer.md5.digest()
             if let expectedMD5, expectedMD5 != digest { throw S3Error(.badDigest) }
             var meta = metadata

@@ -5,14 +5,20 @@ import StrataStore
 
 /// Reading request bodies: small XML documents are collected with a limit; object data is streamed.
 enum BodyCollector {
-    /// Collects a small body (an XML document) or fails with a precise error when it is too large.
-    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+    /// Collects a small body (an XML document) or fails with a precise error when it is too large. A signed
+    /// payload's SHA-256 is checked before the body is used.
+    static func collect(_ call: S3Call, limit: Int) async throws -> [UInt8] {
         var collected: [UInt8] = []
-        for try await chunk in request.body {
+        for try await chunk in call.request.body {
             guard collected.count + chunk.readableBytes <= limit else {
                 throw S3Error(.malformedXML, "The XML document is larger than the \(limit) bytes this request allows.")
             }
             collected.append(contentsOf: chunk.readableBytesView)
+        }
+        if case .sha256 = call.identity.payload {
+            let verifier = PayloadVerifier(call.identity.payload)
+            collected.withUnsafeBytes { verifier.update($0) }
+            try verifier.finish()
         }
         return collected
     }
@@ -57,19 +63,24 @@ enum BodyStreamer {
     /// Writes the payload and returns its length. Fails with IncompleteBody when the client sends fewer bytes
     /// than declared and with InvalidRequest when it sends more.
     @discardableResult
-    static func stream(_ request: Request, into writer: ObjectWriter, io: IOPool, framing: BodyFraming) async throws -> Int64 {
+    static func stream(_ call: S3Call, into writer: ObjectWriter, io: IOPool, framing: BodyFraming) async throws -> Int64 {
         var pending = ByteBuffer()
         var received: Int64 = 0
         var decoder: AWSChunkedDecoder? = if case .awsChunked = framing { AWSChunkedDecoder() } else { nil }
+        let verifier = PayloadVerifier(call.identity.payload)
         let declared = framing.payloadLength
         do {
-            for try await chunk in request.body {
+            for try await chunk in call.request.body {
                 if decoder != nil {
                     try chunk.withUnsafeReadableBytes { raw in
-                        try decoder!.feed(raw) { payload in pending.writeBytes(payload) }
+                        try decoder!.feed(raw) { event in
+                            try verifier.consume(event)
+                            if case .data(let payload) = event { pending.writeBytes(payload) }
+                        }
                     }
                     received = decoder!.decodedLength
                 } else {
+                    if verifier.isActive { chunk.withUnsafeReadableBytes { verifier.update($0) } }
                     received += Int64(chunk.readableBytes)
                     if pending.readableBytes == 0 && chunk.readableBytes >= batchSize && received <= declared {
                         try await flush(chunk, writer, io)
@@ -95,6 +106,7 @@ enum BodyStreamer {
         try decoder?.finish()
         if pending.readableBytes > 0 { try await flush(pending, writer, io) }
         guard received == declared else { throw S3Error(.incompleteBody) }
+        try verifier.finish()
         return received
     }
 

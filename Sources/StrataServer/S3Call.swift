@@ -9,7 +9,9 @@ struct S3Call: Sendable {
     let target: S3Target
     let operation: S3Operation
     let requestID: String
-    let user: String
+    let identity: Identity
+
+    var user: String { identity.user }
 
     var headers: HTTPFields { request.headers }
     var query: QueryParameters { target.query }

@@ -15,6 +15,8 @@ struct S3Responder: HTTPResponder {
     let io: IOPool
     let settings: ServerSettings
     let logger: Logger
+    /// Verifies signatures in SIGV4 mode; nil in SIMPLE mode.
+    let authenticator: Authenticator?
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now
@@ -31,9 +33,10 @@ struct S3Responder: HTTPResponder {
             let operation = S3Router.route(
                 method: request.method.rawValue, target: target, hasCopySource: request.headers[named: "x-amz-copy-source"] != nil)
             operationName = operation.name
-            let user = try identify(request, target)
-            let call = S3Call(request: request, target: target, operation: operation, requestID: requestID, user: user)
+            let identity = try identify(request, target)
+            let call = S3Call(request: request, target: target, operation: operation, requestID: requestID, identity: identity)
             resource = call.resource
+            try await authorize(call)
             response = try await dispatch(call)
         } catch let error as S3Error {
             response = Responses.error(error, requestID: requestID, resource: resource, isHead: request.method == .head)
@@ -59,13 +62,14 @@ struct S3Responder: HTTPResponder {
         return response
     }
 
-    /// SIMPLE authentication: the access key named in the request is the user; nothing is verified.
-    private func identify(_ request: Request, _ target: S3Target) throws(S3Error) -> String {
+    /// SIGV4 mode verifies the signature; SIMPLE mode takes the access key named in the request as the user.
+    private func identify(_ request: Request, _ target: S3Target) throws(S3Error) -> Identity {
+        if let authenticator { return try authenticator.authenticate(request, target) }
         if let user = try SimpleIdentity.user(authorization: request.headers[.authorization], query: target.query) {
-            return user
+            return .simple(user)
         }
         guard settings.anonymousAccess else { throw S3Error(.accessDenied, "Anonymous access is disabled; sign the request.") }
-        return settings.anonymousUser
+        return .simple(settings.anonymousUser)
     }
 
     private func dispatch(_ call: S3Call) async throws -> Response {

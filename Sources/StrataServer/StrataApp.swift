@@ -14,7 +14,7 @@ public enum StrataApp {
         let rootPath = configuration.string(Keys.rootDir)
         let store = try FileSystemStore(rootPath: rootPath, options: settings.store)
         let io = IOPool(threads: settings.ioThreads)
-        if configuration.choice(Keys.authMode) == "SIMPLE" && !isLoopback(settings.host) {
+        if !configuration.signaturesRequired && !isLoopback(settings.host) {
             logger.warning(
                 "SIMPLE authentication trusts the user named in each request, and the server is bound beyond loopback: anyone who can reach \(settings.host):\(settings.port) can act as any user"
             )
@@ -26,7 +26,18 @@ public enum StrataApp {
             if removed > 0 { logger.notice("removed \(removed) temporary files left by an earlier run") }
         }
 
-        let responder = S3Responder(store: store, io: io, settings: settings, logger: logger)
+        var authenticator: Authenticator?
+        if configuration.signaturesRequired {
+            let adminKey = configuration.string(Keys.adminAccessKey)
+            let adminSecret = configuration.string(Keys.adminSecretKey)
+            let admin = adminKey.isEmpty || adminSecret.isEmpty ? nil : Credential(accessKey: adminKey, secretKey: adminSecret, user: settings.superuser)
+            if admin == nil { logger.warning("SIGV4 mode without an admin credential: only credentials from `strata credentials` can sign") }
+            authenticator = Authenticator(
+                credentials: CredentialStore(root: store.rootPath), admin: admin, region: settings.region,
+                enforceRegion: configuration.bool(Keys.enforceRegion), clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000)
+            logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
+        }
+        let responder = S3Responder(store: store, io: io, settings: settings, logger: logger, authenticator: authenticator)
         let app = Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),

@@ -22,7 +22,7 @@ extension S3Responder {
     }
 
     private func bodyTags(_ call: S3Call, limits: TagSet.Limits) async throws -> TagSet {
-        let body = try await BodyCollector.collect(call.request, limit: Self.maxTaggingBody)
+        let body = try await BodyCollector.collect(call, limit: Self.maxTaggingBody)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
         let tags = try TagSet.parseXML(body)

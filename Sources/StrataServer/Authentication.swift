@@ -1,0 +1,243 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// What the body of an authenticated request must prove before it is stored.
+enum PayloadCheck: Sendable {
+    /// Nothing: SIMPLE mode, SigV2, or UNSIGNED-PAYLOAD.
+    case none
+    /// The body's SHA-256 must equal this hex digest (x-amz-content-sha256).
+    case sha256(String)
+    /// STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]: every chunk signature, chained from the seed.
+    case signedChunks(ChunkSigning)
+}
+
+struct ChunkSigning: Sendable {
+    let key: [UInt8]
+    let amzDate: String
+    let scope: String
+    let seedSignature: String
+    let hasTrailer: Bool
+}
+
+/// The caller of one request.
+struct Identity: Sendable {
+    var user: String
+    /// The verified credential; nil in SIMPLE mode.
+    var credential: Credential?
+    var isAdmin: Bool
+    var payload: PayloadCheck
+
+    static func simple(_ user: String) -> Identity { Identity(user: user, credential: nil, isAdmin: false, payload: .none) }
+}
+
+/// Verifies SigV4 (header and presigned) and SigV2 (header and presigned) signatures as S3 does.
+struct Authenticator: Sendable {
+    let credentials: CredentialStore
+    let admin: Credential?
+    let region: String
+    let enforceRegion: Bool
+    let clockSkewSeconds: Int64
+
+    static let maxPresignedExpiry: Int64 = 604_800
+
+    func lookup(_ accessKey: String) throws(S3Error) -> Credential {
+        if let admin, admin.accessKey == accessKey { return admin }
+        guard let credential = credentials.lookup(accessKey) else {
+            throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.", details: [("AWSAccessKeyId", accessKey)])
+        }
+        return credential
+    }
+
+    func identity(_ credential: Credential, payload: PayloadCheck) -> Identity {
+        Identity(user: credential.user, credential: credential, isAdmin: credential.accessKey == admin?.accessKey, payload: payload)
+    }
+
+    func authenticate(_ request: Request, _ target: S3Target, now: Int64 = Int64(Date().timeIntervalSince1970)) throws(S3Error) -> Identity {
+        let q = target.query
+        if let header = request.headers[.authorization] {
+            if header.hasPrefix(SigV4.algorithm + " ") { return try verifyV4Header(request, target, header, now: now) }
+            if header.hasPrefix("AWS ") { return try verifyV2Header(request, target, header, now: now) }
+            throw S3Error(.invalidArgument, "Unsupported Authorization Type", details: [("ArgumentName", "Authorization"), ("ArgumentValue", header.prefix(20) + "...")])
+        }
+        if q.has("X-Amz-Algorithm") || q.has("X-Amz-Signature") { return try verifyV4Query(request, target, now: now) }
+        if q.has("AWSAccessKeyId") || q.has("Signature") { return try verifyV2Query(request, target, now: now) }
+        throw S3Error(.accessDenied, "Anonymous access is not allowed: sign the request with SigV4.")
+    }
+
+    // MARK: SigV4
+
+    /// The path as signed: the request path, decoded once (canonicalisation encodes it again).
+    private func signedPath(_ request: Request) throws(S3Error) -> String {
+        let raw = request.head.path ?? "/"
+        let path = raw.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+        guard let decoded = PercentEncoding.decode(path) else { throw S3Error(.invalidURI) }
+        return decoded.isEmpty ? "/" : decoded
+    }
+
+    private func headerPairs(_ request: Request) -> [(name: String, value: String)] {
+        request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+    }
+
+    /// Parses `yyyyMMddTHHmmssZ`.
+    static func parseAmzDate(_ text: String) -> Int64? {
+        guard text.count == 16, text.hasSuffix("Z") else { return nil }
+        return HTTPDate.parse(text)
+    }
+
+    private func checkScope(_ credential: SigV4Credential, amzDate: String) throws(S3Error) {
+        guard amzDate.hasPrefix(credential.date) else {
+            throw S3Error(.authorizationHeaderMalformed, "Invalid credential date \"\(credential.date)\". This date is not the same as X-Amz-Date: \"\(amzDate.prefix(8))\".")
+        }
+        guard credential.service == "s3" else {
+            throw S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; incorrect service \"\(credential.service)\". This endpoint belongs to \"s3\".")
+        }
+        if enforceRegion && credential.region != region {
+            throw S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; the region '\(credential.region)' is wrong; expecting '\(region)'", details: [("Region", region)])
+        }
+    }
+
+    private func checkSkew(_ requestTime: Int64, now: Int64) throws(S3Error) {
+        if abs(requestTime - now) > clockSkewSeconds {
+            throw S3Error(
+                .requestTimeTooSkewed, "The difference between the request time and the current time is too large.",
+                details: [("RequestTime", HTTPDate.iso8601(seconds: requestTime)), ("ServerTime", HTTPDate.iso8601(seconds: now)), ("MaxAllowedSkewMilliseconds", "\(clockSkewSeconds * 1000)")])
+        }
+    }
+
+    private func mismatch(_ stringToSign: String, _ canonical: String, accessKey: String) -> S3Error {
+        // The string to sign and canonical request help a client debug; the expected signature is never sent.
+        S3Error(
+            .signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            details: [("AWSAccessKeyId", accessKey), ("StringToSign", stringToSign), ("CanonicalRequest", canonical)])
+    }
+
+    private func verifyV4Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
+        let parsed = try SigV4Credential.parse(authorization: header)
+        let credential = try lookup(parsed.accessKey)
+        guard let amzDate = request.headers[named: "x-amz-date"] ?? request.headers[named: "date"], let requestTime = Self.parseAmzDate(amzDate) else {
+            throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
+        }
+        try checkScope(parsed, amzDate: amzDate)
+        try checkSkew(requestTime, now: now)
+        guard parsed.signedHeaders.contains("host") else {
+            throw S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; the host header must be signed.")
+        }
+        guard let payloadHash = request.headers[named: "x-amz-content-sha256"] else {
+            throw S3Error(.invalidRequest, "Missing required header for this request: x-amz-content-sha256")
+        }
+        let payload = try payloadCheck(payloadHash)
+        let canonical = SigV4.canonicalRequest(
+            method: request.method.rawValue, path: try signedPath(request), query: target.query.items, headers: headerPairs(request),
+            signedHeaders: parsed.signedHeaders, payloadHash: payloadHash)
+        let toSign = SigV4.stringToSign(amzDate: amzDate, scope: parsed.scope, canonicalRequest: canonical)
+        let key = SigV4.signingKey(secret: credential.secretKey, date: parsed.date, region: parsed.region, service: parsed.service)
+        guard SigV4.constantTimeEquals(SigV4.signature(key: key, stringToSign: toSign), parsed.signature) else {
+            throw mismatch(toSign, canonical, accessKey: parsed.accessKey)
+        }
+        if case .signedChunks = payload {
+            let trailer = payloadHash.hasSuffix("-TRAILER")
+            return identity(
+                credential,
+                payload: .signedChunks(ChunkSigning(key: key, amzDate: amzDate, scope: parsed.scope, seedSignature: parsed.signature, hasTrailer: trailer)))
+        }
+        return identity(credential, payload: payload)
+    }
+
+    private func payloadCheck(_ hash: String) throws(S3Error) -> PayloadCheck {
+        switch hash {
+        case SigV4.unsignedPayload, "STREAMING-UNSIGNED-PAYLOAD-TRAILER": return .none
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER":
+            return .signedChunks(ChunkSigning(key: [], amzDate: "", scope: "", seedSignature: "", hasTrailer: false))
+        default:
+            guard hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
+                throw S3Error(.invalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.", details: [("ArgumentName", "x-amz-content-sha256"), ("ArgumentValue", hash)])
+            }
+            return .sha256(hash.lowercased())
+        }
+    }
+
+    private func verifyV4Query(_ request: Request, _ target: S3Target, now: Int64) throws(S3Error) -> Identity {
+        let q = target.query
+        func queryError(_ message: String) -> S3Error { S3Error(.authorizationQueryParametersError, message) }
+        guard q["X-Amz-Algorithm"] == SigV4.algorithm else { throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"") }
+        guard let credentialText = q["X-Amz-Credential"], let amzDate = q["X-Amz-Date"], let expiresText = q["X-Amz-Expires"],
+            let signedHeadersText = q["X-Amz-SignedHeaders"], let signature = q["X-Amz-Signature"]
+        else {
+            throw queryError("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+        }
+        let (accessKey, date, region, service) = try SigV4Credential.parseScope(credentialText)
+        guard let requestTime = Self.parseAmzDate(amzDate) else { throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"") }
+        guard let expires = Int64(expiresText), expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative") }
+        guard expires <= Self.maxPresignedExpiry else { throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800") }
+        let parsed = SigV4Credential(
+            accessKey: accessKey, date: date, region: region, service: service,
+            signedHeaders: signedHeadersText.split(separator: ";").map { $0.lowercased() }, signature: signature.lowercased())
+        try checkScope(parsed, amzDate: amzDate)
+        let credential = try lookup(accessKey)
+        if now > requestTime + expires { throw S3Error(.accessDenied, "Request has expired", details: [("X-Amz-Expires", expiresText)]) }
+        if requestTime - clockSkewSeconds > now { throw S3Error(.accessDenied, "Request is not valid yet") }
+        let payloadHash = request.headers[named: "x-amz-content-sha256"] ?? SigV4.unsignedPayload
+        let payload = try payloadCheck(payloadHash)
+        let canonical = SigV4.canonicalRequest(
+            method: request.method.rawValue, path: try signedPath(request), query: q.items.filter { $0.name != "X-Amz-Signature" },
+            headers: headerPairs(request), signedHeaders: parsed.signedHeaders, payloadHash: payloadHash)
+        let toSign = SigV4.stringToSign(amzDate: amzDate, scope: parsed.scope, canonicalRequest: canonical)
+        let key = SigV4.signingKey(secret: credential.secretKey, date: date, region: region, service: service)
+        guard SigV4.constantTimeEquals(SigV4.signature(key: key, stringToSign: toSign), parsed.signature) else {
+            throw mismatch(toSign, canonical, accessKey: accessKey)
+        }
+        return identity(credential, payload: payload)
+    }
+
+    // MARK: SigV2
+
+    private func rawPath(_ request: Request) -> String {
+        let raw = request.head.path ?? "/"
+        return raw.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+    }
+
+    private func v2StringToSign(_ request: Request, _ target: S3Target, dateOrExpires: String) -> String {
+        SigV2.stringToSign(
+            method: request.method.rawValue, contentMD5: request.headers[named: "content-md5"] ?? "",
+            contentType: request.headers[.contentType] ?? "", dateOrExpires: dateOrExpires, headers: headerPairs(request),
+            rawPath: rawPath(request), query: target.query.items)
+    }
+
+    private func verifyV2Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
+        let rest = header.dropFirst(4)
+        guard let colon = rest.lastIndex(of: ":"), colon != rest.startIndex else {
+            throw S3Error(.authorizationHeaderMalformed, "The authorization header you provided is invalid.")
+        }
+        let accessKey = String(rest[..<colon])
+        let signature = String(rest[rest.index(after: colon)...])
+        let credential = try lookup(accessKey)
+        let amzDate = request.headers[named: "x-amz-date"]
+        guard let dateText = amzDate ?? request.headers[named: "date"], let requestTime = HTTPDate.parse(dateText) else {
+            throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
+        }
+        try checkSkew(requestTime, now: now)
+        // With x-amz-date present, it is signed among the amz headers and the Date line stays empty.
+        let toSign = v2StringToSign(request, target, dateOrExpires: amzDate == nil ? dateText : "")
+        guard SigV4.constantTimeEquals(SigV2.signature(secret: credential.secretKey, stringToSign: toSign), signature) else {
+            throw mismatch(toSign, "", accessKey: accessKey)
+        }
+        return identity(credential, payload: .none)
+    }
+
+    private func verifyV2Query(_ request: Request, _ target: S3Target, now: Int64) throws(S3Error) -> Identity {
+        let q = target.query
+        guard let accessKey = q["AWSAccessKeyId"], let expiresText = q["Expires"], let signature = q["Signature"], let expires = Int64(expiresText) else {
+            throw S3Error(.accessDenied, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+        }
+        let credential = try lookup(accessKey)
+        if now > expires { throw S3Error(.accessDenied, "Request has expired", details: [("Expires", HTTPDate.iso8601(seconds: expires))]) }
+        let toSign = v2StringToSign(request, target, dateOrExpires: expiresText)
+        guard SigV4.constantTimeEquals(SigV2.signature(secret: credential.secretKey, stringToSign: toSign), signature) else {
+            throw mismatch(toSign, "", accessKey: accessKey)
+        }
+        return identity(credential, payload: .none)
+    }
+}
