@@ -77,8 +77,11 @@ struct Authenticator: Sendable {
         return decoded.isEmpty ? "/" : decoded
     }
 
+    /// Request headers as signed. HTTP types keep Host as the `:authority` pseudo-header, so it is put back.
     private func headerPairs(_ request: Request) -> [(name: String, value: String)] {
-        request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        var pairs = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        if let authority = request.head.authority { pairs.append((name: "host", value: authority)) }
+        return pairs
     }
 
     /// Parses `yyyyMMddTHHmmssZ`.

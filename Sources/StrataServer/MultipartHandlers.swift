@@ -170,7 +170,7 @@ extension S3Responder {
         let body = try await BodyCollector.collect(call, limit: Self.maxCompleteBody)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         let parts = try Self.parseCompleteBody(body)
-        let location = "http://\(call.header("host") ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
+        let location = "http://\(call.request.head.authority ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
         let minPartSize = settings.minPartSize
         let work: @Sendable () async throws -> String = { [store, io] in
             let completed = try await io.run { () throws -> CompletedUpload in
