@@ -16,17 +16,32 @@ extension S3Responder {
         guard !key.hasSuffix("/") else {
             throw S3Error(.invalidArgument, "A key ending in '/' names a directory, which cannot hold the data of a multipart upload.")
         }
-        let metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
+        var metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
+        var responseHeaders = HTTPFields()
+        if let name = call.header("x-amz-checksum-algorithm") {
+            guard let algorithm = ChecksumAlgorithm(name: name) else {
+                throw S3Error(.invalidRequest, "Checksum algorithm \(name) is not supported.", details: [("ArgumentName", "x-amz-checksum-algorithm")])
+            }
+            let type = (call.header("x-amz-checksum-type") ?? "COMPOSITE").uppercased()
+            guard type == "COMPOSITE" || type == "FULL_OBJECT" else {
+                throw S3Error(.invalidRequest, "Value for x-amz-checksum-type header is invalid.")
+            }
+            metadata.checksumAlgorithm = algorithm
+            metadata.checksumIsComposite = type == "COMPOSITE"
+            responseHeaders.set("x-amz-checksum-algorithm", algorithm.rawValue)
+            responseHeaders.set("x-amz-checksum-type", type)
+        }
         let tags = try headerTags(call)
         let user = call.user
+        let uploadMetadata = metadata
         let info = try await io.run { [store] in
-            try store.createUpload(bucketName: bucketName, key: key, owner: user, metadata: metadata, tags: tags)
+            try store.createUpload(bucketName: bucketName, key: key, owner: user, metadata: uploadMetadata, tags: tags)
         }
         var xml = XMLWriter(root: "InitiateMultipartUploadResult")
         xml.element("Bucket", bucketName)
         xml.element("Key", key)
         xml.element("UploadId", info.uploadId)
-        return Responses.xml(xml.finish())
+        return Responses.xml(xml.finish(), headers: responseHeaders)
     }
 
     private func partNumber(_ call: S3Call) throws(S3Error) -> Int {
@@ -49,16 +64,29 @@ extension S3Responder {
         let number = try partNumber(call)
         let framing = try BodyFraming.of(call)
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
+        let requested = try RequestedChecksum.of(call)
         let upload = try await openUpload(call)
+        // The upload's checksum is computed for every part, so the composite can be formed at Complete.
+        let algorithm = requested?.algorithm ?? upload.info.metadata.checksumAlgorithm
+        if let requested, let uploadAlgorithm = upload.info.metadata.checksumAlgorithm, requested.algorithm != uploadAlgorithm {
+            throw S3Error(.invalidRequest, "Checksum Type mismatch occurred, expected checksum Type: \(uploadAlgorithm.rawValue.lowercased()), actual checksum Type: \(requested.algorithm.rawValue.lowercased())")
+        }
         let writer = try await io.run { [store] in try store.beginPartWrite(upload, number: number) }
+        writer.checksum = algorithm.map { Checksummer($0) }
         do {
-            try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
+            let trailers = try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
             if let expectedMD5, expectedMD5 != writer.md5.digest() { throw S3Error(.badDigest) }
             var meta = ObjectMetadata()
             meta.etag = writer.md5.hex()
+            var headers: HTTPFields = [.eTag: "\"\(meta.etag)\""]
+            if let algorithm, let computed = writer.checksum?.base64() {
+                meta.checksumAlgorithm = algorithm
+                meta.checksum = try requested?.verify(computed: computed, trailers: trailers) ?? computed
+                headers.set(algorithm.headerName, meta.checksum!)
+            }
             let committed = meta
             try await io.run { _ = try writer.commit(metadata: committed) }
-            return Responses.empty(headers: [.eTag: "\"\(meta.etag)\""])
+            return Responses.empty(headers: headers)
         } catch {
             writer.discard()
             throw error
@@ -135,6 +163,7 @@ extension S3Responder {
                 $0.element("LastModified", HTTPDate.iso8601(seconds: part.lastModifiedSeconds, milliseconds: part.lastModifiedMilliseconds))
                 $0.element("ETag", "\"\(part.etag)\"")
                 $0.element("Size", String(part.size))
+                if let algorithm = part.checksumAlgorithm, let value = part.checksum { $0.element(algorithm.xmlElement, value) }
             }
         }
         return Responses.xml(xml.finish())
@@ -182,7 +211,7 @@ extension S3Responder {
                     if let object = try? store.openObject(bucket: try store.openBucket(bucketName), key: key),
                         object.metadata.multipartUploadId == uploadId
                     {
-                        return CompletedUpload(etag: object.metadata.etag, lastModifiedSeconds: object.lastModifiedSeconds)
+                        return CompletedUpload(etag: object.metadata.etag, lastModifiedSeconds: object.lastModifiedSeconds, metadata: object.metadata)
                     }
                     throw error
                 }
@@ -192,6 +221,10 @@ extension S3Responder {
             xml.element("Bucket", bucketName)
             xml.element("Key", key)
             xml.element("ETag", "\"\(completed.etag)\"")
+            if let algorithm = completed.metadata.checksumAlgorithm, let value = completed.metadata.checksum {
+                xml.element(algorithm.xmlElement, value)
+                xml.element("ChecksumType", completed.metadata.checksumIsComposite == false ? "FULL_OBJECT" : "COMPOSITE")
+            }
             return xml.finish()
         }
         guard settings.completeKeepalive else { return Responses.xml(try await work()) }
@@ -235,7 +268,7 @@ extension S3Responder {
         return Response(status: .ok, headers: [.contentType: Responses.xmlContentType], body: body)
     }
 
-    static func parseCompleteBody(_ body: [UInt8]) throws(S3Error) -> [(number: Int, etag: String)] {
+    static func parseCompleteBody(_ body: [UInt8]) throws(S3Error) -> [RequestedPart] {
         guard !body.isEmpty else { throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema") }
         let root = try XMLDocument.parse(body)
         guard root.name == "CompleteMultipartUpload" else { throw S3Error(.malformedXML) }
@@ -243,7 +276,10 @@ extension S3Responder {
             guard let raw = part.child("PartNumber")?.text.trimmingSpaces(), let number = Int(raw), let etag = part.child("ETag")?.text else {
                 throw S3Error(.malformedXML)
             }
-            return (number, etag)
+            let checksum = ChecksumAlgorithm.allCases.lazy.compactMap { algorithm in
+                part.child(algorithm.xmlElement).map { (algorithm: algorithm, value: $0.text.trimmingSpaces()) }
+            }.first
+            return RequestedPart(number: number, etag: etag, checksum: checksum)
         }
     }
 

@@ -13,6 +13,7 @@ extension S3Responder {
         let framing = try BodyFraming.of(call)
         let length = framing.payloadLength
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
+        let requestedChecksum = try RequestedChecksum.of(call)
         let metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
         let tags = try headerTags(call)
         let bucket = try await openBucket(bucketName)
@@ -24,15 +25,22 @@ extension S3Responder {
         }
 
         let writer = try await io.run { [store] in try store.beginWrite(bucket: bucket, key: key) }
+        writer.checksum = requestedChecksum.map { Checksummer($0.algorithm) }
         do {
-            try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
+            let trailers = try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
             let digest = writer.md5.digest()
             if let expectedMD5, expectedMD5 != digest { throw S3Error(.badDigest) }
             var meta = metadata
             meta.etag = writer.md5.hex()
+            var headers: HTTPFields = [.eTag: "\"\(meta.etag)\""]
+            if let requestedChecksum, let computed = writer.checksum {
+                meta.checksumAlgorithm = requestedChecksum.algorithm
+                meta.checksum = try requestedChecksum.verify(computed: computed.base64(), trailers: trailers)
+                headers.set(requestedChecksum.algorithm.headerName, meta.checksum!)
+            }
             let committed = meta
             try await io.run { _ = try writer.commit(metadata: committed, tags: tags) }
-            return Responses.empty(headers: [.eTag: "\"\(meta.etag)\""])
+            return Responses.empty(headers: headers)
         } catch {
             writer.discard()
             throw error
@@ -94,6 +102,12 @@ extension S3Responder {
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
         }
         headers[.contentLength] = String(length)
+        if call.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", status == .ok, let algorithm = object.metadata.checksumAlgorithm,
+            let value = object.metadata.checksum
+        {
+            headers.set(algorithm.headerName, value)
+            headers.set("x-amz-checksum-type", object.metadata.checksumIsComposite == true ? "COMPOSITE" : "FULL_OBJECT")
+        }
         guard !head, length > 0, let file = object.file else {
             return Response(status: status, headers: headers, body: ResponseBody())
         }

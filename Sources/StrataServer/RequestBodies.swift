@@ -60,10 +60,10 @@ enum BodyFraming: Sendable, Equatable {
 enum BodyStreamer {
     static let batchSize = 1 << 20
 
-    /// Writes the payload and returns its length. Fails with IncompleteBody when the client sends fewer bytes
-    /// than declared and with InvalidRequest when it sends more.
+    /// Writes the payload and returns the aws-chunked trailers (empty for plain bodies). Fails with IncompleteBody
+    /// when the client sends fewer bytes than declared and with InvalidRequest when it sends more.
     @discardableResult
-    static func stream(_ call: S3Call, into writer: ObjectWriter, io: IOPool, framing: BodyFraming) async throws -> Int64 {
+    static func stream(_ call: S3Call, into writer: ObjectWriter, io: IOPool, framing: BodyFraming) async throws -> [(String, String)] {
         var pending = ByteBuffer()
         var received: Int64 = 0
         var decoder: AWSChunkedDecoder? = if case .awsChunked = framing { AWSChunkedDecoder() } else { nil }
@@ -107,7 +107,7 @@ enum BodyStreamer {
         if pending.readableBytes > 0 { try await flush(pending, writer, io) }
         guard received == declared else { throw S3Error(.incompleteBody) }
         try verifier.finish()
-        return received
+        return decoder?.trailers ?? []
     }
 
     private static func flush(_ buffer: ByteBuffer, _ writer: ObjectWriter, _ io: IOPool) async throws {

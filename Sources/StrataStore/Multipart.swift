@@ -21,6 +21,8 @@ public struct PartInfo: Sendable, Equatable {
     public var number: Int
     public var size: Int64
     public var etag: String
+    public var checksumAlgorithm: ChecksumAlgorithm?
+    public var checksum: String?
     public var lastModifiedSeconds: Int64
     public var lastModifiedMilliseconds: Int
 }
@@ -36,10 +38,25 @@ public struct Upload: Sendable {
 public struct CompletedUpload: Sendable {
     public var etag: String
     public var lastModifiedSeconds: Int64
+    public var metadata: ObjectMetadata
 
-    public init(etag: String, lastModifiedSeconds: Int64) {
+    public init(etag: String, lastModifiedSeconds: Int64, metadata: ObjectMetadata) {
         self.etag = etag
         self.lastModifiedSeconds = lastModifiedSeconds
+        self.metadata = metadata
+    }
+}
+
+/// One `<Part>` of a CompleteMultipartUpload request.
+public struct RequestedPart: Sendable {
+    public var number: Int
+    public var etag: String
+    public var checksum: (algorithm: ChecksumAlgorithm, value: String)?
+
+    public init(number: Int, etag: String, checksum: (algorithm: ChecksumAlgorithm, value: String)? = nil) {
+        self.number = number
+        self.etag = etag
+        self.checksum = checksum
     }
 }
 
@@ -142,8 +159,8 @@ extension FileSystemStore {
             let meta = ObjectMetadata.decode(try? Sys.getAttribute(directory.fd, name, ObjectMetadata.attributeName))
         else { return nil }
         return PartInfo(
-            number: number, size: st.size, etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds,
-            lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000))
+            number: number, size: st.size, etag: meta.etag, checksumAlgorithm: meta.checksumAlgorithm, checksum: meta.checksum,
+            lastModifiedSeconds: st.mtimeSeconds, lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000))
     }
 
     public func abortUpload(_ upload: Upload) throws(S3Error) {
@@ -170,7 +187,7 @@ extension FileSystemStore {
     /// Validates the client's part list as AWS does, then joins exactly those parts into the object (the kernel
     /// copies; no pass through user space) and publishes it atomically. The upload is claimed by renaming its
     /// directory first, so concurrent Completes cannot both assemble; on failure the claim is released.
-    public func completeUpload(_ upload: Upload, parts requested: [(number: Int, etag: String)], minPartSize: Int64) throws(S3Error) -> CompletedUpload {
+    public func completeUpload(_ upload: Upload, parts requested: [RequestedPart], minPartSize: Int64) throws(S3Error) -> CompletedUpload {
         guard !requested.isEmpty else { throw S3Error(.malformedXML, "The XML you provided did not list any parts.") }
         guard requested.count <= FileSystemStore.maxPartNumber else { throw S3Error(.malformedXML, "A multipart upload has at most 10000 parts.") }
         // As AWS: the order of the whole list first, then each part's existence and ETag, then sizes.
@@ -181,6 +198,11 @@ extension FileSystemStore {
         for item in requested {
             guard let part = part(upload.directory, item.number), part.etag == FileSystemStore.unquote(item.etag) else {
                 throw S3Error(.invalidPart, details: [("UploadId", upload.info.uploadId), ("PartNumber", "\(item.number)"), ("ETag", item.etag)])
+            }
+            if let claimed = item.checksum, claimed.algorithm != part.checksumAlgorithm || claimed.value != part.checksum {
+                throw S3Error(
+                    .invalidPart, "The \(claimed.algorithm.rawValue) checksum of part \(item.number) does not match the part that was uploaded.",
+                    details: [("PartNumber", "\(item.number)")])
             }
             parts.append(part)
         }
@@ -221,11 +243,21 @@ extension FileSystemStore {
         digests.withUnsafeBytes { combined.update($0) }
         var meta = upload.info.metadata
         meta.etag = "\(combined.hex())-\(parts.count)"
+        if let algorithm = meta.checksumAlgorithm {
+            if meta.checksumIsComposite == false {
+                // A full-object checksum cannot be derived from part checksums here: read the joined data once.
+                meta.checksum = try checksum(of: writer, algorithm: algorithm)
+            } else {
+                let values = parts.compactMap { $0.checksumAlgorithm == algorithm ? $0.checksum : nil }
+                meta.checksum = values.count == parts.count ? Checksummer.composite(algorithm, parts: values) : nil
+            }
+            if meta.checksum == nil { meta.checksumAlgorithm = nil }
+        }
         meta.multipartUploadId = upload.info.uploadId
         meta.partSizes = ObjectMetadata.runLengths(parts.map(\.size))
         if meta.encoded().count > 3000 { meta.partSizes = nil }  // keep within one ext4 xattr block
         let st = try writer.commit(metadata: meta, tags: upload.info.tagSet)
-        return CompletedUpload(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds)
+        return CompletedUpload(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds, metadata: meta)
     }
 
     /// Aborts uploads idle longer than `idleSeconds` (the directory's mtime moves with every part), and removes

@@ -27,11 +27,17 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     /// part sizes, run-length encoded as `[size, count]` pairs, for GET with `partNumber`.
     public var multipartUploadId: String?
     public var partSizes: [[Int64]]?
+    /// The additional checksum the client asked for (`x-amz-checksum-*`), base64, and whether it covers the
+    /// full object or is S3's composite of part checksums (`...-N`).
+    public var checksumAlgorithm: ChecksumAlgorithm?
+    public var checksum: String?
+    public var checksumIsComposite: Bool?
 
     enum CodingKeys: String, CodingKey {
         case version = "v", etag = "e", size = "s", mtimeNanos = "m", contentType = "ct", contentEncoding = "ce"
         case contentDisposition = "cd", contentLanguage = "cl", cacheControl = "cc", expires = "ex", userMetadata = "um"
         case owner = "o", isDirectory = "dir", multipartUploadId = "mp", partSizes = "ps"
+        case checksumAlgorithm = "ka", checksum = "kv", checksumIsComposite = "kc"
     }
 
     public init(etag: String = "", size: Int64 = 0, mtimeNanos: Int64 = 0) {

@@ -21,6 +21,8 @@ public final class ObjectWriter: @unchecked Sendable {
     var finished = false
     public private(set) var bytesWritten: Int64 = 0
     public var md5 = MD5Accumulator()
+    /// The additional checksum to compute on the way, when the client asked for one.
+    public var checksum: Checksummer?
 
     convenience init(store: FileSystemStore, bucket: OpenFile, key: String) throws(S3Error) {
         let (directories, leaf) = FileSystemStore.split(key)
@@ -72,6 +74,7 @@ public final class ObjectWriter: @unchecked Sendable {
             throw error.s3Error()
         }
         md5.update(bytes)
+        checksum?.update(bytes)
         bytesWritten += Int64(bytes.count)
     }
 
@@ -232,9 +235,22 @@ extension FileSystemStore {
         try FileSystemStore.md5(of: writer.file, upTo: writer.bytesWritten).hex
     }
 
+    /// An additional checksum of everything written so far, read back from the temporary file.
+    public func checksum(of writer: ObjectWriter, algorithm: ChecksumAlgorithm) throws(S3Error) -> String {
+        var summer = Checksummer(algorithm)
+        try FileSystemStore.read(writer.file, upTo: writer.bytesWritten) { summer.update($0) }
+        return summer.base64()
+    }
+
     /// Hex MD5 of a file's first `limit` bytes (or all of it), and how many bytes were read.
     static func md5(of file: OpenFile, upTo limit: Int64) throws(S3Error) -> (hex: String, bytes: Int64) {
         var md5 = MD5Accumulator()
+        let bytes = try read(file, upTo: limit) { md5.update($0) }
+        return (md5.hex(), bytes)
+    }
+
+    /// Feeds a file's first `limit` bytes (or all of it) to `body` in 1 MiB pieces; returns the count read.
+    static func read(_ file: OpenFile, upTo limit: Int64, _ body: (UnsafeRawBufferPointer) -> Void) throws(S3Error) -> Int64 {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
@@ -243,9 +259,9 @@ extension FileSystemStore {
             let n: Int
             do { n = try Sys.pread(file.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: offset) } catch { throw error.s3Error() }
             if n == 0 { break }
-            md5.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             offset += Int64(n)
         }
-        return (md5.hex(), offset)
+        return offset
     }
 }

@@ -195,13 +195,43 @@ final class TemporaryRoot {
             etags.append(meta.etag)
             try writer.commit(metadata: meta)
         }
-        #expect(throws: S3Error.self) { try root.store.completeUpload(upload, parts: [(1, etags[0]), (3, "wrong")], minPartSize: 0) }
+        #expect(throws: S3Error.self) {
+            try root.store.completeUpload(upload, parts: [RequestedPart(number: 1, etag: etags[0]), RequestedPart(number: 3, etag: "wrong")], minPartSize: 0)
+        }
         // The failed attempt left the upload intact.
         let again = try root.store.openUpload(bucketName: "bkt", key: "joined", uploadId: info.uploadId)
-        let done = try root.store.completeUpload(again, parts: [(1, etags[0]), (3, "\"\(etags[2])\"")], minPartSize: 0)
+        let done = try root.store.completeUpload(
+            again, parts: [RequestedPart(number: 1, etag: etags[0]), RequestedPart(number: 3, etag: "\"\(etags[2])\"")], minPartSize: 0)
         #expect(done.etag.hasSuffix("-2"))
         let object = try root.store.openObject(bucket: try root.store.openBucket("bkt"), key: "joined")
         #expect(object.size == Int64("first-last".utf8.count))
         #expect(try root.store.listUploads(bucketName: "bkt").isEmpty)
+    }
+}
+
+@Suite struct ChecksumTests {
+    func digest(_ algorithm: ChecksumAlgorithm, _ text: String, split: Int = 1000) -> [UInt8] {
+        var summer = Checksummer(algorithm)
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            let piece = Array(bytes[i..<min(bytes.count, i + split)])
+            piece.withUnsafeBytes { summer.update($0) }
+            i += split
+        }
+        return summer.digest()
+    }
+
+    @Test func standardCheckValues() {
+        // The catalogue check values for "123456789", in any split.
+        for split in [1, 3, 1000] {
+            #expect(digest(.crc32, "123456789", split: split) == [0xCB, 0xF4, 0x39, 0x26])
+            #expect(digest(.crc32c, "123456789", split: split) == [0xE3, 0x06, 0x92, 0x83])
+            #expect(digest(.crc64nvme, "123456789", split: split) == [0xAE, 0x8B, 0x14, 0x86, 0x0A, 0x79, 0x98, 0x88])
+        }
+        var summer = Checksummer(.sha256)
+        Array("abc".utf8).withUnsafeBytes { summer.update($0) }
+        #expect(summer.base64() == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+        #expect(Checksummer(.crc32).base64() == "AAAAAA==")
     }
 }

@@ -52,4 +52,10 @@ void *cstrata_opendir_fd(int dirfd);
 /// Returns 1 with name and type set, 0 at end, -1 on error. type: 1 dir, 2 regular, 3 symlink, 4 other, 0 unknown.
 int cstrata_readdir(void *dir, const char **name, int *type);
 void cstrata_closedir(void *dir);
+
+
+/// Running CRCs as S3 uses them (reflected; pass the previous return value, 0 to start).
+uint32_t cstrata_crc32(uint32_t crc, const void *data, size_t length);
+uint32_t cstrata_crc32c(uint32_t crc, const void *data, size_t length);
+uint64_t cstrata_crc64nvme(uint64_t crc, const void *data, size_t length);
 #endif
