@@ -270,3 +270,52 @@ def test_credentials_change_without_restart(signed_server):
     conf = subprocess.run([STRATA_BIN, "conf"], capture_output=True, text=True,
                           env={**os.environ, "STRATA_ADMIN_SECRET_KEY": "admin-secret-0123456789"}).stdout
     assert "strata.s3.auth.admin.secret.key=********" in conf and "admin-secret" not in conf
+
+
+def test_signed_streaming_with_signed_trailer(signed_server):
+    import base64
+    import zlib
+    client(signed_server, "ALICEKEY", "alice-secret").create_bucket(Bucket="signed-trailer")
+    data = os.urandom(70000)
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    for trailer_value, tamper_signature, expected in [(crc, False, 200), (crc, True, 403)]:
+        url = f"{signed_server.endpoint}/signed-trailer/obj-{expected}"
+        headers, key, amz_date, scope, seed = sign_v4(
+            "PUT", url, {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+                         "x-amz-trailer": "x-amz-checksum-crc32"}, b"",
+            "ALICEKEY", "alice-secret", payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
+        framed = chunked_body([data], key, amz_date, scope, seed)
+        # chunked_body ends with the signed final chunk; recompute the last signature to chain the trailer.
+        previous = seed
+        for chunk in [data, b""]:
+            to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, hashlib.sha256(b"").hexdigest(),
+                                 hashlib.sha256(chunk).hexdigest()])
+            previous = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        trailer = f"x-amz-checksum-crc32:{trailer_value}\n"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous, hashlib.sha256(trailer.encode()).hexdigest()])
+        trailer_sig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if tamper_signature:
+            trailer_sig = "f" * 64
+        framed = framed[:-2]  # drop the final CRLF of the last chunk: trailers follow it
+        framed += f"x-amz-checksum-crc32:{trailer_value}\r\nx-amz-trailer-signature:{trailer_sig}\r\n\r\n".encode()
+        r = requests.put(url, data=framed, headers=headers, timeout=30)
+        assert r.status_code == expected, r.content
+        if expected == 403:
+            assert xml_error_code(r.content) == "SignatureDoesNotMatch"
+    s3 = client(signed_server, "ALICEKEY", "alice-secret")
+    got = s3.get_object(Bucket="signed-trailer", Key="obj-200", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data and got["ChecksumCRC32"] == crc
+
+
+def test_region_can_be_enforced(start_server, tmp_path):
+    root = tmp_path / "region-root"
+    root.mkdir()
+    server = start_server(root=root, conf=["strata.s3.auth.mode=SIGV4", "strata.s3.auth.region.enforced=true", "strata.s3.region=eu-west-1"],
+                          env={"STRATA_ADMIN_ACCESS_KEY": ADMIN[0], "STRATA_ADMIN_SECRET_KEY": ADMIN[1]})
+    wrong = client(server, *ADMIN)  # signs for us-east-1
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        wrong.list_buckets()
+    assert error_code(e) == "AuthorizationHeaderMalformed"
+    right = boto3.client("s3", endpoint_url=server.endpoint, region_name="eu-west-1", aws_access_key_id=ADMIN[0],
+                         aws_secret_access_key=ADMIN[1], config=Config(s3={"addressing_style": "path"}))
+    assert right.list_buckets()["Buckets"] == []

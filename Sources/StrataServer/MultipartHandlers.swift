@@ -199,13 +199,14 @@ extension S3Responder {
         let body = try await BodyCollector.collect(call, limit: Self.maxCompleteBody)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         let parts = try Self.parseCompleteBody(body)
+        let condition = try call.writeCondition()
         let location = "http://\(call.request.head.authority ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
         let minPartSize = settings.minPartSize
         let work: @Sendable () async throws -> String = { [store, io] in
             let completed = try await io.run { () throws -> CompletedUpload in
                 do {
                     let upload = try store.openUpload(bucketName: bucketName, key: key, uploadId: uploadId)
-                    return try store.completeUpload(upload, parts: parts, minPartSize: minPartSize)
+                    return try store.completeUpload(upload, parts: parts, minPartSize: minPartSize, condition: condition)
                 } catch let error as S3Error where error.code == .noSuchUpload {
                     // A retried Complete of an upload that already finished answers as the first one did.
                     if let object = try? store.openObject(bucket: try store.openBucket(bucketName), key: key),

@@ -14,6 +14,7 @@ extension S3Responder {
         let length = framing.payloadLength
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
         let requestedChecksum = try RequestedChecksum.of(call)
+        let condition = try call.writeCondition()
         let metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
         let tags = try headerTags(call)
         let bucket = try await openBucket(bucketName)
@@ -39,7 +40,7 @@ extension S3Responder {
                 headers.set(requestedChecksum.algorithm.headerName, meta.checksum!)
             }
             let committed = meta
-            try await io.run { _ = try writer.commit(metadata: committed, tags: tags) }
+            try await io.run { _ = try writer.commit(metadata: committed, tags: tags, condition: condition) }
             return Responses.empty(headers: headers)
         } catch {
             writer.discard()

@@ -33,6 +33,23 @@ struct S3Call: Sendable {
         return key
     }
 
+    /// `If-None-Match: *` or `If-Match` on a write (PutObject, CompleteMultipartUpload).
+    func writeCondition() throws(S3Error) -> WriteCondition {
+        let ifNoneMatch = header("if-none-match")
+        let ifMatch = header("if-match")
+        if ifNoneMatch != nil && ifMatch != nil {
+            throw S3Error(.invalidRequest, "If-Match and If-None-Match cannot be used together on a write.")
+        }
+        if let ifNoneMatch {
+            guard ifNoneMatch.trimmingSpaces() == "*" else {
+                throw S3Error(.notImplemented, "If-None-Match on a write supports only '*'.", details: [("Header", "If-None-Match")])
+            }
+            return .absent
+        }
+        if let ifMatch { return .matches(ifMatch) }
+        return .none
+    }
+
     /// `bucket` or `bucket/key`, for error Resource elements and logs.
     var resource: String {
         switch (target.bucket, target.key) {

@@ -187,7 +187,9 @@ extension FileSystemStore {
     /// Validates the client's part list as AWS does, then joins exactly those parts into the object (the kernel
     /// copies; no pass through user space) and publishes it atomically. The upload is claimed by renaming its
     /// directory first, so concurrent Completes cannot both assemble; on failure the claim is released.
-    public func completeUpload(_ upload: Upload, parts requested: [RequestedPart], minPartSize: Int64) throws(S3Error) -> CompletedUpload {
+    public func completeUpload(
+        _ upload: Upload, parts requested: [RequestedPart], minPartSize: Int64, condition: WriteCondition = .none
+    ) throws(S3Error) -> CompletedUpload {
         guard !requested.isEmpty else { throw S3Error(.malformedXML, "The XML you provided did not list any parts.") }
         guard requested.count <= FileSystemStore.maxPartNumber else { throw S3Error(.malformedXML, "A multipart upload has at most 10000 parts.") }
         // As AWS: the order of the whole list first, then each part's existence and ETag, then sizes.
@@ -216,7 +218,7 @@ extension FileSystemStore {
             throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
         }
         do {
-            let result = try assemble(upload, parts: parts, claimed: claimed)
+            let result = try assemble(upload, parts: parts, claimed: claimed, condition: condition)
             _ = try? removeRecursively(upload.uploads, claimed)
             return result
         } catch {
@@ -225,7 +227,7 @@ extension FileSystemStore {
         }
     }
 
-    private func assemble(_ upload: Upload, parts: [PartInfo], claimed: String) throws(S3Error) -> CompletedUpload {
+    private func assemble(_ upload: Upload, parts: [PartInfo], claimed: String, condition: WriteCondition) throws(S3Error) -> CompletedUpload {
         let bucket = try openBucket(upload.info.bucket)
         let directory: OpenFile
         do { directory = try Sys.openBeneath(upload.uploads.fd, claimed, flags: Sys.readDirectory) } catch { throw error.s3Error() }
@@ -256,7 +258,7 @@ extension FileSystemStore {
         meta.multipartUploadId = upload.info.uploadId
         meta.partSizes = ObjectMetadata.runLengths(parts.map(\.size))
         if meta.encoded().count > 3000 { meta.partSizes = nil }  // keep within one ext4 xattr block
-        let st = try writer.commit(metadata: meta, tags: upload.info.tagSet)
+        let st = try writer.commit(metadata: meta, tags: upload.info.tagSet, condition: condition)
         return CompletedUpload(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds, metadata: meta)
     }
 

@@ -3,6 +3,15 @@ import Foundation
 import Glibc
 import S3Protocol
 
+/// A precondition on the object a write replaces, checked atomically with the publish.
+public enum WriteCondition: Sendable, Equatable {
+    case none
+    /// `If-None-Match: *`: only if no object has the key.
+    case absent
+    /// `If-Match`: only if the current object's ETag is one of these (or `*`: any object exists).
+    case matches(String)
+}
+
 /// One object being written: bytes go to an anonymous O_TMPFILE (or a reserved temporary name) in the
 /// target's directory and become visible only at `commit`, atomically replacing any previous version.
 /// Dropping an uncommitted writer discards everything it wrote and the directories it created.
@@ -130,9 +139,9 @@ public final class ObjectWriter: @unchecked Sendable {
     /// Stores the metadata on the still-invisible file, syncs per policy and publishes it under the key.
     /// Returns the published file's stat. On failure nothing is published and the old object is intact.
     @discardableResult
-    public func commit(metadata: ObjectMetadata, tags: TagSet? = nil) throws(S3Error) -> FileStat {
+    public func commit(metadata: ObjectMetadata, tags: TagSet? = nil, condition: WriteCondition = .none) throws(S3Error) -> FileStat {
         do {
-            return try commitOrThrow(metadata, tags)
+            return try commitOrThrow(metadata, tags, condition)
         } catch let error as S3Error {
             discard()
             throw error
@@ -145,7 +154,7 @@ public final class ObjectWriter: @unchecked Sendable {
         }
     }
 
-    private func commitOrThrow(_ metadata: ObjectMetadata, _ tags: TagSet?) throws -> FileStat {
+    private func commitOrThrow(_ metadata: ObjectMetadata, _ tags: TagSet?, _ condition: WriteCondition) throws -> FileStat {
         var meta = metadata
         let st = try Sys.stat(file.fd)
         meta.size = st.size
@@ -155,7 +164,7 @@ public final class ObjectWriter: @unchecked Sendable {
             do { try FileSystemStore.writeTags(file.fd, tags) } catch { throw FileSystemStore.tagError(error) }
         }
         if store.options.syncPolicy != .none { try Sys.fsync(file.fd) }
-        try publish()
+        try publish(condition)
         finished = true
         if store.options.syncPolicy == .fileAndDirectory {
             // Already published: a failed directory sync is logged by the caller's error, the object stays.
@@ -176,8 +185,33 @@ public final class ObjectWriter: @unchecked Sendable {
         }
     }
 
-    private func publish() throws {
+    /// Publishes under an exclusive lock on the directory, so a conditional write's check and its rename are one
+    /// step for every writer, in this process or another one sharing the filesystem.
+    private func publish(_ condition: WriteCondition) throws {
         try clearEmptyDirectoryAtTarget()
+        flock(parent.fd, LOCK_EX)
+        defer { flock(parent.fd, LOCK_UN) }
+        switch condition {
+        case .none:
+            break
+        case .absent:
+            // Nothing may be replaced: link (or rename) without replacing, so EEXIST is the answer.
+            if let temporaryName {
+                do { try Sys.rename(parent.fd, temporaryName, parent.fd, leaf, noReplace: true) } catch {
+                    if error.errno == EEXIST { throw S3Error(.preconditionFailed, details: [("Condition", "If-None-Match")]) }
+                    throw error
+                }
+                return
+            }
+            if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
+            if errno == EEXIST { throw S3Error(.preconditionFailed, details: [("Condition", "If-None-Match")]) }
+            throw SystemError(call: "linkat", errno: errno)
+        case .matches(let expected):
+            guard let current = try? store.currentETag(parent, leaf) else {
+                throw S3Error(.noSuchKey, "The object to replace with If-Match does not exist.")
+            }
+            guard Conditions.matches(expected, current) else { throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")]) }
+        }
         if let temporaryName {
             try renameOver(temporaryName)
             return
@@ -230,6 +264,18 @@ public final class ObjectWriter: @unchecked Sendable {
 }
 
 extension FileSystemStore {
+    /// The ETag of the object `name` in `directory` as it is now (recomputed if it changed outside S3).
+    func currentETag(_ directory: OpenFile, _ name: String) throws(S3Error) -> String {
+        let file: OpenFile
+        do { file = try Sys.openBeneath(directory.fd, name, flags: O_RDONLY | O_NOFOLLOW) } catch { throw S3Error(.noSuchKey) }
+        let st: FileStat
+        do { st = try Sys.stat(file.fd) } catch { throw error.s3Error() }
+        guard st.isRegular else { throw S3Error(.noSuchKey) }
+        let stored = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName))
+        if let stored, stored.isValid(for: st) { return stored.etag }
+        return try refreshETag(file: file, stat: st, stored: stored).etag
+    }
+
     /// The MD5 of everything written so far, read back from the temporary file (after a kernel-side copy).
     public func md5(of writer: ObjectWriter) throws(S3Error) -> String {
         try FileSystemStore.md5(of: writer.file, upTo: writer.bytesWritten).hex
