@@ -319,3 +319,25 @@ def test_region_can_be_enforced(start_server, tmp_path):
     right = boto3.client("s3", endpoint_url=server.endpoint, region_name="eu-west-1", aws_access_key_id=ADMIN[0],
                          aws_secret_access_key=ADMIN[1], config=Config(s3={"addressing_style": "path"}))
     assert right.list_buckets()["Buckets"] == []
+
+
+def test_s3cmd_signed_and_signurl(signed_server, tmp_path):
+    host = signed_server.endpoint.replace("http://", "")
+    cfg = tmp_path / "s3cfg"
+    cfg.write_text(f"[default]\naccess_key = ALICEKEY\nsecret_key = alice-secret\nhost_base = {host}\nhost_bucket = {host}\n"
+                   "use_https = False\nsignature_v2 = False\n")
+    beside_python = os.path.join(os.path.dirname(sys.executable), "s3cmd")
+    s3cmd = beside_python if os.path.exists(beside_python) else "s3cmd"
+    run = lambda *a: subprocess.run([s3cmd, "-c", str(cfg), *a],
+                                    capture_output=True, text=True, timeout=120)
+    assert run("mb", "s3://s3cmd-bucket").returncode == 0
+    src = tmp_path / "h.txt"
+    src.write_text("hello from s3cmd")
+    assert run("put", str(src), "s3://s3cmd-bucket/h.txt").returncode == 0
+    assert "s3://s3cmd-bucket/h.txt" in run("ls", "s3://s3cmd-bucket").stdout
+    url = run("signurl", "s3://s3cmd-bucket/h.txt", "+300").stdout.strip()
+    assert "AWSAccessKeyId=ALICEKEY" in url and "Signature=" in url
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200 and r.text == "hello from s3cmd"
+    r = requests.get(url.replace("h.txt", "x.txt"), timeout=30)
+    assert r.status_code == 403 and xml_error_code(r.content) == "SignatureDoesNotMatch"
