@@ -19,6 +19,8 @@ public struct Configuration: Sendable {
     }
 
     private var entries: [String: Entry]
+    /// Per-bucket overrides: bucket name, then the per-bucket key's name (`strata.bucket.<bucket>.writetype`).
+    private var bucketEntries: [String: [String: Entry]] = [:]
     public let registry: [PropertyKey]
 
     /// - Parameters:
@@ -40,13 +42,22 @@ public struct Configuration: Sendable {
         entries = [:]
         for key in registry { entries[key.name] = Entry(key: key, value: key.defaultValue, source: .defaultValue) }
 
+        let perBucket = registry.filter(\.isPerBucket)
         func apply(_ name: String, _ raw: String, _ source: Source) throws(ConfigError) {
-            guard let key = byName[name] else {
-                throw ConfigError(description: "unknown property key '\(name)' (from \(source.rawValue)); `strata conf` lists every key")
-            }
             let value = raw.trimmingSpaces()
-            try Configuration.validate(key, value)
-            entries[key.name] = Entry(key: key, value: value, source: source)
+            if let key = byName[name] {
+                try Configuration.validate(key, value)
+                entries[key.name] = Entry(key: key, value: value, source: source)
+                return
+            }
+            for key in perBucket where name.hasPrefix(key.perBucketPrefix) && name.hasSuffix(key.perBucketSuffix) {
+                let bucket = name.dropFirst(key.perBucketPrefix.count).dropLast(key.perBucketSuffix.count)
+                guard !bucket.isEmpty else { continue }
+                try Configuration.validate(key, value)
+                bucketEntries[String(bucket), default: [:]][key.name] = Entry(key: key, value: value, source: source)
+                return
+            }
+            throw ConfigError(description: "unknown property key '\(name)' (from \(source.rawValue)); `strata conf` lists every key")
         }
         for (name, value) in fileProperties { try apply(name.trimmingSpaces(), value, .file) }
         for key in registry {
@@ -73,10 +84,39 @@ public struct Configuration: Sendable {
     /// Milliseconds.
     public func durationMilliseconds(_ key: PropertyKey) -> Int64 { (try? Configuration.parseDuration(string(key))) ?? 0 }
 
+    /// A sync interval in milliseconds, -1 meaning never.
+    public static func syncIntervalMilliseconds(_ value: String) -> Int64 {
+        value.trimmingSpaces() == "-1" ? -1 : ((try? parseDuration(value)) ?? -1)
+    }
+
     /// Upper-cased choice value.
     public func choice(_ key: PropertyKey) -> String { string(key).uppercased() }
 
-    public var all: [Entry] { registry.map { entry($0) } }
+    /// A bucket's override of a per-bucket key, if one is set.
+    public func perBucket(_ key: PropertyKey, bucket: String) -> String? {
+        bucketEntries[bucket]?[key.name]?.value
+    }
+
+    /// Buckets that have any per-bucket setting.
+    public var bucketsWithOverrides: [String] { bucketEntries.keys.sorted() }
+
+    /// Every key with its value; per-bucket keys appear once per bucket that sets them, with the bucket filled in.
+    public var all: [Entry] {
+        var result: [Entry] = []
+        for key in registry {
+            if key.isPerBucket {
+                for bucket in bucketsWithOverrides {
+                    guard let entry = bucketEntries[bucket]?[key.name] else { continue }
+                    let named = PropertyKey(
+                        key.perBucketPrefix + bucket + key.perBucketSuffix, type: key.type, default: key.defaultValue, secret: key.isSecret, key.description)
+                    result.append(Entry(key: named, value: entry.value, source: entry.source))
+                }
+            } else {
+                result.append(entry(key))
+            }
+        }
+        return result
+    }
 
     /// The value as it may be shown: secrets are masked.
     public func displayValue(_ key: PropertyKey) -> String {
@@ -106,6 +146,9 @@ public struct Configuration: Sendable {
             do { _ = try parseDuration(value) } catch { throw bad("expected a duration such as 10min, 30sec, 500ms or 1h") }
         case .bytes:
             do { _ = try parseBytes(value) } catch { throw bad("expected a size such as 5MB, 2KB or 1048576") }
+        case .syncInterval:
+            if value == "-1" { return }
+            do { _ = try parseDuration(value) } catch { throw bad("expected -1 (never), 0 (every access) or a duration such as 30sec") }
         case .choice(let values):
             guard values.contains(where: { $0.caseInsensitiveEquals(value) }) else { throw bad("expected one of \(values.joined(separator: ", "))") }
         }
@@ -179,6 +222,7 @@ public struct Configuration: Sendable {
             for line in wrap(key.description, width: 100) { out += "# \(line)\n" }
             out += "# type: \(key.type.label)"
             if let alias = key.alluxioName { out += "; Alluxio name: \(alias)" }
+            out += key.isPerBucket ? "; one per bucket, overriding the global key" : ""
             out += "\n#\(key.name)=\(key.defaultValue)\n"
         }
         return out

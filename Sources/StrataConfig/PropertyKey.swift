@@ -1,3 +1,5 @@
+import Foundation
+
 /// One configuration property: the registry below is the single source of truth for the properties file,
 /// environment overrides, `strata conf` and the documented template.
 public struct PropertyKey: Sendable, Hashable {
@@ -9,6 +11,8 @@ public struct PropertyKey: Sendable, Hashable {
         case duration
         /// Sizes such as `5MB`, `2KB`, `1GB`, or a bare number of bytes.
         case bytes
+        /// Alluxio's metadata sync interval: `-1` (never), `0` (always) or a duration.
+        case syncInterval
         case choice([String])
 
         var label: String {
@@ -18,6 +22,7 @@ public struct PropertyKey: Sendable, Hashable {
             case .boolean: "boolean"
             case .duration: "duration"
             case .bytes: "size"
+            case .syncInterval: "-1 (never), 0 (every access) or a duration"
             case .choice(let values): values.joined(separator: "|")
             }
         }
@@ -39,6 +44,21 @@ public struct PropertyKey: Sendable, Hashable {
         self.defaultValue = defaultValue
         self.isSecret = secret
         self.description = description
+    }
+
+    /// Per-bucket keys are written `strata.bucket.<bucket>.writetype`: `<bucket>` stands for any bucket name.
+    public static let bucketPlaceholder = "<bucket>"
+    public var isPerBucket: Bool { name.contains(PropertyKey.bucketPlaceholder) }
+
+    /// The part after the bucket name, e.g. `.writetype`.
+    var perBucketSuffix: String {
+        guard let range = name.range(of: PropertyKey.bucketPlaceholder) else { return "" }
+        return String(name[range.upperBound...])
+    }
+
+    var perBucketPrefix: String {
+        guard let range = name.range(of: PropertyKey.bucketPlaceholder) else { return name }
+        return String(name[..<range.lowerBound])
     }
 
     /// The environment variable that overrides this key: `strata.proxy.web.port` is `STRATA_PROXY_WEB_PORT`.

@@ -94,6 +94,53 @@ public enum Keys {
         "strata.proxy.s3.multipart.upload.cleaner.pool.size", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.pool.size",
         type: .integer(1...64), default: "1", "How many uploads the cleaner aborts at the same time.")
 
+    // MARK: Tiering to an upstream S3
+    public static let upstreamEndpoint = PropertyKey(
+        "strata.underfs.s3.endpoint", alluxio: "alluxio.underfs.s3.endpoint", type: .string, default: "",
+        "URL of the upstream S3 service (e.g. https://s3.us-east-1.amazonaws.com). Empty: no upstream, every write type behaves as MUST_CACHE.")
+    public static let upstreamRegion = PropertyKey(
+        "strata.underfs.s3.region", alluxio: "alluxio.underfs.s3.endpoint.region", type: .string, default: "us-east-1",
+        "Region the upstream requests are signed for.")
+    public static let upstreamAccessKey = PropertyKey(
+        "strata.underfs.s3.access.key", type: .string, default: "", "Access key for the upstream S3.")
+    public static let upstreamSecretKey = PropertyKey(
+        "strata.underfs.s3.secret.key", type: .string, default: "", secret: true, "Secret key for the upstream S3. Never printed or logged.")
+    public static let upstreamPathStyle = PropertyKey(
+        "strata.underfs.s3.path.style", type: .boolean, default: "true",
+        "Address upstream buckets path-style (endpoint/bucket/key). False: virtual-host style (bucket.endpoint/key).")
+    public static let upstreamTLSVerify = PropertyKey(
+        "strata.underfs.s3.tls.verify", type: .boolean, default: "true", "Verify the upstream's TLS certificate.")
+    public static let upstreamConnectTimeout = PropertyKey(
+        "strata.underfs.s3.connect.timeout", type: .duration, default: "10sec", "Connection timeout for upstream requests.")
+    public static let upstreamRequestTimeout = PropertyKey(
+        "strata.underfs.s3.request.timeout", type: .duration, default: "5min",
+        "Longest time an upstream request may go without progress before it fails.")
+    public static let upstreamConcurrency = PropertyKey(
+        "strata.underfs.s3.concurrency", type: .integer(1...4096), default: "64", "Maximum concurrent connections to the upstream.")
+    public static let readType = PropertyKey(
+        "strata.user.file.readtype.default", alluxio: "alluxio.user.file.readtype.default", type: .choice(["CACHE", "CACHE_PROMOTE", "NO_CACHE"]),
+        default: "CACHE", "On a cache miss: CACHE (and Alluxio's CACHE_PROMOTE) keeps the object read from upstream locally; NO_CACHE streams it without keeping it.")
+    public static let metadataSyncInterval = PropertyKey(
+        "strata.user.file.metadata.sync.interval", alluxio: "alluxio.user.file.metadata.sync.interval", type: .syncInterval, default: "1min",
+        "How stale a cached object may be: after this long it is revalidated against the upstream ETag (changed: refetched; deleted: removed). -1 never, 0 on every access.")
+    public static let asyncWorkers = PropertyKey(
+        "strata.proxy.s3.async.through.workers", type: .integer(1...256), default: "4",
+        "How many ASYNC_THROUGH journal entries are persisted upstream at the same time.")
+    public static let asyncMaxBackoff = PropertyKey(
+        "strata.proxy.s3.async.through.retry.max.delay", type: .duration, default: "2min",
+        "Longest wait between retries of a failed upstream persist (the wait starts at 1 second and doubles).")
+    public static let bucketWriteType = PropertyKey(
+        "strata.bucket.<bucket>.writetype", type: .choice(["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH", "THROUGH"]), default: "",
+        "Write type for one bucket.")
+    public static let bucketDeleteType = PropertyKey(
+        "strata.bucket.<bucket>.deletetype", type: .choice(["ALLUXIO_AND_UFS", "ALLUXIO_ONLY"]), default: "", "Delete type for one bucket.")
+    public static let bucketReadType = PropertyKey(
+        "strata.bucket.<bucket>.readtype", type: .choice(["CACHE", "CACHE_PROMOTE", "NO_CACHE"]), default: "", "Read type for one bucket.")
+    public static let bucketUpstreamBucket = PropertyKey(
+        "strata.bucket.<bucket>.upstream.bucket", type: .string, default: "", "Upstream bucket a bucket is mounted on (default: the same name).")
+    public static let bucketUpstreamPrefix = PropertyKey(
+        "strata.bucket.<bucket>.upstream.prefix", type: .string, default: "", "Key prefix inside the upstream bucket (default: none).")
+
     // MARK: Identity
     public static let authMode = PropertyKey(
         "strata.s3.auth.mode", type: .choice(["SIMPLE", "SIGV4"]), default: "SIMPLE",
@@ -132,6 +179,9 @@ public enum Keys {
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,
         cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
+        upstreamEndpoint, upstreamRegion, upstreamAccessKey, upstreamSecretKey, upstreamPathStyle, upstreamTLSVerify,
+        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, asyncWorkers, asyncMaxBackoff,
+        bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
         authMode, restAuthentication, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser, superuser, region,
     ]
 }

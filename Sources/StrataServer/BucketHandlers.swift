@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
+import StrataTiering
 import S3Protocol
 import StrataStore
 
@@ -40,6 +42,11 @@ extension S3Responder {
         }
         let user = call.user
         _ = try await io.run { [store] in try store.createBucket(name, owner: user) }
+        if let tiering, let policy = policy(name) {
+            do { try await tiering.client.createBucket(policy.upstreamBucket) } catch {
+                logger.warning("could not create upstream bucket \(policy.upstreamBucket): \(error)")
+            }
+        }
         return Responses.empty(headers: [.location: "/\(name)"])
     }
 

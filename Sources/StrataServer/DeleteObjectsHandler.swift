@@ -21,10 +21,18 @@ extension S3Responder {
             return key
         }
         let bucket = try await openBucket(bucketName)
+        var upstreamFailures: [String: S3Error] = [:]
+        if tiering != nil {
+            for key in keys where (try? ObjectKey.validate(key, isReserved: ReservedNames.isReserved)) != nil {
+                do { try await deleteUpstream(bucketName, key) } catch let error as S3Error { upstreamFailures[key] = error }
+            }
+        }
+        let failed = upstreamFailures
         let outcomes: [(String, S3Error?)] = try await io.run { [store] in
             keys.map { key in
                 do {
                     try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
+                    if let failure = failed[key] { throw failure }
                     try store.deleteObject(bucket: bucket, key: key)
                     return (key, nil)
                 } catch let error as S3Error {

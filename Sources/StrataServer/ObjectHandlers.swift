@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import S3Protocol
 import StrataStore
+import StrataTiering
 
 /// PutObject, GetObject, HeadObject, DeleteObject.
 extension S3Responder {
@@ -25,10 +26,20 @@ extension S3Responder {
             return Responses.empty(headers: [.eTag: "\"\(emptyMD5)\""])
         }
 
+        let policy = policy(bucketName)
+        if let tiering, let policy, policy.writeType == .through {
+            return try await putThrough(call, tiering: tiering, policy: policy, bucket: bucket, key: key, framing: framing)
+        }
         let writer = try await io.run { [store] in try store.beginWrite(bucket: bucket, key: key) }
         writer.checksum = requestedChecksum.map { Checksummer($0.algorithm) }
         do {
-            let trailers = try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
+            var upstreamETag: String?
+            let trailers: [(String, String)]
+            if let tiering, let policy, policy.writeType == .cacheThrough {
+                (upstreamETag, trailers) = try await streamUpstream(call, tiering: tiering, policy: policy, key: key, framing: framing, writer: writer)
+            } else {
+                trailers = try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
+            }
             let digest = writer.md5.digest()
             if let expectedMD5, expectedMD5 != digest { throw S3Error(.badDigest) }
             var meta = metadata
@@ -39,6 +50,21 @@ extension S3Responder {
                 meta.checksum = try requestedChecksum.verify(computed: computed.base64(), trailers: trailers)
                 headers.set(requestedChecksum.algorithm.headerName, meta.checksum!)
             }
+            if let upstreamETag {
+                meta.upstreamETag = upstreamETag
+                meta.persisted = true
+                meta.syncedAt = Int64(Date().timeIntervalSince1970)
+            }
+            if let tiering, let policy, policy.writeType == .asyncThrough {
+                // The journal entry is durable before the 200; if the local commit then fails, the worker
+                // finds the previous version (or none) and persists or drops it harmlessly.
+                meta.persisted = false
+                let entry = JournalEntry(
+                    bucket: bucketName, key: key, upstreamBucket: policy.upstreamBucket, upstreamKey: policy.upstreamKey(key),
+                    enqueued: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
+                try await io.run { try tiering.journal.record(entry) }
+            }
+            if tiering != nil { headers.set("x-strata-persistence", Self.persistenceState(meta)) }
             let committed = meta
             try await io.run { _ = try writer.commit(metadata: committed, tags: tags, condition: condition) }
             return Responses.empty(headers: headers)
@@ -54,8 +80,20 @@ extension S3Responder {
         if let versionId = call.query["versionId"], versionId != "null" {
             throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "versionId"), ("ArgumentValue", versionId)])
         }
-        let object = try await io.run { [store] in
-            try store.openObject(bucket: try store.openBucket(bucketName), key: key)
+        let bucket = try await openBucket(bucketName)
+        let object: ObjectHandle
+        do {
+            object = try await io.run { [store] in try store.openObject(bucket: bucket, key: key) }
+        } catch let error as S3Error {
+            guard error.code == .noSuchKey, let tiering, let policy = policy(bucketName) else { throw error }
+            return try await readThrough(call, tiering: tiering, policy: policy, bucket: bucket, key: key, head: head)
+        }
+        if let tiering, let policy = policy(bucketName), Self.needsRevalidation(object.metadata, policy: policy, now: Int64(Date().timeIntervalSince1970)) {
+            switch await revalidate(object, tiering: tiering, policy: policy, bucket: bucket, key: key) {
+            case .fresh: break
+            case .deleted: throw S3Error(.noSuchKey, details: [("Key", key)])
+            case .changed: return try await readThrough(call, tiering: tiering, policy: policy, bucket: bucket, key: key, head: head)
+            }
         }
         let etag = object.metadata.etag
         var headers = HTTPFields()
@@ -73,6 +111,7 @@ extension S3Responder {
         }
         ObjectMetadataHeaders.apply(object.metadata, to: &headers, query: call.query)
         if !object.tags.isEmpty { headers.set("x-amz-tagging-count", String(object.tags.count)) }
+        if tiering != nil { headers.set("x-strata-persistence", Self.persistenceState(object.metadata)) }
 
         let size = object.size
         var first: Int64 = 0
@@ -118,8 +157,21 @@ extension S3Responder {
     func deleteObject(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
         let key = try call.key()
-        try await io.run { [store] in try store.deleteObject(bucket: try store.openBucket(bucketName), key: key) }
+        let bucket = try await openBucket(bucketName)
+        try await deleteUpstream(bucketName, key)
+        try await io.run { [store] in try store.deleteObject(bucket: bucket, key: key) }
         return Responses.empty(.noContent)
+    }
+
+    /// Deletes the upstream copy first when the delete type says so, so a failure leaves everything as it was;
+    /// a pending journal entry for the key is dropped either way.
+    func deleteUpstream(_ bucketName: String, _ key: String) async throws {
+        guard let tiering, let policy = policy(bucketName) else { return }
+        tiering.journal.remove(bucket: bucketName, key: key)
+        guard policy.deleteType == .everywhere, !key.hasSuffix("/") else { return }
+        do { try await tiering.client.delete(bucket: policy.upstreamBucket, key: policy.upstreamKey(key)) } catch let error as UpstreamError {
+            throw error.s3Error
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Hummingbird
 import NIOCore
 import S3Protocol
@@ -63,7 +64,9 @@ enum BodyStreamer {
     /// Writes the payload and returns the aws-chunked trailers (empty for plain bodies). Fails with IncompleteBody
     /// when the client sends fewer bytes than declared and with InvalidRequest when it sends more.
     @discardableResult
-    static func stream(_ call: S3Call, into writer: ObjectWriter, io: IOPool, framing: BodyFraming) async throws -> [(String, String)] {
+    static func stream(
+        _ call: S3Call, into writer: ObjectWriter?, io: IOPool, framing: BodyFraming, mirror: AsyncChannel<ByteBuffer>? = nil
+    ) async throws -> [(String, String)] {
         var pending = ByteBuffer()
         var received: Int64 = 0
         var decoder: AWSChunkedDecoder? = if case .awsChunked = framing { AWSChunkedDecoder() } else { nil }
@@ -83,7 +86,7 @@ enum BodyStreamer {
                     if verifier.isActive { chunk.withUnsafeReadableBytes { verifier.update($0) } }
                     received += Int64(chunk.readableBytes)
                     if pending.readableBytes == 0 && chunk.readableBytes >= batchSize && received <= declared {
-                        try await flush(chunk, writer, io)
+                        try await flush(chunk, writer, io, mirror)
                         continue
                     }
                     var piece = chunk
@@ -93,7 +96,7 @@ enum BodyStreamer {
                     throw S3Error(.invalidRequest, "The request body is longer than its declared length.")
                 }
                 if pending.readableBytes >= batchSize {
-                    try await flush(pending, writer, io)
+                    try await flush(pending, writer, io, mirror)
                     pending = ByteBuffer()
                 }
             }
@@ -104,15 +107,22 @@ enum BodyStreamer {
             throw S3Error(.incompleteBody)
         }
         try decoder?.finish()
-        if pending.readableBytes > 0 { try await flush(pending, writer, io) }
+        if pending.readableBytes > 0 { try await flush(pending, writer, io, mirror) }
         guard received == declared else { throw S3Error(.incompleteBody) }
         try verifier.finish()
         return decoder?.trailers ?? []
     }
 
-    private static func flush(_ buffer: ByteBuffer, _ writer: ObjectWriter, _ io: IOPool) async throws {
-        try await io.run {
-            try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) }
-        }
+    /// Writes a batch locally and hands it to the upstream mirror at the same time; the mirror's consumer
+    /// (an upstream PUT) paces the upload, so a slow upstream slows the client instead of filling memory.
+    private static func flush(_ buffer: ByteBuffer, _ writer: ObjectWriter?, _ io: IOPool, _ mirror: AsyncChannel<ByteBuffer>?) async throws {
+        async let local: Void = {
+            guard let writer else { return }
+            try await io.run {
+                try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) }
+            }
+        }()
+        if let mirror { await mirror.send(buffer) }
+        try await local
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import S3Protocol
 import StrataStore
+import StrataTiering
 
 /// The single entry point for S3 requests: parse the target, identify the caller, route to an operation,
 /// run its handler, and turn every failure into S3's error document. One access-log line per request.
@@ -17,6 +18,11 @@ struct S3Responder: HTTPResponder {
     let logger: Logger
     /// Verifies signatures in SIGV4 mode; nil in SIMPLE mode.
     let authenticator: Authenticator?
+    /// The upstream S3 when one is configured.
+    let tiering: Tiering?
+
+    /// The bucket's tiering policy, when an upstream is configured.
+    func policy(_ bucket: String) -> BucketPolicy? { tiering?.policies.policy(for: bucket) }
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import UnixSignals
 import StrataConfig
 import StrataStore
+import StrataTiering
 
 /// Builds and runs the S3 server from a resolved configuration.
 public enum StrataApp {
@@ -37,7 +38,8 @@ public enum StrataApp {
                 enforceRegion: configuration.bool(Keys.enforceRegion), clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000)
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
-        let responder = S3Responder(store: store, io: io, settings: settings, logger: logger, authenticator: authenticator)
+        let tiering = try makeTiering(configuration, store: store, logger: logger)
+        let responder = S3Responder(store: store, io: io, settings: settings, logger: logger, authenticator: authenticator, tiering: tiering)
         let app = Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
@@ -49,6 +51,13 @@ public enum StrataApp {
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let tiering {
+            services.append(
+                .init(
+                    service: AsyncPersister(
+                        store: store, io: io, tiering: tiering, workers: configuration.int(Keys.asyncWorkers),
+                        maxBackoffMilliseconds: configuration.durationMilliseconds(Keys.asyncMaxBackoff), logger: logger)))
+        }
         if settings.cleaner.enabled {
             services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, logger: logger)))
         }
@@ -57,7 +66,35 @@ public enum StrataApp {
         // In-flight requests get the grace period; an upload cut short after it is discarded, never half-published.
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(settings.shutdownGraceMilliseconds)
         try await ServiceGroup(configuration: groupConfiguration).run()
+        await tiering?.client.shutdown()
         await io.shutdown()
+    }
+
+    /// The upstream client, journal and per-bucket policies, when `strata.underfs.s3.endpoint` is set.
+    static func makeTiering(_ config: Configuration, store: FileSystemStore, logger: Logger) throws -> Tiering? {
+        let endpoint = config.string(Keys.upstreamEndpoint)
+        guard !endpoint.isEmpty else { return nil }
+        let settings = UpstreamSettings(
+            endpoint: endpoint, region: config.string(Keys.upstreamRegion), accessKey: config.string(Keys.upstreamAccessKey),
+            secretKey: config.string(Keys.upstreamSecretKey), pathStyle: config.bool(Keys.upstreamPathStyle), verifyTLS: config.bool(Keys.upstreamTLSVerify),
+            connectTimeoutMilliseconds: config.durationMilliseconds(Keys.upstreamConnectTimeout),
+            requestTimeoutMilliseconds: config.durationMilliseconds(Keys.upstreamRequestTimeout), concurrency: config.int(Keys.upstreamConcurrency))
+        var overrides: [String: TieringPolicies.Override] = [:]
+        for bucket in config.bucketsWithOverrides {
+            overrides[bucket] = TieringPolicies.Override(
+                writeType: config.perBucket(Keys.bucketWriteType, bucket: bucket).flatMap { WriteType(rawValue: $0.uppercased()) },
+                deleteType: config.perBucket(Keys.bucketDeleteType, bucket: bucket).flatMap { DeleteType(rawValue: $0.uppercased()) },
+                readType: config.perBucket(Keys.bucketReadType, bucket: bucket).map(ReadType.init),
+                upstreamBucket: config.perBucket(Keys.bucketUpstreamBucket, bucket: bucket),
+                upstreamPrefix: config.perBucket(Keys.bucketUpstreamPrefix, bucket: bucket))
+        }
+        let policies = TieringPolicies(
+            writeType: WriteType(rawValue: config.choice(Keys.writeType)) ?? .mustCache,
+            deleteType: DeleteType(rawValue: config.choice(Keys.deleteType)) ?? .everywhere,
+            readType: ReadType(config.choice(Keys.readType)),
+            syncIntervalMilliseconds: Configuration.syncIntervalMilliseconds(config.string(Keys.metadataSyncInterval)), overrides: overrides)
+        logger.info("tiering to \(endpoint): default write type \(policies.writeType.rawValue), delete type \(policies.deleteType.rawValue)")
+        return Tiering(client: UpstreamClient(settings: settings, logger: logger), policies: policies, journal: try PersistJournal(root: store.rootPath))
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -118,6 +118,17 @@ extension FileSystemStore {
         }
     }
 
+    /// Rewrites a file object's metadata if it is still the version described by `expected` (same ETag, size and
+    /// mtime): used to record upstream persistence and revalidation without racing a newer write.
+    public func updateMetadata(bucket: OpenFile, key: String, ifStill expected: ObjectMetadata, _ change: (inout ObjectMetadata) -> Void) -> Bool {
+        guard !key.hasSuffix("/"), let file = try? Sys.openBeneath(bucket.fd, key, flags: O_RDONLY | O_NOFOLLOW), let st = try? Sys.stat(file.fd),
+            var meta = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName)), meta.isValid(for: st),
+            meta.etag == expected.etag, meta.size == expected.size, meta.mtimeNanos == expected.mtimeNanos
+        else { return false }
+        change(&meta)
+        return (try? Sys.setAttribute(file.fd, ObjectMetadata.attributeName, meta.encoded())) != nil
+    }
+
     /// Deletes an object; deleting a key that does not exist succeeds, as in S3. A directory object with
     /// objects below it stops being an object but keeps its contents.
     public func deleteObject(bucket: OpenFile, key: String) throws(S3Error) {

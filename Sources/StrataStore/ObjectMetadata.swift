@@ -32,12 +32,18 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     public var checksumAlgorithm: ChecksumAlgorithm?
     public var checksum: String?
     public var checksumIsComposite: Bool?
+    /// Tiering: the upstream's ETag for this version, when it was last confirmed (seconds), and whether the
+    /// upstream holds this version yet (false while an ASYNC_THROUGH write waits in the journal).
+    public var upstreamETag: String?
+    public var syncedAt: Int64?
+    public var persisted: Bool?
 
     enum CodingKeys: String, CodingKey {
         case version = "v", etag = "e", size = "s", mtimeNanos = "m", contentType = "ct", contentEncoding = "ce"
         case contentDisposition = "cd", contentLanguage = "cl", cacheControl = "cc", expires = "ex", userMetadata = "um"
         case owner = "o", isDirectory = "dir", multipartUploadId = "mp", partSizes = "ps"
         case checksumAlgorithm = "ka", checksum = "kv", checksumIsComposite = "kc"
+        case upstreamETag = "ue", syncedAt = "us", persisted = "pp"
     }
 
     public init(etag: String = "", size: Int64 = 0, mtimeNanos: Int64 = 0) {

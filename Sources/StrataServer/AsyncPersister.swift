@@ -1,0 +1,108 @@
+import AsyncAlgorithms
+import Foundation
+import Logging
+import NIOCore
+import S3Protocol
+import ServiceLifecycle
+import StrataStore
+import StrataTiering
+
+/// Persists ASYNC_THROUGH writes upstream from the journal: a pool of workers, retries with exponential backoff,
+/// resumption after restarts (the journal is on disk). An entry leaves the journal only once the version it names
+/// is upstream; a newer write of the same key supersedes it.
+struct AsyncPersister: Service {
+    let store: FileSystemStore
+    let io: IOPool
+    let tiering: Tiering
+    let workers: Int
+    let maxBackoffMilliseconds: Int64
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await persistDue()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
+        }
+    }
+
+    func persistDue() async {
+        let journal = tiering.journal
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let due = (try? await io.run { journal.entries() })?.filter { $0.entry.notBefore <= now } ?? []
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for item in due {
+                if running == workers {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await persist(name: item.name, entry: item.entry) }
+                running += 1
+            }
+        }
+    }
+
+    private func persist(name: String, entry: JournalEntry) async {
+        let journal = tiering.journal
+        do {
+            let (bucket, object) = try await io.run { [store] in
+                let bucket = try store.openBucket(entry.bucket)
+                return (bucket, try store.openObject(bucket: bucket, key: entry.key))
+            }
+            if object.metadata.persisted != false, object.metadata.upstreamETag != nil {
+                journal.complete(name: name, enqueued: entry.enqueued)
+                return
+            }
+            guard let file = object.file else {
+                journal.complete(name: name, enqueued: entry.enqueued)
+                return
+            }
+            let etag = try await upload(file: file, size: object.size, metadata: object.metadata, entry: entry)
+            let now = Int64(Date().timeIntervalSince1970)
+            let expected = object.metadata
+            let key = entry.key
+            _ = try await io.run { [store] in
+                store.updateMetadata(bucket: bucket, key: key, ifStill: expected) {
+                    $0.persisted = true
+                    $0.upstreamETag = etag
+                    $0.syncedAt = now
+                }
+            }
+            journal.complete(name: name, enqueued: entry.enqueued)
+            logger.debug("persisted \(entry.bucket)/\(entry.key) upstream")
+        } catch let error as S3Error where error.code == .noSuchKey || error.code == .noSuchBucket {
+            // Deleted before it was persisted: nothing left to do.
+            journal.complete(name: name, enqueued: entry.enqueued)
+        } catch {
+            var retry = entry
+            retry.attempts += 1
+            let backoff = min(maxBackoffMilliseconds, 1000 * (Int64(1) << min(retry.attempts - 1, 20)))
+            retry.notBefore = Int64(Date().timeIntervalSince1970 * 1000) + backoff
+            journal.postpone(name: name, entry: retry)
+            logger.warning("could not persist \(entry.bucket)/\(entry.key) upstream (attempt \(retry.attempts), retry in \(backoff) ms): \(error)")
+        }
+    }
+
+    /// Streams the local file to the upstream, reading 1 MiB at a time as the upload consumes it.
+    private func upload(file: OpenFile, size: Int64, metadata: ObjectMetadata, entry: JournalEntry) async throws -> String {
+        let channel = AsyncChannel<ByteBuffer>()
+        let io = io
+        let reader = Task {
+            var offset: Int64 = 0
+            while offset < size, !Task.isCancelled {
+                let count = Int(min(Int64(FileStreaming.chunkSize), size - offset))
+                let position = offset
+                guard let chunk = try? await io.run({ try FileStreaming.readChunk(file: file, at: position, count: count) }) else { break }
+                await channel.send(chunk)
+                offset += Int64(chunk.readableBytes)
+            }
+            channel.finish()
+        }
+        defer { reader.cancel() }
+        var headers: [(String, String)] = []
+        if let type = metadata.contentType { headers.append(("content-type", type)) }
+        for (name, value) in metadata.userMetadata ?? [:] { headers.append(("x-amz-meta-" + name, value)) }
+        return try await tiering.client.put(bucket: entry.upstreamBucket, key: entry.upstreamKey, body: channel, length: size, headers: headers)
+    }
+}
+

@@ -1,0 +1,210 @@
+import AsyncAlgorithms
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import S3Protocol
+import StrataStore
+import StrataTiering
+
+/// The upstream S3 and the policies that decide how each bucket uses it.
+struct Tiering: Sendable {
+    let client: UpstreamClient
+    let policies: TieringPolicies
+    let journal: PersistJournal
+}
+
+/// Write-through, pass-through and read-through against the upstream S3.
+extension S3Responder {
+    /// The headers an upstream PUT carries so that a later read-through returns the same object.
+    static func forwardedHeaders(_ call: S3Call) -> [(String, String)] {
+        var headers: [(String, String)] = []
+        for field in call.headers {
+            let name = field.name.canonicalName
+            if name.hasPrefix("x-amz-meta-") || ["content-type", "cache-control", "content-disposition", "content-language", "expires", "x-amz-tagging"].contains(name) {
+                headers.append((name, field.value))
+            }
+        }
+        if let encoding = ObjectMetadataHeaders.strippingAWSChunked(call.header("content-encoding")) { headers.append(("content-encoding", encoding)) }
+        return headers
+    }
+
+    /// Streams the request body to the upstream (and into `writer` when there is a local copy too). Returns the
+    /// upstream ETag and the trailers; if either side fails, the local copy is never published.
+    func streamUpstream(_ call: S3Call, tiering: Tiering, policy: BucketPolicy, key: String, framing: BodyFraming, writer: ObjectWriter?) async throws -> (String, [(String, String)]) {
+        let channel = AsyncChannel<ByteBuffer>()
+        let client = tiering.client
+        let headers = Self.forwardedHeaders(call)
+        let upload = Task { () throws -> String in
+            do {
+                return try await client.put(
+                    bucket: policy.upstreamBucket, key: policy.upstreamKey(key), body: channel, length: framing.payloadLength, headers: headers)
+            } catch {
+                channel.finish()
+                throw error
+            }
+        }
+        let trailers: [(String, String)]
+        do {
+            trailers = try await BodyStreamer.stream(call, into: writer, io: io, framing: framing, mirror: channel)
+        } catch {
+            upload.cancel()
+            channel.finish()
+            throw error
+        }
+        channel.finish()
+        do {
+            return (try await upload.value, trailers)
+        } catch let error as UpstreamError {
+            throw error.s3Error
+        }
+    }
+
+    /// THROUGH: the body goes straight upstream; a stale local copy of the key is dropped.
+    func putThrough(_ call: S3Call, tiering: Tiering, policy: BucketPolicy, bucket: OpenFile, key: String, framing: BodyFraming) async throws -> Response {
+        let (etag, _) = try await streamUpstream(call, tiering: tiering, policy: policy, key: key, framing: framing, writer: nil)
+        try await io.run { [store] in try store.deleteObject(bucket: bucket, key: key) }
+        var headers: HTTPFields = [.eTag: "\"\(etag)\""]
+        headers.set("x-strata-persistence", "upstream")
+        return Responses.empty(headers: headers)
+    }
+
+    /// Whether a cached object must be checked against the upstream now.
+    static func needsRevalidation(_ meta: ObjectMetadata, policy: BucketPolicy, now: Int64) -> Bool {
+        guard meta.upstreamETag != nil, meta.persisted != false, policy.syncIntervalMilliseconds >= 0 else { return false }
+        return (now - (meta.syncedAt ?? 0)) * 1000 >= policy.syncIntervalMilliseconds
+    }
+
+    enum Revalidation {
+        case fresh
+        case changed
+        case deleted
+    }
+
+    /// Compares a cached object with the upstream. An unreachable upstream keeps the cached copy in service.
+    func revalidate(_ object: ObjectHandle, tiering: Tiering, policy: BucketPolicy, bucket: OpenFile, key: String) async -> Revalidation {
+        let upstream: UpstreamObject?
+        do {
+            upstream = try await tiering.client.head(bucket: policy.upstreamBucket, key: policy.upstreamKey(key))
+        } catch {
+            logger.warning("upstream unreachable while revalidating \(key); serving the cached copy: \(error)")
+            return .fresh
+        }
+        guard let upstream else {
+            _ = try? await io.run { [store] in try store.deleteObject(bucket: bucket, key: key) }
+            return .deleted
+        }
+        guard upstream.etag == object.metadata.upstreamETag else { return .changed }
+        let now = Int64(Date().timeIntervalSince1970)
+        let expected = object.metadata
+        _ = try? await io.run { [store] in store.updateMetadata(bucket: bucket, key: key, ifStill: expected) { $0.syncedAt = now } }
+        return .fresh
+    }
+
+    /// A local miss: serve from the upstream, keeping a copy when the read type says so. Ranged reads are fetched
+    /// as ranges and not kept.
+    func readThrough(_ call: S3Call, tiering: Tiering, policy: BucketPolicy, bucket: OpenFile, key: String, head: Bool) async throws -> Response {
+        let upstreamKey = policy.upstreamKey(key)
+        let conditions = Conditions(
+            ifMatch: call.header("if-match"), ifNoneMatch: call.header("if-none-match"),
+            ifModifiedSince: call.header("if-modified-since"), ifUnmodifiedSince: call.header("if-unmodified-since"))
+        let rangeSpec = call.header("range").flatMap(ByteRangeSpec.parse)
+        if head || !conditions.isEmpty || rangeSpec != nil {
+            let info: UpstreamObject?
+            do { info = try await tiering.client.head(bucket: policy.upstreamBucket, key: upstreamKey) } catch let error as UpstreamError { throw error.s3Error }
+            guard let info else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
+            var headers = Self.upstreamHeaders(info)
+            switch conditions.evaluate(etag: info.etag, lastModified: info.lastModified) {
+            case .proceed: break
+            case .notModified: return Responses.empty(.notModified, headers: headers)
+            case .preconditionFailed: throw S3Error(.preconditionFailed)
+            }
+            if head {
+                headers[.contentLength] = String(info.size)
+                return Response(status: .ok, headers: headers, body: ResponseBody())
+            }
+            if let rangeSpec {
+                guard let range = rangeSpec.resolve(size: info.size) else {
+                    throw S3Error(.invalidRange, details: [("ActualObjectSize", "\(info.size)")]).with(header: "Content-Range", "bytes */\(info.size)")
+                }
+                return try await proxyUpstream(tiering, policy, upstreamKey, range: range, size: info.size, headers: headers)
+            }
+        }
+        let fetched: (UpstreamObject, HTTPClientResponse)?
+        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: upstreamKey) } catch let error as UpstreamError { throw error.s3Error }
+        guard let (info, response) = fetched else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
+        var headers = Self.upstreamHeaders(info)
+        headers[.contentLength] = String(info.size)
+        let cacheWriter: ObjectWriter? =
+            policy.readType == .cache ? try? await io.run { [store] in try store.beginWrite(bucket: bucket, key: key) } : nil
+        if cacheWriter != nil { headers.set("x-strata-persistence", "persisted") }
+        let io = io
+        let logger = logger
+        let body = ResponseBody(contentLength: Int(info.size)) { writer in
+            var received: Int64 = 0
+            do {
+                for try await chunk in response.body {
+                    received += Int64(chunk.readableBytes)
+                    async let cached: Void = {
+                        guard let cacheWriter else { return }
+                        try await io.run { try chunk.withUnsafeReadableBytes { bytes throws(S3Error) in try cacheWriter.write(bytes) } }
+                    }()
+                    try await writer.write(chunk)
+                    try await cached
+                }
+            } catch {
+                cacheWriter?.discard()
+                throw error
+            }
+            try await writer.finish(nil)
+            guard let cacheWriter else { return }
+            guard received == info.size else {
+                cacheWriter.discard()
+                return
+            }
+            var meta = ObjectMetadata()
+            meta.etag = info.etag
+            meta.contentType = info.contentType
+            meta.upstreamETag = info.etag
+            meta.persisted = true
+            meta.syncedAt = Int64(Date().timeIntervalSince1970)
+            let committed = meta
+            do { try await io.run { _ = try cacheWriter.commit(metadata: committed) } } catch {
+                logger.warning("could not keep the copy of \(key) read from upstream: \(error)")
+            }
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    private func proxyUpstream(_ tiering: Tiering, _ policy: BucketPolicy, _ upstreamKey: String, range: ClosedRange<Int64>, size: Int64, headers base: HTTPFields) async throws -> Response {
+        let fetched: (UpstreamObject, HTTPClientResponse)?
+        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: upstreamKey, range: range) } catch let error as UpstreamError { throw error.s3Error }
+        guard let (_, response) = fetched else { throw S3Error(.noSuchKey) }
+        var headers = base
+        let length = range.upperBound - range.lowerBound + 1
+        headers[.contentLength] = String(length)
+        headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        return Response(status: .partialContent, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
+            for try await chunk in response.body { try await writer.write(chunk) }
+            try await writer.finish(nil)
+        })
+    }
+
+    static func upstreamHeaders(_ info: UpstreamObject) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.eTag] = "\"\(info.etag)\""
+        headers[.lastModified] = HTTPDate.rfc1123(seconds: info.lastModified)
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = info.contentType ?? ObjectMetadataHeaders.defaultContentType
+        headers.set("x-strata-persistence", "upstream")
+        return headers
+    }
+
+    /// The persistence state a GET/HEAD reports: local, pending (journal), persisted.
+    static func persistenceState(_ meta: ObjectMetadata) -> String {
+        if meta.persisted == false { return "pending" }
+        return meta.upstreamETag != nil ? "persisted" : "local"
+    }
+}

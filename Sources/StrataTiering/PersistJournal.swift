@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+import Glibc
+
+/// One object waiting to be persisted upstream (ASYNC_THROUGH).
+public struct JournalEntry: Codable, Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    public var upstreamBucket: String
+    public var upstreamKey: String
+    /// Nanoseconds since the epoch when the entry was (re)written: a newer write of the key supersedes it.
+    public var enqueued: Int64
+    public var attempts: Int = 0
+    /// Milliseconds since the epoch before which the entry is not retried.
+    public var notBefore: Int64 = 0
+
+    public init(bucket: String, key: String, upstreamBucket: String, upstreamKey: String, enqueued: Int64) {
+        self.bucket = bucket
+        self.key = key
+        self.upstreamBucket = upstreamBucket
+        self.upstreamKey = upstreamKey
+        self.enqueued = enqueued
+    }
+}
+
+/// The durable journal of ASYNC_THROUGH writes: one small file per pending key in `ROOT/.strata/journal`,
+/// written atomically and fsynced before the client's 200, so entries survive crashes and restarts. A newer write
+/// of the same key replaces the entry (same file name), superseding the older pending one.
+public final class PersistJournal: Sendable {
+    public let directory: String
+
+    public init(root: String) throws {
+        directory = (root.hasSuffix("/") ? root : root + "/") + ".strata/journal"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    static func fileName(bucket: String, key: String) -> String {
+        SHA256.hash(data: Array((bucket + "\u{0}" + key).utf8)).map { String(format: "%02x", $0) }.joined() + ".json"
+    }
+
+    /// Records (or supersedes) the pending persistence of `bucket`/`key`; durable when this returns.
+    public func record(_ entry: JournalEntry) throws {
+        try write(entry, name: Self.fileName(bucket: entry.bucket, key: entry.key))
+    }
+
+    private func write(_ entry: JournalEntry, name: String) throws {
+        let data = try JSONEncoder().encode(entry)
+        let temporary = directory + "/.tmp-" + UUID().uuidString
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw JournalError(description: "cannot write the journal in \(directory): \(String(cString: strerror(errno)))") }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == data.count, synced == 0, rename(temporary, directory + "/" + name) == 0 else {
+            unlink(temporary)
+            throw JournalError(description: "cannot write the journal in \(directory)")
+        }
+        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
+        }
+    }
+
+    /// Every pending entry with its file name.
+    public func entries() -> [(name: String, entry: JournalEntry)] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.filter { $0.hasSuffix(".json") }.compactMap { name in
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                let entry = try? JSONDecoder().decode(JournalEntry.self, from: data)
+            else { return nil }
+            return (name, entry)
+        }
+    }
+
+    public func entry(named name: String) -> JournalEntry? {
+        guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { return nil }
+        return try? JSONDecoder().decode(JournalEntry.self, from: data)
+    }
+
+    /// Removes an entry unless a newer write superseded it meanwhile.
+    public func complete(name: String, enqueued: Int64) {
+        guard entry(named: name)?.enqueued == enqueued else { return }
+        unlink(directory + "/" + name)
+    }
+
+    /// Records a failed attempt, unless superseded.
+    public func postpone(name: String, entry: JournalEntry) {
+        guard self.entry(named: name)?.enqueued == entry.enqueued else { return }
+        try? write(entry, name: name)
+    }
+
+    public func remove(bucket: String, key: String) {
+        unlink(directory + "/" + Self.fileName(bucket: bucket, key: key))
+    }
+
+    public var pendingCount: Int { entries().count }
+}
+
+public struct JournalError: Error, CustomStringConvertible {
+    public let description: String
+}

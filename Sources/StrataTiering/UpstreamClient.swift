@@ -1,0 +1,253 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import S3Protocol
+
+/// How to reach the upstream S3 service.
+public struct UpstreamSettings: Sendable {
+    public var endpoint: String
+    public var region: String
+    public var accessKey: String
+    public var secretKey: String
+    public var pathStyle: Bool
+    public var verifyTLS: Bool
+    public var connectTimeoutMilliseconds: Int64
+    public var requestTimeoutMilliseconds: Int64
+    public var concurrency: Int
+
+    public init(
+        endpoint: String, region: String, accessKey: String, secretKey: String, pathStyle: Bool = true, verifyTLS: Bool = true,
+        connectTimeoutMilliseconds: Int64 = 10_000, requestTimeoutMilliseconds: Int64 = 300_000, concurrency: Int = 64
+    ) {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.region = region
+        self.accessKey = accessKey
+        self.secretKey = secretKey
+        self.pathStyle = pathStyle
+        self.verifyTLS = verifyTLS
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        self.concurrency = concurrency
+    }
+}
+
+/// What the upstream says about one object.
+public struct UpstreamObject: Sendable, Equatable {
+    public var etag: String
+    public var size: Int64
+    public var lastModified: Int64
+    public var contentType: String?
+}
+
+/// One page of an upstream ListObjectsV2.
+public struct UpstreamListPage: Sendable {
+    public var objects: [(key: String, object: UpstreamObject)] = []
+    public var commonPrefixes: [String] = []
+    public var isTruncated = false
+    public var nextContinuationToken: String?
+}
+
+/// A pooled, SigV4-signing client for the upstream S3, signed by the same signer that verifies requests.
+public final class UpstreamClient: Sendable {
+    public let settings: UpstreamSettings
+    let http: HTTPClient
+    let logger: Logger
+
+    public init(settings: UpstreamSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if !settings.verifyTLS { tls.certificateVerification = .none }
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(settings.connectTimeoutMilliseconds), read: .milliseconds(settings.requestTimeoutMilliseconds)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.concurrency)
+        configuration.decompression = .disabled
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    // MARK: Requests
+
+    struct Target {
+        var url: String
+        var host: String
+        var path: String
+    }
+
+    func target(bucket: String, key: String?, query: [(String, String)] = []) -> Target {
+        let endpoint = settings.endpoint
+        let schemeEnd = endpoint.range(of: "://")?.upperBound ?? endpoint.startIndex
+        let scheme = String(endpoint[..<schemeEnd])
+        var authority = String(endpoint[schemeEnd...])
+        var basePath = ""
+        if let slash = authority.firstIndex(of: "/") {
+            basePath = String(authority[slash...])
+            authority = String(authority[..<slash])
+        }
+        var path: String
+        if settings.pathStyle {
+            path = basePath + "/" + bucket + (key.map { "/" + $0 } ?? "/")
+        } else {
+            authority = bucket + "." + authority
+            path = basePath + "/" + (key ?? "")
+        }
+        if path.isEmpty { path = "/" }
+        var url = scheme + authority + SigV4.uriEncode(path, encodeSlash: false)
+        if !query.isEmpty {
+            url += "?" + query.map { "\(SigV4.uriEncode($0.0, encodeSlash: true))=\(SigV4.uriEncode($0.1, encodeSlash: true))" }.joined(separator: "&")
+        }
+        return Target(url: url, host: authority, path: path)
+    }
+
+    /// Signs a request with SigV4 (`payloadHash` is UNSIGNED-PAYLOAD for streamed bodies).
+    func sign(_ request: inout HTTPClientRequest, target: Target, query: [(String, String)], payloadHash: String) {
+        let now = Date()
+        let amzDate = Self.amzDate(now)
+        request.headers.replaceOrAdd(name: "host", value: target.host)
+        request.headers.replaceOrAdd(name: "x-amz-date", value: amzDate)
+        request.headers.replaceOrAdd(name: "x-amz-content-sha256", value: payloadHash)
+        let headers = request.headers.map { (name: $0.name.lowercased(), value: $0.value) }
+        let signed = Array(Set(headers.map(\.name))).sorted()
+        let canonical = SigV4.canonicalRequest(
+            method: request.method.rawValue, path: target.path, query: query.map { (name: $0.0, value: $0.1) }, headers: headers,
+            signedHeaders: signed, payloadHash: payloadHash)
+        let date = String(amzDate.prefix(8))
+        let scope = "\(date)/\(settings.region)/s3/aws4_request"
+        let key = SigV4.signingKey(secret: settings.secretKey, date: date, region: settings.region, service: "s3")
+        let signature = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+        request.headers.replaceOrAdd(
+            name: "authorization",
+            value: "\(SigV4.algorithm) Credential=\(settings.accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)")
+    }
+
+    static func amzDate(_ date: Date) -> String {
+        let iso = HTTPDate.iso8601(date)  // 2015-10-21T07:28:00.000Z
+        return iso.prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "") + "Z"
+    }
+
+    var timeout: TimeAmount { .milliseconds(settings.requestTimeoutMilliseconds) }
+
+    func execute(_ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
+                 body: HTTPClientRequest.Body? = nil, payloadHash: String = SigV4.emptySHA256) async throws -> HTTPClientResponse {
+        let target = target(bucket: bucket, key: key, query: query)
+        var request = HTTPClientRequest(url: target.url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = body }
+        sign(&request, target: target, query: query, payloadHash: payloadHash)
+        do {
+            return try await http.execute(request, timeout: timeout)
+        } catch {
+            throw UpstreamError.unavailable("\(error)")
+        }
+    }
+
+    // MARK: Objects
+
+    public func head(bucket: String, key: String) async throws -> UpstreamObject? {
+        let response = try await execute(.HEAD, bucket: bucket, key: key)
+        if response.status == .notFound { return nil }
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "HEAD") }
+        return Self.object(response.headers)
+    }
+
+    static func object(_ headers: HTTPHeaders) -> UpstreamObject {
+        UpstreamObject(
+            etag: unquote(headers.first(name: "etag") ?? ""), size: Int64(headers.first(name: "content-length") ?? "") ?? 0,
+            lastModified: headers.first(name: "last-modified").flatMap(HTTPDate.parse) ?? 0, contentType: headers.first(name: "content-type"))
+    }
+
+    static func unquote(_ etag: String) -> String {
+        var s = Substring(etag)
+        if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = s.dropFirst().dropLast() }
+        return String(s)
+    }
+
+    /// Starts a GET; nil when the upstream has no such object. The caller streams `response.body`.
+    public func get(bucket: String, key: String, range: ClosedRange<Int64>? = nil) async throws -> (UpstreamObject, HTTPClientResponse)? {
+        var headers: [(String, String)] = []
+        if let range { headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound)")) }
+        let response = try await execute(.GET, bucket: bucket, key: key, headers: headers)
+        if response.status == .notFound { return nil }
+        guard response.status == .ok || response.status == .partialContent else {
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            throw UpstreamError.status(Int(response.status.code), "GET")
+        }
+        return (Self.object(response.headers), response)
+    }
+
+    /// Streams a body of known length to the upstream; returns the upstream ETag.
+    public func put<Body: AsyncSequence & Sendable>(
+        bucket: String, key: String, body: Body, length: Int64, headers extra: [(String, String)]
+    ) async throws -> String where Body.Element == ByteBuffer {
+        let headers: [(String, String)] = [("content-length", String(length))] + extra
+        let response = try await execute(
+            .PUT, bucket: bucket, key: key, headers: headers, body: .stream(body, length: .known(length)), payloadHash: SigV4.unsignedPayload)
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "PUT") }
+        return Self.unquote(response.headers.first(name: "etag") ?? "")
+    }
+
+    /// Creates the upstream bucket; one that exists already is fine.
+    public func createBucket(_ bucket: String) async throws {
+        let response = try await execute(.PUT, bucket: bucket, key: nil)
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        guard response.status == .ok || response.status == .conflict else { throw UpstreamError.status(Int(response.status.code), "CreateBucket") }
+    }
+
+    public func delete(bucket: String, key: String) async throws {
+        let response = try await execute(.DELETE, bucket: bucket, key: key)
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        guard response.status == .noContent || response.status == .ok || response.status == .notFound else {
+            throw UpstreamError.status(Int(response.status.code), "DELETE")
+        }
+    }
+
+    public func list(bucket: String, prefix: String, delimiter: String?, startAfter: String?, continuationToken: String? = nil, maxKeys: Int) async throws -> UpstreamListPage {
+        var query: [(String, String)] = [("list-type", "2"), ("max-keys", String(maxKeys)), ("prefix", prefix)]
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        if let startAfter { query.append(("start-after", startAfter)) }
+        if let continuationToken { query.append(("continuation-token", continuationToken)) }
+        let response = try await execute(.GET, bucket: bucket, key: nil, query: query)
+        let body = try await response.body.collect(upTo: 32 << 20)
+        if response.status == .notFound { return UpstreamListPage() }
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "LIST") }
+        let root = try XMLDocument.parse(Array(body.readableBytesView))
+        var page = UpstreamListPage()
+        page.isTruncated = root.child("IsTruncated")?.text == "true"
+        page.nextContinuationToken = root.child("NextContinuationToken")?.text
+        for item in root.children("Contents") {
+            guard let key = item.child("Key")?.text else { continue }
+            page.objects.append(
+                (key, UpstreamObject(
+                    etag: Self.unquote(item.child("ETag")?.text ?? ""), size: Int64(item.child("Size")?.text ?? "") ?? 0,
+                    lastModified: item.child("LastModified").flatMap { HTTPDate.parse($0.text) } ?? 0, contentType: nil)))
+        }
+        page.commonPrefixes = root.children("CommonPrefixes").compactMap { $0.child("Prefix")?.text }
+        return page
+    }
+}
+
+public enum UpstreamError: Error, CustomStringConvertible {
+    case unavailable(String)
+    case status(Int, String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let why): "upstream unavailable: \(why)"
+        case .status(let code, let operation): "upstream answered \(code) to \(operation)"
+        }
+    }
+
+    /// What the client of Strata sees when the upstream fails.
+    public var s3Error: S3Error {
+        S3Error(.serviceUnavailable, "The upstream S3 service failed: \(description)")
+    }
+}
