@@ -136,3 +136,49 @@ def xml_error_code(body):
     import re
     m = re.search(rb"<Code>([^<]*)</Code>", body)
     return m.group(1).decode() if m else None
+
+
+class MotoServer:
+    """An independent S3 implementation (moto's server) on a free loopback port, as the upstream."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.start()
+
+    def start(self):
+        import sys
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto server did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def client(self):
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="upstream-ak",
+                            aws_secret_access_key="upstream-sk", config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+    def conf(self):
+        return [f"strata.underfs.s3.endpoint={self.endpoint}", "strata.underfs.s3.access.key=upstream-ak",
+                "strata.underfs.s3.secret.key=upstream-sk"]
+
+
+@pytest.fixture
+def moto():
+    server = MotoServer()
+    yield server
+    server.stop()

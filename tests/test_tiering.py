@@ -1,0 +1,163 @@
+"""Tiering to an upstream S3 (moto's server): write types, read-through, revalidation, delete types, faults."""
+import os
+import signal
+import time
+
+import botocore
+import pytest
+
+from conftest import error_code, raw_request
+
+
+def exists_upstream(up, bucket, key):
+    try:
+        up.head_object(Bucket=bucket, Key=key)
+        return True
+    except botocore.exceptions.ClientError:
+        return False
+
+
+def local_path(server, bucket, key):
+    return os.path.join(server.root, bucket, key)
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.mark.parametrize("write_type", ["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"])
+def test_write_types_put_copy_delete(start_server, moto, write_type):
+    server = start_server(conf=moto.conf() + [f"alluxio.proxy.s3.writetype={write_type}"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="tiered")
+    up.head_bucket(Bucket="tiered")  # CreateBucket made the upstream bucket too
+    put = s3.put_object(Bucket="tiered", Key="dir/obj", Body=b"payload " * 100, ContentType="text/plain")
+    state = put["ResponseMetadata"]["HTTPHeaders"].get("x-strata-persistence")
+    local = os.path.exists(local_path(server, "tiered", "dir/obj"))
+    if write_type == "MUST_CACHE":
+        assert local and not exists_upstream(up, "tiered", "dir/obj") and state == "local"
+    elif write_type == "CACHE_THROUGH":
+        assert local and exists_upstream(up, "tiered", "dir/obj") and state == "persisted"
+    elif write_type == "THROUGH":
+        assert not local and exists_upstream(up, "tiered", "dir/obj") and state == "upstream"
+    else:
+        assert local and state == "pending"
+        assert wait_for(lambda: exists_upstream(up, "tiered", "dir/obj"))
+        assert wait_for(lambda: s3.head_object(Bucket="tiered", Key="dir/obj")["ResponseMetadata"]["HTTPHeaders"]["x-strata-persistence"] == "persisted")
+    # Reads work whichever tier holds the bytes.
+    got = s3.get_object(Bucket="tiered", Key="dir/obj")
+    assert got["Body"].read() == b"payload " * 100
+    if write_type != "MUST_CACHE":
+        assert up.get_object(Bucket="tiered", Key="dir/obj")["Body"].read() == b"payload " * 100
+    s3.delete_object(Bucket="tiered", Key="dir/obj")
+    assert not os.path.exists(local_path(server, "tiered", "dir/obj"))
+    assert not exists_upstream(up, "tiered", "dir/obj")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket="tiered", Key="dir/obj")
+    assert error_code(e) == "NoSuchKey"
+
+
+def test_read_through_fills_cache_and_revalidates(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH", "alluxio.user.file.metadata.sync.interval=1sec"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="read-through")
+    up.put_object(Bucket="read-through", Key="only-upstream.csv", Body=b"a,b\n1,2\n", ContentType="text/csv")
+    assert not os.path.exists(local_path(server, "read-through", "only-upstream.csv"))
+    got = s3.get_object(Bucket="read-through", Key="only-upstream.csv")
+    assert got["Body"].read() == b"a,b\n1,2\n" and got["ContentType"] == "text/csv"
+    assert wait_for(lambda: os.path.exists(local_path(server, "read-through", "only-upstream.csv")), 5)
+    ranged = s3.get_object(Bucket="read-through", Key="only-upstream.csv", Range="bytes=2-3")
+    assert ranged["Body"].read() == b"b\n"
+    # Changed upstream: served fresh after the staleness bound.
+    up.put_object(Bucket="read-through", Key="only-upstream.csv", Body=b"a,b\n3,4\n")
+    time.sleep(1.2)
+    assert s3.get_object(Bucket="read-through", Key="only-upstream.csv")["Body"].read() == b"a,b\n3,4\n"
+    # Deleted upstream: disappears.
+    up.delete_object(Bucket="read-through", Key="only-upstream.csv")
+    time.sleep(1.2)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket="read-through", Key="only-upstream.csv")
+    assert error_code(e) == "NoSuchKey"
+    assert not os.path.exists(local_path(server, "read-through", "only-upstream.csv"))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_object(Bucket="read-through", Key="missing-everywhere")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_no_cache_read_type_and_local_only_delete(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.user.file.readtype.default=NO_CACHE", "strata.proxy.s3.deletetype=ALLUXIO_ONLY",
+                                              "strata.proxy.s3.writetype=CACHE_THROUGH"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="no-cache")
+    up.put_object(Bucket="no-cache", Key="k", Body=b"upstream bytes")
+    assert s3.get_object(Bucket="no-cache", Key="k")["Body"].read() == b"upstream bytes"
+    time.sleep(0.3)
+    assert not os.path.exists(local_path(server, "no-cache", "k"))
+    s3.put_object(Bucket="no-cache", Key="both", Body=b"x")
+    s3.delete_object(Bucket="no-cache", Key="both")
+    assert not os.path.exists(local_path(server, "no-cache", "both"))
+    assert exists_upstream(up, "no-cache", "both")
+
+
+def test_per_bucket_overrides_and_prefix(start_server, moto):
+    moto.client().create_bucket(Bucket="remote-name")
+    server = start_server(conf=moto.conf() + ["strata.bucket.mapped.writetype=THROUGH", "strata.bucket.mapped.upstream.bucket=remote-name",
+                                              "strata.bucket.mapped.upstream.prefix=tenant-a/"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="mapped")
+    s3.create_bucket(Bucket="plain")
+    s3.put_object(Bucket="mapped", Key="f", Body=b"through")
+    s3.put_object(Bucket="plain", Key="f", Body=b"cached")
+    assert up.get_object(Bucket="remote-name", Key="tenant-a/f")["Body"].read() == b"through"
+    assert not exists_upstream(up, "plain", "f")
+    assert s3.get_object(Bucket="mapped", Key="f")["Body"].read() == b"through"
+
+
+def test_cache_through_with_upstream_down_stores_nothing(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH", "strata.underfs.s3.connect.timeout=2sec"])
+    s3 = server.client()
+    s3.create_bucket(Bucket="down")
+    s3.put_object(Bucket="down", Key="k", Body=b"old")
+    moto.stop()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket="down", Key="k", Body=b"new")
+    assert error_code(e) == "ServiceUnavailable"
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.put_object(Bucket="down", Key="fresh", Body=b"never")
+    assert open(local_path(server, "down", "k"), "rb").read() == b"old"
+    assert not os.path.exists(local_path(server, "down", "fresh"))
+    # The cached copy stays readable while the upstream is away.
+    assert s3.get_object(Bucket="down", Key="k")["Body"].read() == b"old"
+
+
+def test_async_through_survives_outage_and_restart(start_server, moto, tmp_path):
+    root = tmp_path / "async-root"
+    conf = moto.conf() + ["strata.proxy.s3.writetype=ASYNC_THROUGH", "strata.proxy.s3.async.through.retry.max.delay=1sec",
+                          "strata.underfs.s3.connect.timeout=1sec"]
+    server = start_server(root=root, conf=conf)
+    s3 = server.client()
+    s3.create_bucket(Bucket="journal")
+    moto.stop()
+    for i in range(5):
+        s3.put_object(Bucket="journal", Key=f"k{i}", Body=f"v{i}".encode())
+    s3.put_object(Bucket="journal", Key="k0", Body=b"v0-newer")  # supersedes the pending k0
+    journal = os.path.join(str(root), ".strata", "journal")
+    assert len([n for n in os.listdir(journal) if n.endswith(".json")]) == 5
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(timeout=10)
+    moto.start()  # an empty upstream again: the bucket must be there for persists to succeed
+    up = moto.client()
+    up.create_bucket(Bucket="journal")
+    again = start_server(root=root, conf=conf)
+    assert wait_for(lambda: len([n for n in os.listdir(journal) if n.endswith(".json")]) == 0, 60)
+    for i in range(1, 5):
+        assert up.get_object(Bucket="journal", Key=f"k{i}")["Body"].read() == f"v{i}".encode()
+    assert up.get_object(Bucket="journal", Key="k0")["Body"].read() == b"v0-newer"
+    keys = [o["Key"] for o in up.list_objects_v2(Bucket="journal")["Contents"]]
+    assert keys == ["k0", "k1", "k2", "k3", "k4"]
+    assert again.client().head_object(Bucket="journal", Key="k3")["ResponseMetadata"]["HTTPHeaders"]["x-strata-persistence"] == "persisted"
