@@ -161,3 +161,90 @@ def test_async_through_survives_outage_and_restart(start_server, moto, tmp_path)
     keys = [o["Key"] for o in up.list_objects_v2(Bucket="journal")["Contents"]]
     assert keys == ["k0", "k1", "k2", "k3", "k4"]
     assert again.client().head_object(Bucket="journal", Key="k3")["ResponseMetadata"]["HTTPHeaders"]["x-strata-persistence"] == "persisted"
+
+
+def test_listing_merges_upstream_and_pending_local(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=ASYNC_THROUGH", "strata.bucket.merge.writetype=MUST_CACHE"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="merge")
+    for key in ["a/1", "c", "e/x/y"]:
+        up.put_object(Bucket="merge", Key=key, Body=b"up")
+    for key in ["b", "d/2", "c"]:
+        s3.put_object(Bucket="merge", Key=key, Body=b"local")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="merge")["Contents"]]
+    assert keys == ["a/1", "b", "c", "d/2", "e/x/y"]
+    page = s3.list_objects_v2(Bucket="merge", Delimiter="/")
+    assert [o["Key"] for o in page["Contents"]] == ["b", "c"]
+    assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["a/", "d/", "e/"]
+    paginator = s3.get_paginator("list_objects_v2")
+    paged = [o["Key"] for p in paginator.paginate(Bucket="merge", PaginationConfig={"PageSize": 2}) for o in p.get("Contents", [])]
+    assert paged == keys
+
+
+def test_copy_and_multipart_persist_by_write_type(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH",
+                                              "strata.proxy.s3.complete.multipart.upload.min.part.size=0"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="persist")
+    s3.put_object(Bucket="persist", Key="src", Body=b"source")
+    s3.copy_object(Bucket="persist", Key="copied", CopySource={"Bucket": "persist", "Key": "src"})
+    assert up.get_object(Bucket="persist", Key="copied")["Body"].read() == b"source"
+    upload = s3.create_multipart_upload(Bucket="persist", Key="joined")["UploadId"]
+    e1 = s3.upload_part(Bucket="persist", Key="joined", UploadId=upload, PartNumber=1, Body=b"part-one,")["ETag"]
+    e2 = s3.upload_part(Bucket="persist", Key="joined", UploadId=upload, PartNumber=2, Body=b"part-two")["ETag"]
+    s3.complete_multipart_upload(Bucket="persist", Key="joined", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    assert up.get_object(Bucket="persist", Key="joined")["Body"].read() == b"part-one,part-two"
+    assert os.path.exists(local_path(server, "persist", "joined"))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_through_one_gib_with_flat_memory(start_server, moto):
+    import http.client
+    from conftest import simple_auth
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=THROUGH"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="huge")
+    size = 1024 * 1024 * 1024
+    chunk = os.urandom(1024 * 1024)
+
+    class Source:
+        left = size
+
+        def read(self, n=-1):
+            if self.left <= 0:
+                return b""
+            n = min(self.left, len(chunk))
+            self.left -= n
+            return chunk[:n]
+
+    baseline = rss_kib(server.proc.pid)
+    peak = baseline
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+    conn.putrequest("PUT", "/huge/one-gib")
+    for k, v in {**simple_auth(), "Content-Length": str(size)}.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    source = Source()
+    while True:
+        data = source.read()
+        if not data:
+            break
+        conn.send(data)
+        if source.left % (64 * 1024 * 1024) == 0:
+            peak = max(peak, rss_kib(server.proc.pid))
+    response = conn.getresponse()
+    assert response.status == 200, response.read()
+    conn.close()
+    peak = max(peak, rss_kib(server.proc.pid))
+    print(f"THROUGH 1 GiB: rss baseline={baseline} KiB peak={peak} KiB")
+    assert up.head_object(Bucket="huge", Key="one-gib")["ContentLength"] == size
+    assert not os.path.exists(local_path(server, "huge", "one-gib"))
+    assert peak - baseline < 128 * 1024, (baseline, peak)

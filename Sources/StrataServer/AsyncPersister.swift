@@ -13,7 +13,8 @@ import StrataTiering
 struct AsyncPersister: Service {
     let store: FileSystemStore
     let io: IOPool
-    let tiering: Tiering
+    let client: UpstreamClient
+    let journal: PersistJournal
     let workers: Int
     let maxBackoffMilliseconds: Int64
     let logger: Logger
@@ -26,7 +27,7 @@ struct AsyncPersister: Service {
     }
 
     func persistDue() async {
-        let journal = tiering.journal
+        let journal = journal
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let due = (try? await io.run { journal.entries() })?.filter { $0.entry.notBefore <= now } ?? []
         await withTaskGroup(of: Void.self) { group in
@@ -42,8 +43,10 @@ struct AsyncPersister: Service {
         }
     }
 
-    private func persist(name: String, entry: JournalEntry) async {
-        let journal = tiering.journal
+    /// Persists one entry now; true when the version it names is upstream (or gone locally).
+    @discardableResult
+    func persist(name: String, entry: JournalEntry) async -> Bool {
+        let journal = journal
         do {
             let (bucket, object) = try await io.run { [store] in
                 let bucket = try store.openBucket(entry.bucket)
@@ -51,11 +54,11 @@ struct AsyncPersister: Service {
             }
             if object.metadata.persisted != false, object.metadata.upstreamETag != nil {
                 journal.complete(name: name, enqueued: entry.enqueued)
-                return
+                return true
             }
             guard let file = object.file else {
                 journal.complete(name: name, enqueued: entry.enqueued)
-                return
+                return true
             }
             let etag = try await upload(file: file, size: object.size, metadata: object.metadata, entry: entry)
             let now = Int64(Date().timeIntervalSince1970)
@@ -70,9 +73,11 @@ struct AsyncPersister: Service {
             }
             journal.complete(name: name, enqueued: entry.enqueued)
             logger.debug("persisted \(entry.bucket)/\(entry.key) upstream")
+            return true
         } catch let error as S3Error where error.code == .noSuchKey || error.code == .noSuchBucket {
             // Deleted before it was persisted: nothing left to do.
             journal.complete(name: name, enqueued: entry.enqueued)
+            return true
         } catch {
             var retry = entry
             retry.attempts += 1
@@ -80,6 +85,7 @@ struct AsyncPersister: Service {
             retry.notBefore = Int64(Date().timeIntervalSince1970 * 1000) + backoff
             journal.postpone(name: name, entry: retry)
             logger.warning("could not persist \(entry.bucket)/\(entry.key) upstream (attempt \(retry.attempts), retry in \(backoff) ms): \(error)")
+            return false
         }
     }
 
@@ -102,7 +108,7 @@ struct AsyncPersister: Service {
         var headers: [(String, String)] = []
         if let type = metadata.contentType { headers.append(("content-type", type)) }
         for (name, value) in metadata.userMetadata ?? [:] { headers.append(("x-amz-meta-" + name, value)) }
-        return try await tiering.client.put(bucket: entry.upstreamBucket, key: entry.upstreamKey, body: channel, length: size, headers: headers)
+        return try await client.put(bucket: entry.upstreamBucket, key: entry.upstreamKey, body: channel, length: size, headers: headers)
     }
 }
 

@@ -89,6 +89,7 @@ extension S3Responder {
             let st = try writer.commit(metadata: meta, tags: tags)
             return (meta.etag, st.mtimeSeconds)
         }
+        try await persistAfterLocalWrite(bucketName: bucketName, key: key)
         var xml = XMLWriter(root: "CopyObjectResult")
         xml.element("ETag", "\"\(result.etag)\"")
         xml.element("LastModified", HTTPDate.iso8601(seconds: result.modified))

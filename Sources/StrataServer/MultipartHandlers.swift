@@ -202,7 +202,7 @@ extension S3Responder {
         let condition = try call.writeCondition()
         let location = "http://\(call.request.head.authority ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
         let minPartSize = settings.minPartSize
-        let work: @Sendable () async throws -> String = { [store, io] in
+        let work: @Sendable () async throws -> String = { [store, io, self] in
             let completed = try await io.run { () throws -> CompletedUpload in
                 do {
                     let upload = try store.openUpload(bucketName: bucketName, key: key, uploadId: uploadId)
@@ -217,6 +217,7 @@ extension S3Responder {
                     throw error
                 }
             }
+            try await self.persistAfterLocalWrite(bucketName: bucketName, key: key)
             var xml = XMLWriter(root: "CompleteMultipartUploadResult")
             xml.element("Location", location)
             xml.element("Bucket", bucketName)

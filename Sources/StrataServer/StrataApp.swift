@@ -38,7 +38,7 @@ public enum StrataApp {
                 enforceRegion: configuration.bool(Keys.enforceRegion), clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000)
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
-        let tiering = try makeTiering(configuration, store: store, logger: logger)
+        let tiering = try makeTiering(configuration, store: store, io: io, logger: logger)
         let responder = S3Responder(store: store, io: io, settings: settings, logger: logger, authenticator: authenticator, tiering: tiering)
         let app = Application(
             responder: responder,
@@ -51,13 +51,7 @@ public enum StrataApp {
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
-        if let tiering {
-            services.append(
-                .init(
-                    service: AsyncPersister(
-                        store: store, io: io, tiering: tiering, workers: configuration.int(Keys.asyncWorkers),
-                        maxBackoffMilliseconds: configuration.durationMilliseconds(Keys.asyncMaxBackoff), logger: logger)))
-        }
+        if let tiering { services.append(.init(service: tiering.persister)) }
         if settings.cleaner.enabled {
             services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, logger: logger)))
         }
@@ -71,7 +65,7 @@ public enum StrataApp {
     }
 
     /// The upstream client, journal and per-bucket policies, when `strata.underfs.s3.endpoint` is set.
-    static func makeTiering(_ config: Configuration, store: FileSystemStore, logger: Logger) throws -> Tiering? {
+    static func makeTiering(_ config: Configuration, store: FileSystemStore, io: IOPool, logger: Logger) throws -> Tiering? {
         let endpoint = config.string(Keys.upstreamEndpoint)
         guard !endpoint.isEmpty else { return nil }
         let settings = UpstreamSettings(
@@ -94,7 +88,12 @@ public enum StrataApp {
             readType: ReadType(config.choice(Keys.readType)),
             syncIntervalMilliseconds: Configuration.syncIntervalMilliseconds(config.string(Keys.metadataSyncInterval)), overrides: overrides)
         logger.info("tiering to \(endpoint): default write type \(policies.writeType.rawValue), delete type \(policies.deleteType.rawValue)")
-        return Tiering(client: UpstreamClient(settings: settings, logger: logger), policies: policies, journal: try PersistJournal(root: store.rootPath))
+        let client = UpstreamClient(settings: settings, logger: logger)
+        let journal = try PersistJournal(root: store.rootPath)
+        let persister = AsyncPersister(
+            store: store, io: io, client: client, journal: journal, workers: config.int(Keys.asyncWorkers),
+            maxBackoffMilliseconds: config.durationMilliseconds(Keys.asyncMaxBackoff), logger: logger)
+        return Tiering(client: client, policies: policies, journal: journal, persister: persister)
     }
 
     static func isLoopback(_ host: String) -> Bool {

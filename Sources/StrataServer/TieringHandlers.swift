@@ -14,6 +14,7 @@ struct Tiering: Sendable {
     let client: UpstreamClient
     let policies: TieringPolicies
     let journal: PersistJournal
+    let persister: AsyncPersister
 }
 
 /// Write-through, pass-through and read-through against the upstream S3.
@@ -200,6 +201,26 @@ extension S3Responder {
         headers[.contentType] = info.contentType ?? ObjectMetadataHeaders.defaultContentType
         headers.set("x-strata-persistence", "upstream")
         return headers
+    }
+
+    /// After an object was published locally by CopyObject or CompleteMultipartUpload, carries it to the upstream
+    /// as the write type says: ASYNC_THROUGH through the journal; CACHE_THROUGH and THROUGH at once (a failure
+    /// answers 503 and leaves the object pending in the journal, retried until it is upstream); THROUGH then drops
+    /// the local copy.
+    func persistAfterLocalWrite(bucketName: String, key: String) async throws {
+        guard let tiering, let policy = policy(bucketName), policy.writeType != .mustCache, !key.hasSuffix("/") else { return }
+        let entry = JournalEntry(
+            bucket: bucketName, key: key, upstreamBucket: policy.upstreamBucket, upstreamKey: policy.upstreamKey(key),
+            enqueued: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
+        try await io.run { try tiering.journal.record(entry) }
+        guard policy.writeType != .asyncThrough else { return }
+        let name = PersistJournal.fileName(bucket: bucketName, key: key)
+        guard await tiering.persister.persist(name: name, entry: entry) else {
+            throw S3Error(.serviceUnavailable, "The object is stored locally but the upstream S3 did not take it yet; it will be retried.")
+        }
+        if policy.writeType == .through {
+            try await io.run { [store] in try store.deleteObject(bucket: try store.openBucket(bucketName), key: key) }
+        }
     }
 
     /// The persistence state a GET/HEAD reports: local, pending (journal), persisted.

@@ -9,6 +9,15 @@ public struct ObjectSummary: Sendable, Equatable {
     public var lastModifiedMilliseconds: Int
     public var etag: String
     public var owner: String?
+
+    public init(key: String, size: Int64, lastModifiedSeconds: Int64, lastModifiedMilliseconds: Int, etag: String, owner: String?) {
+        self.key = key
+        self.size = size
+        self.lastModifiedSeconds = lastModifiedSeconds
+        self.lastModifiedMilliseconds = lastModifiedMilliseconds
+        self.etag = etag
+        self.owner = owner
+    }
 }
 
 /// One page of ListObjects / ListObjectsV2.

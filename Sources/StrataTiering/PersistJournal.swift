@@ -34,7 +34,7 @@ public final class PersistJournal: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
-    static func fileName(bucket: String, key: String) -> String {
+    public static func fileName(bucket: String, key: String) -> String {
         SHA256.hash(data: Array((bucket + "\u{0}" + key).utf8)).map { String(format: "%02x", $0) }.joined() + ".json"
     }
 
