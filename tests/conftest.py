@@ -26,9 +26,11 @@ class StrataServer:
         self.root = str(root)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.admin_port = free_port()
+        self.admin_endpoint = f"http://127.0.0.1:{self.admin_port}"
         self.log_path = os.path.join(os.path.dirname(self.root), f"strata-{self.port}.log")
         args = [STRATA_BIN, "serve", "--root", self.root, "--port", str(self.port),
-                "--conf", "strata.fs.sync.policy=NONE"]
+                "--conf", "strata.fs.sync.policy=NONE", "--conf", f"strata.admin.web.port={self.admin_port}"]
         for item in conf:
             args += ["--conf", item]
         self.log = open(self.log_path, "wb")

@@ -172,3 +172,17 @@ def test_memory_stays_flat_for_large_objects(start_server, tmp_path):
     print(f"rss KiB: baseline={baseline} after_put={after_put} peak_get={peak}")
     assert after_put - baseline < 96 * 1024, (baseline, after_put)
     assert peak - baseline < 96 * 1024, (baseline, peak)
+
+
+def test_admin_listener_health_and_request_metrics(start_server):
+    import requests
+    server = start_server()
+    s3 = server.client()
+    s3.create_bucket(Bucket="metered")
+    s3.put_object(Bucket="metered", Key="k", Body=b"x")
+    assert requests.get(server.admin_endpoint + "/v1/s3/ping", timeout=10).text == "pong"
+    metrics = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
+    assert 'strata_requests_total{operation="PutObject",status="2xx"} 1' in metrics
+    assert 'strata_requests_total{operation="CreateBucket",status="2xx"} 1' in metrics
+    # The admin paths are not S3: on the S3 port they are bucket names.
+    assert requests.get(server.endpoint + "/metrics", timeout=10).status_code == 404

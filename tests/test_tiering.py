@@ -248,3 +248,22 @@ def test_through_one_gib_with_flat_memory(start_server, moto):
     assert up.head_object(Bucket="huge", Key="one-gib")["ContentLength"] == size
     assert not os.path.exists(local_path(server, "huge", "one-gib"))
     assert peak - baseline < 128 * 1024, (baseline, peak)
+
+
+def test_ranged_miss_fills_cache_and_metrics(start_server, moto):
+    import requests
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=ASYNC_THROUGH"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="footer")
+    body = os.urandom(3 * 1024 * 1024)
+    up.put_object(Bucket="footer", Key="table.parquet", Body=body)
+    tail = s3.get_object(Bucket="footer", Key="table.parquet", Range="bytes=-8")
+    assert tail["Body"].read() == body[-8:] and tail["ResponseMetadata"]["HTTPHeaders"]["x-strata-persistence"] == "upstream"
+    assert wait_for(lambda: os.path.exists(local_path(server, "footer", "table.parquet")), 10)
+    hit = s3.get_object(Bucket="footer", Key="table.parquet", Range="bytes=100-199")
+    assert hit["Body"].read() == body[100:200] and hit["ResponseMetadata"]["HTTPHeaders"]["x-strata-persistence"] == "persisted"
+    moto.stop()
+    s3.put_object(Bucket="footer", Key="pending", Body=b"12345")
+    metrics = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
+    assert "strata_cache_misses_total 1" in metrics and "strata_cache_hits_total 1" in metrics
+    assert "strata_journal_pending_entries 1" in metrics and "strata_journal_pending_bytes 5" in metrics

@@ -10,6 +10,12 @@ public enum Keys {
     public static let port = PropertyKey(
         "strata.proxy.web.port", alluxio: "alluxio.proxy.web.port", type: .integer(0...65535), default: "39999",
         "TCP port of the S3 listener (0 picks a free port and logs it).")
+    public static let adminEnabled = PropertyKey(
+        "strata.admin.web.enabled", type: .boolean, default: "true", "Run the admin listener (health, version, Prometheus metrics).")
+    public static let adminBindHost = PropertyKey(
+        "strata.admin.web.bind.host", type: .string, default: "127.0.0.1", "Address the admin listener binds to.")
+    public static let adminPort = PropertyKey(
+        "strata.admin.web.port", type: .integer(0...65535), default: "39998", "Port of the admin listener (0 picks a free port and logs it).")
     public static let ioThreads = PropertyKey(
         "strata.fs.io.threads", type: .integer(1...1024), default: "16",
         "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops.")
@@ -123,6 +129,9 @@ public enum Keys {
     public static let metadataSyncInterval = PropertyKey(
         "strata.user.file.metadata.sync.interval", alluxio: "alluxio.user.file.metadata.sync.interval", type: .syncInterval, default: "1min",
         "How stale a cached object may be: after this long it is revalidated against the upstream ETag (changed: refetched; deleted: removed). -1 never, 0 on every access.")
+    public static let rangeMissPolicy = PropertyKey(
+        "strata.user.file.range.miss.policy", type: .choice(["FETCH_RANGE", "FILL_OBJECT"]), default: "FILL_OBJECT",
+        "A ranged GET that misses the cache fetches just the range from upstream; FILL_OBJECT also fetches the whole object into the cache in the background (when the read type caches), so the reads that follow hit.")
     public static let asyncWorkers = PropertyKey(
         "strata.proxy.s3.async.through.workers", type: .integer(1...256), default: "4",
         "How many ASYNC_THROUGH journal entries are persisted upstream at the same time.")
@@ -174,13 +183,13 @@ public enum Keys {
         "Region reported by GetBucketLocation and accepted in CreateBucket's LocationConstraint.")
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, ioThreads, shutdownGrace, accessLog, logLevel,
+        rootDir, bindHost, port, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace, accessLog, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,
         cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
         upstreamEndpoint, upstreamRegion, upstreamAccessKey, upstreamSecretKey, upstreamPathStyle, upstreamTLSVerify,
-        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, asyncWorkers, asyncMaxBackoff,
+        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, asyncWorkers, asyncMaxBackoff,
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
         authMode, restAuthentication, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser, superuser, region,
     ]

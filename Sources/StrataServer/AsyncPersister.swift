@@ -15,6 +15,7 @@ struct AsyncPersister: Service {
     let io: IOPool
     let client: UpstreamClient
     let journal: PersistJournal
+    let metrics: TieringMetrics
     let workers: Int
     let maxBackoffMilliseconds: Int64
     let logger: Logger
@@ -72,6 +73,7 @@ struct AsyncPersister: Service {
                 }
             }
             journal.complete(name: name, enqueued: entry.enqueued)
+            TieringMetrics.increment(metrics.persisted)
             logger.debug("persisted \(entry.bucket)/\(entry.key) upstream")
             return true
         } catch let error as S3Error where error.code == .noSuchKey || error.code == .noSuchBucket {
@@ -79,6 +81,7 @@ struct AsyncPersister: Service {
             journal.complete(name: name, enqueued: entry.enqueued)
             return true
         } catch {
+            TieringMetrics.increment(metrics.persistFailures)
             var retry = entry
             retry.attempts += 1
             let backoff = min(maxBackoffMilliseconds, 1000 * (Int64(1) << min(retry.attempts - 1, 20)))
@@ -87,6 +90,22 @@ struct AsyncPersister: Service {
             logger.warning("could not persist \(entry.bucket)/\(entry.key) upstream (attempt \(retry.attempts), retry in \(backoff) ms): \(error)")
             return false
         }
+    }
+
+    /// Pending journal entries and the bytes they stand for, for `/metrics`.
+    func pending() async -> (entries: Int, bytes: Int64) {
+        let journal = journal
+        let store = store
+        return (try? await io.run {
+            var bytes: Int64 = 0
+            let entries = journal.entries()
+            for (_, entry) in entries {
+                if let bucket = try? store.openBucket(entry.bucket), let object = try? store.openObject(bucket: bucket, key: entry.key) {
+                    bytes += object.size
+                }
+            }
+            return (entries.count, bytes)
+        }) ?? (0, 0)
     }
 
     /// Streams the local file to the upstream, reading 1 MiB at a time as the upload consumes it.

@@ -20,6 +20,7 @@ struct S3Responder: HTTPResponder {
     let authenticator: Authenticator?
     /// The upstream S3 when one is configured.
     let tiering: Tiering?
+    let requestMetrics: RequestMetrics
 
     /// The bucket's tiering policy, when an upstream is configured.
     func policy(_ bucket: String) -> BucketPolicy? { tiering?.policies.policy(for: bucket) }
@@ -54,6 +55,7 @@ struct S3Responder: HTTPResponder {
         response.headers.set("x-amz-id-2", requestID)
         response.headers.set("x-request-id", requestID)
         response.headers[.server] = "Strata"
+        requestMetrics.record(operation: operationName, status: Int(response.status.code), bytes: Int(response.headers[.contentLength] ?? "") ?? 0)
         if settings.accessLog {
             let elapsed = ContinuousClock.now - started
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

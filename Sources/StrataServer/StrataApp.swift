@@ -39,7 +39,9 @@ public enum StrataApp {
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
         let tiering = try makeTiering(configuration, store: store, io: io, logger: logger)
-        let responder = S3Responder(store: store, io: io, settings: settings, logger: logger, authenticator: authenticator, tiering: tiering)
+        let requestMetrics = RequestMetrics()
+        let responder = S3Responder(
+            store: store, io: io, settings: settings, logger: logger, authenticator: authenticator, tiering: tiering, requestMetrics: requestMetrics)
         let app = Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
@@ -52,6 +54,12 @@ public enum StrataApp {
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
         if let tiering { services.append(.init(service: tiering.persister)) }
+        if configuration.bool(Keys.adminEnabled) {
+            let admin = AdminApp.make(
+                host: configuration.string(Keys.adminBindHost), port: configuration.int(Keys.adminPort), requests: requestMetrics, tiering: tiering,
+                logger: logger)
+            services.append(.init(service: admin))
+        }
         if settings.cleaner.enabled {
             services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, logger: logger)))
         }
@@ -90,10 +98,13 @@ public enum StrataApp {
         logger.info("tiering to \(endpoint): default write type \(policies.writeType.rawValue), delete type \(policies.deleteType.rawValue)")
         let client = UpstreamClient(settings: settings, logger: logger)
         let journal = try PersistJournal(root: store.rootPath)
+        let metrics = TieringMetrics()
         let persister = AsyncPersister(
-            store: store, io: io, client: client, journal: journal, workers: config.int(Keys.asyncWorkers),
+            store: store, io: io, client: client, journal: journal, metrics: metrics, workers: config.int(Keys.asyncWorkers),
             maxBackoffMilliseconds: config.durationMilliseconds(Keys.asyncMaxBackoff), logger: logger)
-        return Tiering(client: client, policies: policies, journal: journal, persister: persister)
+        return Tiering(
+            client: client, policies: policies, journal: journal, persister: persister,
+            fillOnRangedMiss: config.choice(Keys.rangeMissPolicy) == "FILL_OBJECT", metrics: metrics)
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -8,6 +8,7 @@ import NIOCore
 import S3Protocol
 import StrataStore
 import StrataTiering
+import Synchronization
 
 /// The upstream S3 and the policies that decide how each bucket uses it.
 struct Tiering: Sendable {
@@ -15,6 +16,19 @@ struct Tiering: Sendable {
     let policies: TieringPolicies
     let journal: PersistJournal
     let persister: AsyncPersister
+    /// FILL_OBJECT: a ranged miss also fetches the whole object into the cache, in the background.
+    let fillOnRangedMiss: Bool
+    let metrics: TieringMetrics
+    /// Keys being filled in the background, so concurrent ranged misses fetch an object once.
+    let filling = InFlightKeys()
+}
+
+final class InFlightKeys: Sendable {
+    private let keys = Mutex<Set<String>>([])
+
+    /// False when the key is already in flight.
+    func begin(_ key: String) -> Bool { keys.withLock { $0.insert(key).inserted } }
+    func end(_ key: String) { _ = keys.withLock { $0.remove(key) } }
 }
 
 /// Write-through, pass-through and read-through against the upstream S3.
@@ -90,6 +104,7 @@ extension S3Responder {
         do {
             upstream = try await tiering.client.head(bucket: policy.upstreamBucket, key: policy.upstreamKey(key))
         } catch {
+            TieringMetrics.increment(tiering.metrics.upstreamErrors)
             logger.warning("upstream unreachable while revalidating \(key); serving the cached copy: \(error)")
             return .fresh
         }
@@ -107,6 +122,7 @@ extension S3Responder {
     /// A local miss: serve from the upstream, keeping a copy when the read type says so. Ranged reads are fetched
     /// as ranges and not kept.
     func readThrough(_ call: S3Call, tiering: Tiering, policy: BucketPolicy, bucket: OpenFile, key: String, head: Bool) async throws -> Response {
+        TieringMetrics.increment(tiering.metrics.cacheMisses)
         let upstreamKey = policy.upstreamKey(key)
         let conditions = Conditions(
             ifMatch: call.header("if-match"), ifNoneMatch: call.header("if-none-match"),
@@ -130,6 +146,7 @@ extension S3Responder {
                 guard let range = rangeSpec.resolve(size: info.size) else {
                     throw S3Error(.invalidRange, details: [("ActualObjectSize", "\(info.size)")]).with(header: "Content-Range", "bytes */\(info.size)")
                 }
+                if tiering.fillOnRangedMiss && policy.readType == .cache { fillInBackground(tiering, policy, bucket: bucket, key: key) }
                 return try await proxyUpstream(tiering, policy, upstreamKey, range: range, size: info.size, headers: headers)
             }
         }
@@ -165,18 +182,53 @@ extension S3Responder {
                 cacheWriter.discard()
                 return
             }
-            var meta = ObjectMetadata()
-            meta.etag = info.etag
-            meta.contentType = info.contentType
-            meta.upstreamETag = info.etag
-            meta.persisted = true
-            meta.syncedAt = Int64(Date().timeIntervalSince1970)
-            let committed = meta
+            let committed = Self.cachedMetadata(info)
             do { try await io.run { _ = try cacheWriter.commit(metadata: committed) } } catch {
                 logger.warning("could not keep the copy of \(key) read from upstream: \(error)")
             }
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Fetches the whole object into the cache without a client waiting on it (analytics readers fetch a Parquet
+    /// footer first and the column chunks next: those then hit the cache).
+    func fillInBackground(_ tiering: Tiering, _ policy: BucketPolicy, bucket: OpenFile, key: String) {
+        let id = policy.upstreamBucket + "\u{0}" + policy.upstreamKey(key)
+        guard tiering.filling.begin(id) else { return }
+        let io = io
+        let store = store
+        let logger = logger
+        Task.detached {
+            defer { tiering.filling.end(id) }
+            do {
+                guard let (info, response) = try await tiering.client.get(bucket: policy.upstreamBucket, key: policy.upstreamKey(key)) else { return }
+                let writer = try await io.run { try store.beginWrite(bucket: bucket, key: key) }
+                var received: Int64 = 0
+                for try await chunk in response.body {
+                    received += Int64(chunk.readableBytes)
+                    try await io.run { try chunk.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+                }
+                guard received == info.size else {
+                    writer.discard()
+                    return
+                }
+                let meta = Self.cachedMetadata(info)
+                try await io.run { _ = try writer.commit(metadata: meta) }
+            } catch {
+                logger.warning("background fill of \(key) failed: \(error)")
+            }
+        }
+    }
+
+    /// Metadata of a local copy of an upstream object: the upstream's ETag, so the object keeps its identity.
+    static func cachedMetadata(_ info: UpstreamObject) -> ObjectMetadata {
+        var meta = ObjectMetadata()
+        meta.etag = info.etag
+        meta.contentType = info.contentType
+        meta.upstreamETag = info.etag
+        meta.persisted = true
+        meta.syncedAt = Int64(Date().timeIntervalSince1970)
+        return meta
     }
 
     private func proxyUpstream(_ tiering: Tiering, _ policy: BucketPolicy, _ upstreamKey: String, range: ClosedRange<Int64>, size: Int64, headers base: HTTPFields) async throws -> Response {
