@@ -267,3 +267,36 @@ def test_ranged_miss_fills_cache_and_metrics(start_server, moto):
     metrics = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
     assert "strata_cache_misses_total 1" in metrics and "strata_cache_hits_total 1" in metrics
     assert "strata_journal_pending_entries 1" in metrics and "strata_journal_pending_bytes 5" in metrics
+
+
+@pytest.mark.parametrize("write_type", ["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"])
+def test_write_types_multipart_and_copy(start_server, moto, write_type):
+    server = start_server(conf=moto.conf() + [f"strata.proxy.s3.writetype={write_type}"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="mpu")
+    parts = [os.urandom(5 * 1024 * 1024), b"tail"]
+    upload = s3.create_multipart_upload(Bucket="mpu", Key="big", ContentType="application/octet-stream")["UploadId"]
+    etags = [s3.upload_part(Bucket="mpu", Key="big", UploadId=upload, PartNumber=i + 1, Body=p)["ETag"] for i, p in enumerate(parts)]
+    listed = s3.list_parts(Bucket="mpu", Key="big", UploadId=upload)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in listed] == [(1, len(parts[0])), (2, 4)]
+    done = s3.complete_multipart_upload(Bucket="mpu", Key="big", UploadId=upload,
+                                        MultipartUpload={"Parts": [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
+    assert done["ETag"].endswith('-2"')
+    s3.copy_object(Bucket="mpu", Key="copy", CopySource={"Bucket": "mpu", "Key": "big"})
+    for key in ["big", "copy"]:
+        local = os.path.exists(local_path(server, "mpu", key))
+        if write_type == "MUST_CACHE":
+            assert local and not exists_upstream(up, "mpu", key)
+        elif write_type == "CACHE_THROUGH":
+            assert local and exists_upstream(up, "mpu", key)
+        elif write_type == "THROUGH":
+            assert not local and exists_upstream(up, "mpu", key)
+        else:
+            assert local and wait_for(lambda: exists_upstream(up, "mpu", key))
+        assert s3.get_object(Bucket="mpu", Key=key)["Body"].read() == b"".join(parts)
+    assert os.listdir(os.path.join(server.root, "mpu", ".strata.uploads")) == []
+    if write_type == "THROUGH":
+        aborted = s3.create_multipart_upload(Bucket="mpu", Key="aborted")["UploadId"]
+        s3.upload_part(Bucket="mpu", Key="aborted", UploadId=aborted, PartNumber=1, Body=b"x")
+        s3.abort_multipart_upload(Bucket="mpu", Key="aborted", UploadId=aborted)
+        assert up.list_multipart_uploads(Bucket="mpu").get("Uploads", []) == []

@@ -1,7 +1,9 @@
 import HTTPTypes
 import Hummingbird
 import S3Protocol
+import Foundation
 import StrataStore
+import StrataTiering
 
 /// CopyObject: same or another bucket, COPY/REPLACE metadata directive, copy onto itself with REPLACE,
 /// `x-amz-copy-source-if-*` conditions. Data is copied by the kernel.
@@ -58,6 +60,32 @@ extension S3Responder {
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
         }
         let user = call.user
+        if let tiering, let policy = policy(bucketName), policy.writeType == .through, let sourcePolicy = self.policy(source.bucket) {
+            // THROUGH: the upstream copies server-side; nothing is kept locally.
+            var headers: [(String, String)] = [("x-amz-metadata-directive", directive)]
+            if replacement != nil { headers += Self.forwardedHeaders(call).filter { $0.0 != "x-amz-tagging" } }
+            let etag: String
+            do {
+                etag = try await tiering.client.copyObject(
+                    fromBucket: sourcePolicy.upstreamBucket, fromKey: sourcePolicy.upstreamKey(source.key), toBucket: policy.upstreamBucket,
+                    toKey: policy.upstreamKey(key), headers: headers)
+            } catch UpstreamError.status(404, _) {
+                throw S3Error(.noSuchKey, details: [("Key", source.key)])
+            } catch let error as UpstreamError { throw error.s3Error }
+            try await io.run { [store] in try store.deleteObject(bucket: try store.openBucket(bucketName), key: key) }
+            var xml = XMLWriter(root: "CopyObjectResult")
+            xml.element("ETag", "\"\(etag)\"")
+            xml.element("LastModified", HTTPDate.iso8601(Date()))
+            return Responses.xml(xml.finish())
+        }
+        if let tiering, let sourcePolicy = policy(source.bucket) {
+            // A source that lives only upstream is brought into the cache first.
+            let sourceBucket = try await openBucket(source.bucket)
+            let present = (try? await io.run { [store] in try store.openObject(bucket: sourceBucket, key: source.key) }) != nil
+            if !present, !source.key.hasSuffix("/") {
+                _ = try await Self.fill(tiering, sourcePolicy, bucket: sourceBucket, key: source.key, store: store, io: io)
+            }
+        }
         let result: (etag: String, modified: Int64) = try await io.run { [store] in
             let destination = try store.openBucket(bucketName)
             let sourceBucket = try store.openBucket(source.bucket)

@@ -1,9 +1,11 @@
+import AsyncAlgorithms
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import S3Protocol
 import StrataStore
+import StrataTiering
 import Synchronization
 
 /// CreateMultipartUpload, UploadPart, UploadPartCopy, ListParts, CompleteMultipartUpload,
@@ -34,8 +36,17 @@ extension S3Responder {
         let tags = try headerTags(call)
         let user = call.user
         let uploadMetadata = metadata
+        var upstreamUploadId: String?
+        if let tiering, let policy = policy(bucketName), policy.writeType == .through {
+            // THROUGH: the parts go straight to an upstream multipart upload.
+            do {
+                upstreamUploadId = try await tiering.client.createMultipartUpload(
+                    bucket: policy.upstreamBucket, key: policy.upstreamKey(key), headers: Self.forwardedHeaders(call))
+            } catch let error as UpstreamError { throw error.s3Error }
+        }
+        let forwardedId = upstreamUploadId
         let info = try await io.run { [store] in
-            try store.createUpload(bucketName: bucketName, key: key, owner: user, metadata: uploadMetadata, tags: tags)
+            try store.createUpload(bucketName: bucketName, key: key, owner: user, metadata: uploadMetadata, tags: tags, upstreamUploadId: forwardedId)
         }
         var xml = XMLWriter(root: "InitiateMultipartUploadResult")
         xml.element("Bucket", bucketName)
@@ -66,6 +77,7 @@ extension S3Responder {
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
         let requested = try RequestedChecksum.of(call)
         let upload = try await openUpload(call)
+        if let upstreamId = upload.info.upstreamUploadId { return try await forwardPart(call, upload: upload, upstreamId: upstreamId, number: number, framing: framing) }
         // The upload's checksum is computed for every part, so the composite can be formed at Complete.
         let algorithm = requested?.algorithm ?? upload.info.metadata.checksumAlgorithm
         if let requested, let uploadAlgorithm = upload.info.metadata.checksumAlgorithm, requested.algorithm != uploadAlgorithm {
@@ -99,6 +111,9 @@ extension S3Responder {
         let rangeHeader = call.header("x-amz-copy-source-range")
         let conditions = copySourceConditions(call)
         let upload = try await openUpload(call)
+        guard upload.info.upstreamUploadId == nil else {
+            throw S3Error(.notImplemented, "UploadPartCopy into an upload forwarded to the upstream (THROUGH) is not implemented.")
+        }
         let result: (etag: String, modified: Int64) = try await io.run { [store] in
             let object = try store.openObject(bucket: try store.openBucket(source.bucket), key: source.key)
             if conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
@@ -130,6 +145,37 @@ extension S3Responder {
         xml.element("LastModified", HTTPDate.iso8601(seconds: result.modified))
         xml.element("ETag", "\"\(result.etag)\"")
         return Responses.xml(xml.finish())
+    }
+
+    /// THROUGH uploads: the part streams to the upstream upload; locally only a marker with its ETag remains.
+    private func forwardPart(_ call: S3Call, upload: Upload, upstreamId: String, number: Int, framing: BodyFraming) async throws -> Response {
+        guard let tiering, let policy = policy(upload.info.bucket) else { throw S3Error(.serviceUnavailable, "The upstream S3 is not configured any more.") }
+        let channel = AsyncChannel<ByteBuffer>()
+        let client = tiering.client
+        let key = upload.info.key
+        let sending = Task { () throws -> String in
+            do {
+                return try await client.uploadPart(
+                    bucket: policy.upstreamBucket, key: policy.upstreamKey(key), uploadId: upstreamId, partNumber: number, body: channel,
+                    length: framing.payloadLength)
+            } catch {
+                channel.finish()
+                throw error
+            }
+        }
+        do {
+            try await BodyStreamer.stream(call, into: nil, io: io, framing: framing, mirror: channel)
+        } catch {
+            sending.cancel()
+            channel.finish()
+            throw error
+        }
+        channel.finish()
+        let etag: String
+        do { etag = try await sending.value } catch let error as UpstreamError { throw error.s3Error }
+        let size = framing.payloadLength
+        try await io.run { [store] in try store.recordForwardedPart(upload, number: number, etag: etag, size: size) }
+        return Responses.empty(headers: [.eTag: "\"\(etag)\""])
     }
 
     func copySourceConditions(_ call: S3Call) -> Conditions {
@@ -189,6 +235,11 @@ extension S3Responder {
 
     func abortMultipartUpload(_ call: S3Call) async throws -> Response {
         let upload = try await openUpload(call)
+        if let upstreamId = upload.info.upstreamUploadId, let tiering, let policy = policy(upload.info.bucket) {
+            do {
+                try await tiering.client.abortMultipartUpload(bucket: policy.upstreamBucket, key: policy.upstreamKey(upload.info.key), uploadId: upstreamId)
+            } catch let error as UpstreamError { throw error.s3Error }
+        }
         try await io.run { [store] in try store.abortUpload(upload) }
         return Responses.empty(.noContent)
     }
@@ -203,9 +254,13 @@ extension S3Responder {
         let location = "http://\(call.request.head.authority ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
         let minPartSize = settings.minPartSize
         let work: @Sendable () async throws -> String = { [store, io, self] in
-            let completed = try await io.run { () throws -> CompletedUpload in
+            let local = try await io.run { () throws -> CompletedUpload in
                 do {
                     let upload = try store.openUpload(bucketName: bucketName, key: key, uploadId: uploadId)
+                    if upload.info.upstreamUploadId != nil {
+                        _ = try store.validateParts(upload, parts, minPartSize: minPartSize)
+                        return CompletedUpload(etag: "", lastModifiedSeconds: 0, metadata: ObjectMetadata())
+                    }
                     return try store.completeUpload(upload, parts: parts, minPartSize: minPartSize, condition: condition)
                 } catch let error as S3Error where error.code == .noSuchUpload {
                     // A retried Complete of an upload that already finished answers as the first one did.
@@ -217,7 +272,12 @@ extension S3Responder {
                     throw error
                 }
             }
-            try await self.persistAfterLocalWrite(bucketName: bucketName, key: key)
+            var completed = local
+            if completed.etag.isEmpty {
+                completed.etag = try await self.completeForwarded(bucketName: bucketName, key: key, uploadId: uploadId, parts: parts)
+            } else {
+                try await self.persistAfterLocalWrite(bucketName: bucketName, key: key)
+            }
             var xml = XMLWriter(root: "CompleteMultipartUploadResult")
             xml.element("Location", location)
             xml.element("Bucket", bucketName)
@@ -231,6 +291,23 @@ extension S3Responder {
         }
         guard settings.completeKeepalive else { return Responses.xml(try await work()) }
         return keepaliveResponse(call, work: work)
+    }
+
+    /// Completes a THROUGH upload upstream and drops any stale local copy of the key.
+    func completeForwarded(bucketName: String, key: String, uploadId: String, parts: [RequestedPart]) async throws -> String {
+        let upload = try await io.run { [store] in try store.openUpload(bucketName: bucketName, key: key, uploadId: uploadId) }
+        guard let upstreamId = upload.info.upstreamUploadId, let tiering, let policy = policy(bucketName) else { throw S3Error(.noSuchUpload) }
+        let etag: String
+        do {
+            etag = try await tiering.client.completeMultipartUpload(
+                bucket: policy.upstreamBucket, key: policy.upstreamKey(key), uploadId: upstreamId,
+                parts: parts.map { (number: $0.number, etag: FileSystemStore.unquote($0.etag)) })
+        } catch let error as UpstreamError { throw error.s3Error }
+        try await io.run { [store] in
+            store.finishForwardedUpload(upload)
+            try store.deleteObject(bucket: try store.openBucket(bucketName), key: key)
+        }
+        return etag
     }
 
     /// Commits 200 at once and sends a space now and then while the upload is joined, so proxies and clients do

@@ -201,23 +201,31 @@ extension S3Responder {
         Task.detached {
             defer { tiering.filling.end(id) }
             do {
-                guard let (info, response) = try await tiering.client.get(bucket: policy.upstreamBucket, key: policy.upstreamKey(key)) else { return }
-                let writer = try await io.run { try store.beginWrite(bucket: bucket, key: key) }
-                var received: Int64 = 0
-                for try await chunk in response.body {
-                    received += Int64(chunk.readableBytes)
-                    try await io.run { try chunk.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
-                }
-                guard received == info.size else {
-                    writer.discard()
-                    return
-                }
-                let meta = Self.cachedMetadata(info)
-                try await io.run { _ = try writer.commit(metadata: meta) }
+                _ = try await Self.fill(tiering, policy, bucket: bucket, key: key, store: store, io: io)
             } catch {
                 logger.warning("background fill of \(key) failed: \(error)")
             }
         }
+    }
+
+    /// Copies an upstream object into the local cache; false when the upstream has no such object.
+    static func fill(_ tiering: Tiering, _ policy: BucketPolicy, bucket: OpenFile, key: String, store: FileSystemStore, io: IOPool) async throws -> Bool {
+        let fetched: (UpstreamObject, HTTPClientResponse)?
+        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: policy.upstreamKey(key)) } catch let error as UpstreamError { throw error.s3Error }
+        guard let (info, response) = fetched else { return false }
+        let writer = try await io.run { try store.beginWrite(bucket: bucket, key: key) }
+        var received: Int64 = 0
+        for try await chunk in response.body {
+            received += Int64(chunk.readableBytes)
+            try await io.run { try chunk.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+        }
+        guard received == info.size else {
+            writer.discard()
+            throw S3Error(.serviceUnavailable, "The upstream S3 sent a truncated object.")
+        }
+        let meta = cachedMetadata(info)
+        try await io.run { _ = try writer.commit(metadata: meta) }
+        return true
     }
 
     /// Metadata of a local copy of an upstream object: the upstream's ETag, so the object keeps its identity.

@@ -13,6 +13,9 @@ public struct UploadInfo: Codable, Sendable {
     /// Content headers, user metadata and owner for the final object.
     public var metadata: ObjectMetadata
     public var tags: [[String]]?
+    /// Set for THROUGH uploads: the upstream multipart upload the parts are forwarded to. Parts then exist only
+    /// upstream; locally each part is an empty marker carrying its upstream ETag and size.
+    public var upstreamUploadId: String?
 
     public var tagSet: TagSet? { tags.map { TagSet($0.compactMap { $0.count == 2 ? (key: $0[0], value: $0[1]) : nil }) } }
 }
@@ -84,14 +87,16 @@ extension FileSystemStore {
         return try? Sys.openBeneath(topHandle.fd, ReservedNames.uploadsDirectory, flags: Sys.readDirectory)
     }
 
-    public func createUpload(bucketName: String, key: String, owner: String, metadata: ObjectMetadata, tags: TagSet?) throws(S3Error) -> UploadInfo {
+    public func createUpload(
+        bucketName: String, key: String, owner: String, metadata: ObjectMetadata, tags: TagSet?, upstreamUploadId: String? = nil
+    ) throws(S3Error) -> UploadInfo {
         _ = try openBucket(bucketName)
         guard let uploads = try uploadsDirectory(bucketName, create: true) else { throw S3Error(.internalError) }
         let uploadId = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let name = uploadId + options.multipartSuffix
         let info = UploadInfo(
             bucket: bucketName, key: key, uploadId: uploadId, owner: owner, initiated: Int64(Date().timeIntervalSince1970 * 1000),
-            metadata: metadata, tags: tags.map { $0.tags.map { [$0.key, $0.value] } })
+            metadata: metadata, tags: tags.map { $0.tags.map { [$0.key, $0.value] } }, upstreamUploadId: upstreamUploadId)
         do {
             try Sys.mkdir(uploads.fd, name, mode: 0o755)
             let directory = try Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory)
@@ -158,9 +163,29 @@ extension FileSystemStore {
         guard let st = try? Sys.stat(directory.fd, name), st.isRegular,
             let meta = ObjectMetadata.decode(try? Sys.getAttribute(directory.fd, name, ObjectMetadata.attributeName))
         else { return nil }
+        // A forwarded part's marker is empty; its metadata records the upstream part's size.
         return PartInfo(
-            number: number, size: st.size, etag: meta.etag, checksumAlgorithm: meta.checksumAlgorithm, checksum: meta.checksum,
+            number: number, size: meta.upstreamETag != nil ? meta.size : st.size, etag: meta.etag, checksumAlgorithm: meta.checksumAlgorithm, checksum: meta.checksum,
             lastModifiedSeconds: st.mtimeSeconds, lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000))
+    }
+
+    /// Records a part forwarded to the upstream: an empty marker with the upstream part's ETag and size.
+    public func recordForwardedPart(_ upload: Upload, number: Int, etag: String, size: Int64) throws(S3Error) {
+        let writer = try beginPartWrite(upload, number: number)
+        var meta = ObjectMetadata(etag: etag)
+        meta.upstreamETag = etag
+        try writer.commit(metadata: meta)
+        // commit stamps the marker's own size; record the part's.
+        let path = String(number)
+        do {
+            meta.size = size
+            try Sys.setAttribute(upload.directory.fd, path, ObjectMetadata.attributeName, meta.encoded())
+        } catch { throw error.s3Error() }
+    }
+
+    /// Claims and removes a finished forwarded upload.
+    public func finishForwardedUpload(_ upload: Upload) {
+        _ = try? removeRecursively(upload.uploads, upload.directoryName)
     }
 
     public func abortUpload(_ upload: Upload) throws(S3Error) {
@@ -190,6 +215,23 @@ extension FileSystemStore {
     public func completeUpload(
         _ upload: Upload, parts requested: [RequestedPart], minPartSize: Int64, condition: WriteCondition = .none
     ) throws(S3Error) -> CompletedUpload {
+        let parts = try validateParts(upload, requested, minPartSize: minPartSize)
+        let claimed = upload.directoryName + FileSystemStore.completingMark
+        do { try Sys.rename(upload.uploads.fd, upload.directoryName, upload.uploads.fd, claimed, noReplace: true) } catch {
+            throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
+        }
+        do {
+            let result = try assemble(upload, parts: parts, claimed: claimed, condition: condition)
+            _ = try? removeRecursively(upload.uploads, claimed)
+            return result
+        } catch {
+            _ = try? Sys.rename(upload.uploads.fd, claimed, upload.uploads.fd, upload.directoryName, noReplace: true)
+            throw error
+        }
+    }
+
+    /// The client's part list checked as AWS does; returns the parts it names, in order.
+    public func validateParts(_ upload: Upload, _ requested: [RequestedPart], minPartSize: Int64) throws(S3Error) -> [PartInfo] {
         guard !requested.isEmpty else { throw S3Error(.malformedXML, "The XML you provided did not list any parts.") }
         guard requested.count <= FileSystemStore.maxPartNumber else { throw S3Error(.malformedXML, "A multipart upload has at most 10000 parts.") }
         // As AWS: the order of the whole list first, then each part's existence and ETag, then sizes.
@@ -213,18 +255,7 @@ extension FileSystemStore {
                 .entityTooSmall,
                 details: [("ProposedSize", "\(part.size)"), ("MinSizeAllowed", "\(minPartSize)"), ("PartNumber", "\(part.number)"), ("ETag", "\"\(part.etag)\"")])
         }
-        let claimed = upload.directoryName + FileSystemStore.completingMark
-        do { try Sys.rename(upload.uploads.fd, upload.directoryName, upload.uploads.fd, claimed, noReplace: true) } catch {
-            throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
-        }
-        do {
-            let result = try assemble(upload, parts: parts, claimed: claimed, condition: condition)
-            _ = try? removeRecursively(upload.uploads, claimed)
-            return result
-        } catch {
-            _ = try? Sys.rename(upload.uploads.fd, claimed, upload.uploads.fd, upload.directoryName, noReplace: true)
-            throw error
-        }
+        return parts
     }
 
     private func assemble(_ upload: Upload, parts: [PartInfo], claimed: String, condition: WriteCondition) throws(S3Error) -> CompletedUpload {
@@ -305,7 +336,7 @@ extension FileSystemStore {
         }
     }
 
-    static func unquote(_ etag: String) -> String {
+    public static func unquote(_ etag: String) -> String {
         var s = Substring(etag.trimmingCharacters(in: .whitespaces))
         if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = s.dropFirst().dropLast() }
         return String(s)

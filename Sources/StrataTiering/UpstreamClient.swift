@@ -210,6 +210,74 @@ public final class UpstreamClient: Sendable {
         }
     }
 
+    /// Server-side copy inside the upstream; returns the new ETag.
+    public func copyObject(fromBucket: String, fromKey: String, toBucket: String, toKey: String, headers extra: [(String, String)]) async throws -> String {
+        let source = "/" + fromBucket + "/" + SigV4.uriEncode(fromKey, encodeSlash: false)
+        let response = try await execute(.PUT, bucket: toBucket, key: toKey, headers: [("x-amz-copy-source", source)] + extra)
+        let body = try await response.body.collect(upTo: 1 << 20)
+        if response.status == .notFound { throw UpstreamError.status(404, "CopyObject") }
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "CopyObject") }
+        let root = try XMLDocument.parse(Array(body.readableBytesView))
+        guard root.name != "Error", let etag = root.child("ETag")?.text else { throw UpstreamError.status(200, "CopyObject: \(root.child("Code")?.text ?? "no result")") }
+        return Self.unquote(etag)
+    }
+
+    // MARK: Multipart (THROUGH uploads are forwarded as upstream multipart uploads)
+
+    public func createMultipartUpload(bucket: String, key: String, headers: [(String, String)]) async throws -> String {
+        let query = [("uploads", "")]
+        let response = try await execute(.POST, bucket: bucket, key: key, query: query, headers: headers)
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "CreateMultipartUpload") }
+        guard let id = try XMLDocument.parse(Array(body.readableBytesView)).child("UploadId")?.text else {
+            throw UpstreamError.status(Int(response.status.code), "CreateMultipartUpload without an UploadId")
+        }
+        return id
+    }
+
+    public func uploadPart<Body: AsyncSequence & Sendable>(
+        bucket: String, key: String, uploadId: String, partNumber: Int, body: Body, length: Int64
+    ) async throws -> String where Body.Element == ByteBuffer {
+        let query = [("partNumber", String(partNumber)), ("uploadId", uploadId)]
+        let response = try await execute(
+            .PUT, bucket: bucket, key: key, query: query, headers: [("content-length", String(length))], body: .stream(body, length: .known(length)),
+            payloadHash: SigV4.unsignedPayload)
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "UploadPart") }
+        return Self.unquote(response.headers.first(name: "etag") ?? "")
+    }
+
+    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [(number: Int, etag: String)]) async throws -> String {
+        var xml = XMLWriter(root: "CompleteMultipartUpload")
+        for part in parts {
+            xml.group("Part") {
+                $0.element("PartNumber", part.number)
+                $0.element("ETag", "\"\(part.etag)\"")
+            }
+        }
+        let document = Array(xml.finish().utf8)
+        let response = try await execute(
+            .POST, bucket: bucket, key: key, query: [("uploadId", uploadId)], headers: [("content-length", String(document.count))],
+            body: .bytes(ByteBuffer(bytes: document)), payloadHash: SigV4.sha256Hex(document))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "CompleteMultipartUpload") }
+        let root = try XMLDocument.parse(Array(body.readableBytesView))
+        // A 200 can still carry an error document (S3 reports late failures that way); some servers name the
+        // result element differently, so any non-error document with an ETag is success.
+        guard root.name != "Error", let etag = root.child("ETag")?.text else {
+            throw UpstreamError.status(Int(response.status.code), "CompleteMultipartUpload: \(root.child("Code")?.text ?? "no result")")
+        }
+        return Self.unquote(etag)
+    }
+
+    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
+        let response = try await execute(.DELETE, bucket: bucket, key: key, query: [("uploadId", uploadId)])
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        guard response.status == .noContent || response.status == .ok || response.status == .notFound else {
+            throw UpstreamError.status(Int(response.status.code), "AbortMultipartUpload")
+        }
+    }
+
     public func list(bucket: String, prefix: String, delimiter: String?, startAfter: String?, continuationToken: String? = nil, maxKeys: Int) async throws -> UpstreamListPage {
         var query: [(String, String)] = [("list-type", "2"), ("max-keys", String(maxKeys)), ("prefix", prefix)]
         if let delimiter { query.append(("delimiter", delimiter)) }
