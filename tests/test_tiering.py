@@ -300,3 +300,29 @@ def test_write_types_multipart_and_copy(start_server, moto, write_type):
         s3.upload_part(Bucket="mpu", Key="aborted", UploadId=aborted, PartNumber=1, Body=b"x")
         s3.abort_multipart_upload(Bucket="mpu", Key="aborted", UploadId=aborted)
         assert up.list_multipart_uploads(Bucket="mpu").get("Uploads", []) == []
+
+
+def test_cache_quota_evicts_least_recently_read_persisted_copies(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.cache.quota=1MB", "strata.cache.eviction.interval=200ms",
+                                              "strata.user.file.metadata.sync.interval=-1"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="quota")
+    blob = os.urandom(400 * 1024)
+    for name in ["old", "mid", "new"]:
+        up.put_object(Bucket="quota", Key=name, Body=blob)
+    for name in ["old", "mid", "new"]:
+        assert s3.get_object(Bucket="quota", Key=name)["Body"].read() == blob
+        assert wait_for(lambda: os.path.exists(local_path(server, "quota", name)), 5)
+        time.sleep(0.05)
+    # A local-only object (MUST_CACHE default) counts toward the quota but is never evicted.
+    s3.put_object(Bucket="quota", Key="local-only", Body=blob)
+    def total():
+        return sum(os.path.getsize(local_path(server, "quota", n)) for n in ["old", "mid", "new", "local-only"]
+                   if os.path.exists(local_path(server, "quota", n)))
+
+    assert wait_for(lambda: total() <= 1024 * 1024, 10)
+    assert not os.path.exists(local_path(server, "quota", "old"))
+    assert os.path.exists(local_path(server, "quota", "local-only"))
+    assert os.path.exists(local_path(server, "quota", "new"))
+    # An evicted object is read through again.
+    assert s3.get_object(Bucket="quota", Key="old")["Body"].read() == blob

@@ -132,6 +132,11 @@ public enum Keys {
     public static let rangeMissPolicy = PropertyKey(
         "strata.user.file.range.miss.policy", type: .choice(["FETCH_RANGE", "FILL_OBJECT"]), default: "FILL_OBJECT",
         "A ranged GET that misses the cache fetches just the range from upstream; FILL_OBJECT also fetches the whole object into the cache in the background (when the read type caches), so the reads that follow hit.")
+    public static let cacheQuota = PropertyKey(
+        "strata.cache.quota", type: .bytes, default: "0",
+        "With an upstream: the most bytes of objects kept locally (0: no limit). Beyond it the least recently read copies the upstream already holds are evicted, down to 90%; objects not yet persisted are never evicted.")
+    public static let cacheEvictionInterval = PropertyKey(
+        "strata.cache.eviction.interval", type: .duration, default: "30sec", "How often the cache quota is checked.")
     public static let asyncWorkers = PropertyKey(
         "strata.proxy.s3.async.through.workers", type: .integer(1...256), default: "4",
         "How many ASYNC_THROUGH journal entries are persisted upstream at the same time.")
@@ -189,7 +194,7 @@ public enum Keys {
         multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,
         cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
         upstreamEndpoint, upstreamRegion, upstreamAccessKey, upstreamSecretKey, upstreamPathStyle, upstreamTLSVerify,
-        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, asyncWorkers, asyncMaxBackoff,
+        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, cacheQuota, cacheEvictionInterval, asyncWorkers, asyncMaxBackoff,
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
         authMode, restAuthentication, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser, superuser, region,
     ]

@@ -88,7 +88,10 @@ extension S3Responder {
             guard error.code == .noSuchKey, let tiering, let policy = policy(bucketName) else { throw error }
             return try await readThrough(call, tiering: tiering, policy: policy, bucket: bucket, key: key, head: head)
         }
-        if let tiering { TieringMetrics.increment(tiering.metrics.cacheHits) }
+        if let tiering {
+            TieringMetrics.increment(tiering.metrics.cacheHits)
+            tiering.accesses.touch(bucketName, key)
+        }
         if let tiering, let policy = policy(bucketName), Self.needsRevalidation(object.metadata, policy: policy, now: Int64(Date().timeIntervalSince1970)) {
             switch await revalidate(object, tiering: tiering, policy: policy, bucket: bucket, key: key) {
             case .fresh: break

@@ -54,6 +54,14 @@ public enum StrataApp {
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
         if let tiering { services.append(.init(service: tiering.persister)) }
+        if let tiering, configuration.bytes(Keys.cacheQuota) > 0 {
+            services.append(
+                .init(
+                    service: CacheEvictor(
+                        store: store, io: io, quotaBytes: configuration.bytes(Keys.cacheQuota),
+                        intervalMilliseconds: max(100, configuration.durationMilliseconds(Keys.cacheEvictionInterval)), accesses: tiering.accesses,
+                        logger: logger)))
+        }
         if configuration.bool(Keys.adminEnabled) {
             let admin = AdminApp.make(
                 host: configuration.string(Keys.adminBindHost), port: configuration.int(Keys.adminPort), requests: requestMetrics, tiering: tiering,

@@ -21,6 +21,8 @@ struct Tiering: Sendable {
     let metrics: TieringMetrics
     /// Keys being filled in the background, so concurrent ranged misses fetch an object once.
     let filling = InFlightKeys()
+    /// Reads of cached objects, for least-recently-used eviction.
+    let accesses = AccessTracker()
 }
 
 final class InFlightKeys: Sendable {
@@ -123,6 +125,7 @@ extension S3Responder {
     /// as ranges and not kept.
     func readThrough(_ call: S3Call, tiering: Tiering, policy: BucketPolicy, bucket: OpenFile, key: String, head: Bool) async throws -> Response {
         TieringMetrics.increment(tiering.metrics.cacheMisses)
+        tiering.accesses.touch(call.target.bucket ?? "", key)
         let upstreamKey = policy.upstreamKey(key)
         let conditions = Conditions(
             ifMatch: call.header("if-match"), ifNoneMatch: call.header("if-none-match"),

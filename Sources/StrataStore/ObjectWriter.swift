@@ -284,7 +284,7 @@ extension FileSystemStore {
     /// An additional checksum of everything written so far, read back from the temporary file.
     public func checksum(of writer: ObjectWriter, algorithm: ChecksumAlgorithm) throws(S3Error) -> String {
         var summer = Checksummer(algorithm)
-        try FileSystemStore.read(writer.file, upTo: writer.bytesWritten) { summer.update($0) }
+        _ = try FileSystemStore.read(writer.file, upTo: writer.bytesWritten) { summer.update($0) }
         return summer.base64()
     }
 
