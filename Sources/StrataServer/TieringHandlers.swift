@@ -35,12 +35,18 @@ final class InFlightKeys: Sendable {
 
 /// Write-through, pass-through and read-through against the upstream S3.
 extension S3Responder {
-    /// The headers an upstream PUT carries so that a later read-through returns the same object.
+    /// The headers an upstream PUT carries: what a later read-through must return, and what the upstream should
+    /// check too (Content-MD5, checksums in headers, conditional-write preconditions).
     static func forwardedHeaders(_ call: S3Call) -> [(String, String)] {
+        let kept: Set<String> = [
+            "content-type", "cache-control", "content-disposition", "content-language", "expires", "x-amz-tagging", "content-md5",
+            "if-match", "if-none-match",
+        ]
         var headers: [(String, String)] = []
         for field in call.headers {
             let name = field.name.canonicalName
-            if name.hasPrefix("x-amz-meta-") || ["content-type", "cache-control", "content-disposition", "content-language", "expires", "x-amz-tagging"].contains(name) {
+            let checksumValue = name.hasPrefix("x-amz-checksum-") && !RequestedChecksum.nonValueHeaders.contains(name)
+            if name.hasPrefix("x-amz-meta-") || kept.contains(name) || checksumValue {
                 headers.append((name, field.value))
             }
         }
