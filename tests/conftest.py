@@ -184,3 +184,12 @@ def moto():
     server = MotoServer()
     yield server
     server.stop()
+
+
+def rss_kib(pid):
+    """Resident memory of a process, for the flat-memory tests."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import STRATA_BIN, simple_auth
+from conftest import STRATA_BIN, rss_kib, simple_auth
 
 
 def run_cli(*args, env=None, cwd=None):
@@ -123,13 +123,6 @@ def test_sigterm_does_not_publish_a_cut_short_upload(start_server):
     conn.close()
     assert open(os.path.join(server.root, "shutdown", "obj"), "rb").read() == b"old version"
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def test_memory_stays_flat_for_large_objects(start_server, tmp_path):

@@ -6,7 +6,7 @@ import time
 import botocore
 import pytest
 
-from conftest import error_code, raw_request
+from conftest import error_code, raw_request, rss_kib
 
 
 def exists_upstream(up, bucket, key):
@@ -197,13 +197,6 @@ def test_copy_and_multipart_persist_by_write_type(start_server, moto):
     assert up.get_object(Bucket="persist", Key="joined")["Body"].read() == b"part-one,part-two"
     assert os.path.exists(local_path(server, "persist", "joined"))
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def test_through_one_gib_with_flat_memory(start_server, moto):
