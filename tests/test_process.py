@@ -179,3 +179,14 @@ def test_admin_listener_health_and_request_metrics(start_server):
     assert 'strata_requests_total{operation="CreateBucket",status="2xx"} 1' in metrics
     # The admin paths are not S3: on the S3 port they are bucket names.
     assert requests.get(server.endpoint + "/metrics", timeout=10).status_code == 404
+
+
+def test_idle_connections_are_closed(start_server):
+    import socket as sk
+    server = start_server(conf=["strata.proxy.web.idle.timeout=1sec"])
+    conn = sk.create_connection(("127.0.0.1", server.port), timeout=10)
+    conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
+    started = time.time()
+    assert conn.recv(1024) == b""  # the server hangs up
+    assert time.time() - started < 8
+    conn.close()

@@ -16,6 +16,9 @@ public enum Keys {
         "strata.admin.web.bind.host", type: .string, default: "127.0.0.1", "Address the admin listener binds to.")
     public static let adminPort = PropertyKey(
         "strata.admin.web.port", type: .integer(0...65535), default: "39998", "Port of the admin listener (0 picks a free port and logs it).")
+    public static let idleTimeout = PropertyKey(
+        "strata.proxy.web.idle.timeout", type: .duration, default: "5min",
+        "A connection with no bytes moving in either direction for this long is closed (slow-loris protection; a slow but moving upload is not idle).")
     public static let ioThreads = PropertyKey(
         "strata.fs.io.threads", type: .integer(1...1024), default: "16",
         "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops.")
@@ -188,7 +191,7 @@ public enum Keys {
         "Region reported by GetBucketLocation and accepted in CreateBucket's LocationConstraint.")
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace, accessLog, logLevel,
+        rootDir, bindHost, port, idleTimeout, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace, accessLog, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,

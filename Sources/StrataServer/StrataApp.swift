@@ -44,7 +44,10 @@ public enum StrataApp {
             store: store, io: io, settings: settings, logger: logger, authenticator: authenticator, tiering: tiering, requestMetrics: requestMetrics)
         let app = Application(
             responder: responder,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ExpectContinueHandler()],
+                    idleTimeout: .milliseconds(max(1000, configuration.durationMilliseconds(Keys.idleTimeout))))),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Strata"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
