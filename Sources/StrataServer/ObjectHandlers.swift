@@ -59,10 +59,7 @@ extension S3Responder {
                 // The journal entry is durable before the 200; if the local commit then fails, the worker
                 // finds the previous version (or none) and persists or drops it harmlessly.
                 meta.persisted = false
-                let entry = JournalEntry(
-                    bucket: bucketName, key: key, upstreamBucket: policy.upstreamBucket, upstreamKey: policy.upstreamKey(key),
-                    enqueued: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
-                try await io.run { try tiering.journal.record(entry) }
+                try await record(Self.journalEntry(bucketName, key, policy), in: tiering)
             }
             if tiering != nil { headers.set("x-strata-persistence", Self.persistenceState(meta)) }
             let committed = meta

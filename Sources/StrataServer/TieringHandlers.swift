@@ -272,16 +272,26 @@ extension S3Responder {
         return headers
     }
 
+    /// A journal entry naming the current local version of `key` as waiting for the upstream.
+    static func journalEntry(_ bucketName: String, _ key: String, _ policy: BucketPolicy) -> JournalEntry {
+        JournalEntry(
+            bucket: bucketName, key: key, upstreamBucket: policy.upstreamBucket, upstreamKey: policy.upstreamKey(key),
+            enqueued: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
+    }
+
+    /// Makes the entry durable (fsynced) before the caller answers.
+    func record(_ entry: JournalEntry, in tiering: Tiering) async throws {
+        try await io.run { try tiering.journal.record(entry) }
+    }
+
     /// After an object was published locally by CopyObject or CompleteMultipartUpload, carries it to the upstream
     /// as the write type says: ASYNC_THROUGH through the journal; CACHE_THROUGH and THROUGH at once (a failure
     /// answers 503 and leaves the object pending in the journal, retried until it is upstream); THROUGH then drops
     /// the local copy.
     func persistAfterLocalWrite(bucketName: String, key: String) async throws {
         guard let tiering, let policy = policy(bucketName), policy.writeType != .mustCache, !key.hasSuffix("/") else { return }
-        let entry = JournalEntry(
-            bucket: bucketName, key: key, upstreamBucket: policy.upstreamBucket, upstreamKey: policy.upstreamKey(key),
-            enqueued: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
-        try await io.run { try tiering.journal.record(entry) }
+        let entry = Self.journalEntry(bucketName, key, policy)
+        try await record(entry, in: tiering)
         guard policy.writeType != .asyncThrough else { return }
         let name = PersistJournal.fileName(bucket: bucketName, key: key)
         guard await tiering.persister.persist(name: name, entry: entry) else {
