@@ -319,3 +319,16 @@ def test_cache_quota_evicts_least_recently_read_persisted_copies(start_server, m
     assert os.path.exists(local_path(server, "quota", "new"))
     # An evicted object is read through again.
     assert s3.get_object(Bucket="quota", Key="old")["Body"].read() == blob
+
+
+def test_delete_objects_removes_upstream_copies(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="bulk")
+    keys = [f"k{i:03d}" for i in range(60)]
+    for key in keys:
+        s3.put_object(Bucket="bulk", Key=key, Body=b"x")
+    result = s3.delete_objects(Bucket="bulk", Delete={"Objects": [{"Key": k} for k in keys]})
+    assert len(result["Deleted"]) == 60 and "Errors" not in result
+    assert up.list_objects_v2(Bucket="bulk").get("KeyCount", 0) == 0
+    assert s3.list_objects_v2(Bucket="bulk")["KeyCount"] == 0

@@ -86,6 +86,7 @@ extension S3Responder {
                 _ = try await Self.fill(tiering, sourcePolicy, bucket: sourceBucket, key: source.key, store: store, io: io)
             }
         }
+        let announced = try await announceLocalWrite(bucketName: bucketName, key: key)
         let result: (etag: String, modified: Int64) = try await io.run { [store] in
             let destination = try store.openBucket(bucketName)
             let sourceBucket = try store.openBucket(source.bucket)
@@ -117,7 +118,7 @@ extension S3Responder {
             let st = try writer.commit(metadata: meta, tags: tags)
             return (meta.etag, st.mtimeSeconds)
         }
-        try await persistAfterLocalWrite(bucketName: bucketName, key: key)
+        try await persistAfterLocalWrite(bucketName: bucketName, key: key, announced: announced)
         var xml = XMLWriter(root: "CopyObjectResult")
         xml.element("ETag", "\"\(result.etag)\"")
         xml.element("LastModified", HTTPDate.iso8601(seconds: result.modified))

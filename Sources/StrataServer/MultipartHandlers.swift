@@ -254,6 +254,7 @@ extension S3Responder {
         let location = "http://\(call.request.head.authority ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
         let minPartSize = settings.minPartSize
         let work: @Sendable () async throws -> String = { [store, io, self] in
+            let announced = try await self.announceLocalWrite(bucketName: bucketName, key: key)
             let local = try await io.run { () throws -> CompletedUpload in
                 do {
                     let upload = try store.openUpload(bucketName: bucketName, key: key, uploadId: uploadId)
@@ -275,8 +276,9 @@ extension S3Responder {
             var completed = local
             if completed.etag.isEmpty {
                 completed.etag = try await self.completeForwarded(bucketName: bucketName, key: key, uploadId: uploadId, parts: parts)
+                if announced != nil { self.tiering?.journal.remove(bucket: bucketName, key: key) }
             } else {
-                try await self.persistAfterLocalWrite(bucketName: bucketName, key: key)
+                try await self.persistAfterLocalWrite(bucketName: bucketName, key: key, announced: announced)
             }
             var xml = XMLWriter(root: "CompleteMultipartUploadResult")
             xml.element("Location", location)

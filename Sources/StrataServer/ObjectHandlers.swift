@@ -55,15 +55,17 @@ extension S3Responder {
                 meta.persisted = true
                 meta.syncedAt = Int64(Date().timeIntervalSince1970)
             }
-            if let tiering, let policy, policy.writeType == .asyncThrough {
-                // The journal entry is durable before the 200; if the local commit then fails, the worker
-                // finds the previous version (or none) and persists or drops it harmlessly.
+            var announced: JournalEntry?
+            if let policy, policy.writeType == .asyncThrough {
+                // Durable before the publish and held back until it is released below, so the persister never
+                // takes the previous version for this one; after a crash the held entry still names the key.
                 meta.persisted = false
-                try await record(Self.journalEntry(bucketName, key, policy), in: tiering)
+                announced = try await announceLocalWrite(bucketName: bucketName, key: key)
             }
             if tiering != nil { headers.set("x-strata-persistence", Self.persistenceState(meta)) }
             let committed = meta
             try await io.run { _ = try writer.commit(metadata: committed, tags: tags, condition: condition) }
+            try await persistAfterLocalWrite(bucketName: bucketName, key: key, announced: announced)
             return Responses.empty(headers: headers)
         } catch {
             writer.discard()

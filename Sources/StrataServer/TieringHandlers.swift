@@ -288,9 +288,23 @@ extension S3Responder {
     /// as the write type says: ASYNC_THROUGH through the journal; CACHE_THROUGH and THROUGH at once (a failure
     /// answers 503 and leaves the object pending in the journal, retried until it is upstream); THROUGH then drops
     /// the local copy.
-    func persistAfterLocalWrite(bucketName: String, key: String) async throws {
-        guard let tiering, let policy = policy(bucketName), policy.writeType != .mustCache, !key.hasSuffix("/") else { return }
-        let entry = Self.journalEntry(bucketName, key, policy)
+    ///
+    /// The journal entry is written before the local publish (`announceLocalWrite`), held back for a while so the
+    /// persister does not take the previous version: a crash between publish and persist then still leaves the
+    /// new object in the journal.
+    func announceLocalWrite(bucketName: String, key: String) async throws -> JournalEntry? {
+        guard let tiering, let policy = policy(bucketName), policy.writeType != .mustCache, !key.hasSuffix("/") else { return nil }
+        var entry = Self.journalEntry(bucketName, key, policy)
+        entry.notBefore = Int64(Date().timeIntervalSince1970 * 1000) + Self.announcementHoldMilliseconds
+        try await record(entry, in: tiering)
+        return entry
+    }
+
+    static let announcementHoldMilliseconds: Int64 = 30_000
+
+    func persistAfterLocalWrite(bucketName: String, key: String, announced: JournalEntry?) async throws {
+        guard let tiering, let policy = policy(bucketName), var entry = announced else { return }
+        entry.notBefore = 0
         try await record(entry, in: tiering)
         guard policy.writeType != .asyncThrough else { return }
         let name = PersistJournal.fileName(bucket: bucketName, key: key)
