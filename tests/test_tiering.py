@@ -332,3 +332,14 @@ def test_delete_objects_removes_upstream_copies(start_server, moto):
     assert len(result["Deleted"]) == 60 and "Errors" not in result
     assert up.list_objects_v2(Bucket="bulk").get("KeyCount", 0) == 0
     assert s3.list_objects_v2(Bucket="bulk")["KeyCount"] == 0
+
+
+def test_cleaner_aborts_the_upstream_half_of_through_uploads(start_server, moto):
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=THROUGH", "strata.proxy.s3.multipart.upload.cleaner.timeout=2sec"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="stale-through")
+    upload = s3.create_multipart_upload(Bucket="stale-through", Key="k")["UploadId"]
+    s3.upload_part(Bucket="stale-through", Key="k", UploadId=upload, PartNumber=1, Body=b"x" * 1000)
+    assert len(up.list_multipart_uploads(Bucket="stale-through").get("Uploads", [])) == 1
+    assert wait_for(lambda: up.list_multipart_uploads(Bucket="stale-through").get("Uploads", []) == [], 30)
+    assert os.listdir(os.path.join(server.root, "stale-through", ".strata.uploads")) == []

@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StrataStore
+import StrataTiering
 
 /// Aborts multipart uploads that have had no new part for longer than the timeout, including uploads left from
 /// before a restart (their state is on disk). Every abort frees all of the upload's space.
@@ -8,6 +9,8 @@ struct MultipartCleaner: Service {
     let store: FileSystemStore
     let io: IOPool
     let settings: ServerSettings.CleanerSettings
+    /// For THROUGH uploads the upstream half is aborted too.
+    let tiering: Tiering?
     let logger: Logger
 
     func run() async throws {
@@ -37,8 +40,13 @@ struct MultipartCleaner: Service {
     }
 
     private func abort(_ uploads: OpenFile, _ name: String) async {
+        let info = try? await io.run { [store] in store.uploadInfo(uploads, name) }
         for attempt in 0...settings.retryCount {
             do {
+                if let info = info ?? nil, let upstreamId = info.upstreamUploadId, let tiering {
+                    let policy = tiering.policies.policy(for: info.bucket)
+                    try await tiering.client.abortMultipartUpload(bucket: policy.upstreamBucket, key: policy.upstreamKey(info.key), uploadId: upstreamId)
+                }
                 try await io.run { [store] in try store.removeExpiredUpload(uploads, name) }
                 logger.notice("multipart cleaner aborted idle upload \(name)")
                 return

@@ -72,7 +72,7 @@ public enum StrataApp {
             services.append(.init(service: admin))
         }
         if settings.cleaner.enabled {
-            services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, logger: logger)))
+            services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, tiering: tiering, logger: logger)))
         }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

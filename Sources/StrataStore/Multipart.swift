@@ -311,6 +311,12 @@ extension FileSystemStore {
         return expired
     }
 
+    /// What an expired upload recorded (nil for a claim left by a crashed Complete).
+    public func uploadInfo(_ uploads: OpenFile, _ name: String) -> UploadInfo? {
+        guard let dir = try? Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory) else { return nil }
+        return readInfo(dir)
+    }
+
     /// Removes one expired upload directory; claims it first so a concurrent Complete or another server's cleaner
     /// cannot be working on the same directory.
     public func removeExpiredUpload(_ uploads: OpenFile, _ name: String) throws(S3Error) {
