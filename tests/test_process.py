@@ -190,3 +190,37 @@ def test_idle_connections_are_closed(start_server):
     assert conn.recv(1024) == b""  # the server hangs up
     assert time.time() - started < 8
     conn.close()
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A 2 MiB tmpfs (with user xattrs) to fill up; skipped where mounting is not allowed."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_disk_full_keeps_the_old_object_and_leaves_nothing(start_server, tiny_filesystem):
+    root = tiny_filesystem / "root"
+    root.mkdir()
+    server = start_server(root=root)
+    s3 = server.client()
+    s3.create_bucket(Bucket="full")
+    s3.put_object(Bucket="full", Key="obj", Body=b"old version")
+    import botocore
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket="full", Key="obj", Body=os.urandom(3 * 1024 * 1024))
+    assert e.value.response["Error"]["Code"] == "InsufficientStorage"
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.put_object(Bucket="full", Key="new/deep/key", Body=os.urandom(3 * 1024 * 1024))
+    assert s3.get_object(Bucket="full", Key="obj")["Body"].read() == b"old version"
+    leftovers = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, files in os.walk(root) for f in files)
+    assert [p for p in leftovers if not p.startswith(".strata")] == ["full/obj"]
+    assert not os.path.exists(os.path.join(root, "full", "new"))
+    # Space is free again: the next small write succeeds.
+    s3.put_object(Bucket="full", Key="obj", Body=b"new version")
+    assert s3.get_object(Bucket="full", Key="obj")["Body"].read() == b"new version"
