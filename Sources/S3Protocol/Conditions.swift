@@ -42,6 +42,15 @@ public struct Conditions: Sendable, Equatable {
         evaluate(etag: etag, lastModified: lastModified) == .proceed ? .proceed : .preconditionFailed
     }
 
+    /// An ETag without its surrounding quotes, as stored and compared.
+    public static func unquote(_ etag: String) -> String {
+        var s = Substring(etag)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = s.dropFirst().dropLast() }
+        return String(s)
+    }
+
     /// An ETag list (`"a", "b"`, `W/"a"` or `*`) matches when any member equals the object's ETag.
     public static func matches(_ header: String, _ etag: String) -> Bool {
         for raw in header.split(separator: ",") {

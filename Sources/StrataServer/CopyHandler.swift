@@ -52,7 +52,7 @@ extension S3Responder {
             throw S3Error(.invalidArgument, "Unknown tagging directive.", details: [("ArgumentName", "x-amz-tagging-directive")])
         }
         let replacementTags = taggingDirective == "REPLACE" ? (try headerTags(call) ?? TagSet()) : nil
-        let conditions = copySourceConditions(call)
+        let conditions = call.copySourceConditions()
         let isSelf = source.bucket == bucketName && source.key == key
         if isSelf && replacement == nil && replacementTags == nil {
             throw S3Error(

@@ -55,16 +55,6 @@ extension S3Responder {
         return Responses.xml(xml.finish(), headers: responseHeaders)
     }
 
-    private func partNumber(_ call: S3Call) throws(S3Error) -> Int {
-        let raw = call.query["partNumber"] ?? ""
-        guard let n = Int(raw), (1...FileSystemStore.maxPartNumber).contains(n) else {
-            throw S3Error(
-                .invalidArgument, "Part number must be an integer between 1 and 10000, inclusive",
-                details: [("ArgumentName", "partNumber"), ("ArgumentValue", raw)])
-        }
-        return n
-    }
-
     private func openUpload(_ call: S3Call) async throws -> Upload {
         let (bucketName, key) = (try call.bucket(), try call.key())
         let uploadId = call.query["uploadId"] ?? ""
@@ -72,7 +62,7 @@ extension S3Responder {
     }
 
     func uploadPart(_ call: S3Call) async throws -> Response {
-        let number = try partNumber(call)
+        let number = try call.partNumber()
         let framing = try BodyFraming.of(call)
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
         let requested = try RequestedChecksum.of(call)
@@ -106,10 +96,10 @@ extension S3Responder {
     }
 
     func uploadPartCopy(_ call: S3Call) async throws -> Response {
-        let number = try partNumber(call)
+        let number = try call.partNumber()
         let source = try CopySource(header: call.header("x-amz-copy-source") ?? "")
         let rangeHeader = call.header("x-amz-copy-source-range")
-        let conditions = copySourceConditions(call)
+        let conditions = call.copySourceConditions()
         let upload = try await openUpload(call)
         guard upload.info.upstreamUploadId == nil else {
             throw S3Error(.notImplemented, "UploadPartCopy into an upload forwarded to the upstream (THROUGH) is not implemented.")
@@ -176,13 +166,6 @@ extension S3Responder {
         let size = framing.payloadLength
         try await io.run { [store] in try store.recordForwardedPart(upload, number: number, etag: etag, size: size) }
         return Responses.empty(headers: [.eTag: "\"\(etag)\""])
-    }
-
-    func copySourceConditions(_ call: S3Call) -> Conditions {
-        Conditions(
-            ifMatch: call.header("x-amz-copy-source-if-match"), ifNoneMatch: call.header("x-amz-copy-source-if-none-match"),
-            ifModifiedSince: call.header("x-amz-copy-source-if-modified-since"),
-            ifUnmodifiedSince: call.header("x-amz-copy-source-if-unmodified-since"))
     }
 
     func listParts(_ call: S3Call) async throws -> Response {
@@ -303,7 +286,7 @@ extension S3Responder {
         do {
             etag = try await tiering.client.completeMultipartUpload(
                 bucket: policy.upstreamBucket, key: policy.upstreamKey(key), uploadId: upstreamId,
-                parts: parts.map { (number: $0.number, etag: FileSystemStore.unquote($0.etag)) })
+                parts: parts.map { (number: $0.number, etag: Conditions.unquote($0.etag)) })
         } catch let error as UpstreamError { throw error.s3Error }
         try await io.run { [store] in
             store.finishForwardedUpload(upload)

@@ -104,9 +104,7 @@ extension S3Responder {
         headers[.lastModified] = HTTPDate.rfc1123(seconds: object.lastModifiedSeconds)
         headers[.acceptRanges] = "bytes"
 
-        let conditions = Conditions(
-            ifMatch: call.header("if-match"), ifNoneMatch: call.header("if-none-match"),
-            ifModifiedSince: call.header("if-modified-since"), ifUnmodifiedSince: call.header("if-unmodified-since"))
+        let conditions = call.readConditions()
         switch conditions.evaluate(etag: etag, lastModified: object.lastModifiedSeconds) {
         case .proceed: break
         case .notModified: return Responses.empty(.notModified, headers: headers)
@@ -121,11 +119,7 @@ extension S3Responder {
         var length = size
         var status = HTTPResponse.Status.ok
         if let rawPart = call.query["partNumber"] {
-            guard let number = Int(rawPart), (1...FileSystemStore.maxPartNumber).contains(number) else {
-                throw S3Error(
-                    .invalidArgument, "Part number must be an integer between 1 and 10000, inclusive",
-                    details: [("ArgumentName", "partNumber"), ("ArgumentValue", rawPart)])
-            }
+            let number = try call.partNumber()
             guard call.header("range") == nil else { throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter") }
             let part = object.metadata.partRange(number) ?? (number == 1 && size > 0 ? (0...(size - 1), 1) : (nil, 1))
             guard let range = part.range else { throw S3Error(.invalidPartNumber, details: [("PartNumberRequested", rawPart), ("ActualPartCount", "\(part.count)")]) }

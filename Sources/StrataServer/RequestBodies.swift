@@ -118,9 +118,7 @@ enum BodyStreamer {
     private static func flush(_ buffer: ByteBuffer, _ writer: ObjectWriter?, _ io: IOPool, _ mirror: AsyncChannel<ByteBuffer>?) async throws {
         async let local: Void = {
             guard let writer else { return }
-            try await io.run {
-                try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) }
-            }
+            try await io.write(buffer, to: writer)
         }()
         if let mirror { await mirror.send(buffer) }
         try await local

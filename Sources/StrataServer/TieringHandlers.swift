@@ -133,9 +133,7 @@ extension S3Responder {
         TieringMetrics.increment(tiering.metrics.cacheMisses)
         tiering.accesses.touch(call.target.bucket ?? "", key)
         let upstreamKey = policy.upstreamKey(key)
-        let conditions = Conditions(
-            ifMatch: call.header("if-match"), ifNoneMatch: call.header("if-none-match"),
-            ifModifiedSince: call.header("if-modified-since"), ifUnmodifiedSince: call.header("if-unmodified-since"))
+        let conditions = call.readConditions()
         let rangeSpec = call.header("range").flatMap(ByteRangeSpec.parse)
         if head || !conditions.isEmpty || rangeSpec != nil {
             let info: UpstreamObject?
@@ -176,7 +174,7 @@ extension S3Responder {
                     received += Int64(chunk.readableBytes)
                     async let cached: Void = {
                         guard let cacheWriter else { return }
-                        try await io.run { try chunk.withUnsafeReadableBytes { bytes throws(S3Error) in try cacheWriter.write(bytes) } }
+                        try await io.write(chunk, to: cacheWriter)
                     }()
                     try await writer.write(chunk)
                     try await cached
@@ -226,7 +224,7 @@ extension S3Responder {
         var received: Int64 = 0
         for try await chunk in response.body {
             received += Int64(chunk.readableBytes)
-            try await io.run { try chunk.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+            try await io.write(chunk, to: writer)
         }
         guard received == info.size else {
             writer.discard()

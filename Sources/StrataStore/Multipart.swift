@@ -240,7 +240,7 @@ extension FileSystemStore {
         }
         var parts: [PartInfo] = []
         for item in requested {
-            guard let part = part(upload.directory, item.number), part.etag == FileSystemStore.unquote(item.etag) else {
+            guard let part = part(upload.directory, item.number), part.etag == Conditions.unquote(item.etag) else {
                 throw S3Error(.invalidPart, details: [("UploadId", upload.info.uploadId), ("PartNumber", "\(item.number)"), ("ETag", item.etag)])
             }
             if let claimed = item.checksum, claimed.algorithm != part.checksumAlgorithm || claimed.value != part.checksum {
@@ -340,12 +340,6 @@ extension FileSystemStore {
         } else {
             try Sys.unlink(parent.fd, name)
         }
-    }
-
-    public static func unquote(_ etag: String) -> String {
-        var s = Substring(etag.trimmingCharacters(in: .whitespaces))
-        if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = s.dropFirst().dropLast() }
-        return String(s)
     }
 
     static func hexBytes(_ hex: String) -> [UInt8] {

@@ -160,14 +160,8 @@ public final class UpstreamClient: Sendable {
 
     static func object(_ headers: HTTPHeaders) -> UpstreamObject {
         UpstreamObject(
-            etag: unquote(headers.first(name: "etag") ?? ""), size: Int64(headers.first(name: "content-length") ?? "") ?? 0,
+            etag: Conditions.unquote(headers.first(name: "etag") ?? ""), size: Int64(headers.first(name: "content-length") ?? "") ?? 0,
             lastModified: headers.first(name: "last-modified").flatMap(HTTPDate.parse) ?? 0, contentType: headers.first(name: "content-type"))
-    }
-
-    static func unquote(_ etag: String) -> String {
-        var s = Substring(etag)
-        if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = s.dropFirst().dropLast() }
-        return String(s)
     }
 
     /// Starts a GET; nil when the upstream has no such object. The caller streams `response.body`.
@@ -192,7 +186,7 @@ public final class UpstreamClient: Sendable {
             .PUT, bucket: bucket, key: key, headers: headers, body: .stream(body, length: .known(length)), payloadHash: SigV4.unsignedPayload)
         _ = try? await response.body.collect(upTo: 1 << 16)
         guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "PUT") }
-        return Self.unquote(response.headers.first(name: "etag") ?? "")
+        return Conditions.unquote(response.headers.first(name: "etag") ?? "")
     }
 
     /// Creates the upstream bucket; one that exists already is fine.
@@ -219,7 +213,7 @@ public final class UpstreamClient: Sendable {
         guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "CopyObject") }
         let root = try XMLDocument.parse(Array(body.readableBytesView))
         guard root.name != "Error", let etag = root.child("ETag")?.text else { throw UpstreamError.status(200, "CopyObject: \(root.child("Code")?.text ?? "no result")") }
-        return Self.unquote(etag)
+        return Conditions.unquote(etag)
     }
 
     // MARK: Multipart (THROUGH uploads are forwarded as upstream multipart uploads)
@@ -244,7 +238,7 @@ public final class UpstreamClient: Sendable {
             payloadHash: SigV4.unsignedPayload)
         _ = try? await response.body.collect(upTo: 1 << 16)
         guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "UploadPart") }
-        return Self.unquote(response.headers.first(name: "etag") ?? "")
+        return Conditions.unquote(response.headers.first(name: "etag") ?? "")
     }
 
     public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [(number: Int, etag: String)]) async throws -> String {
@@ -267,7 +261,7 @@ public final class UpstreamClient: Sendable {
         guard root.name != "Error", let etag = root.child("ETag")?.text else {
             throw UpstreamError.status(Int(response.status.code), "CompleteMultipartUpload: \(root.child("Code")?.text ?? "no result")")
         }
-        return Self.unquote(etag)
+        return Conditions.unquote(etag)
     }
 
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
@@ -295,7 +289,7 @@ public final class UpstreamClient: Sendable {
             guard let key = item.child("Key")?.text else { continue }
             page.objects.append(
                 (key, UpstreamObject(
-                    etag: Self.unquote(item.child("ETag")?.text ?? ""), size: Int64(item.child("Size")?.text ?? "") ?? 0,
+                    etag: Conditions.unquote(item.child("ETag")?.text ?? ""), size: Int64(item.child("Size")?.text ?? "") ?? 0,
                     lastModified: item.child("LastModified").flatMap { HTTPDate.parse($0.text) } ?? 0, contentType: nil)))
         }
         page.commonPrefixes = root.children("CommonPrefixes").compactMap { $0.child("Prefix")?.text }
