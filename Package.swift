@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
+        // The pure protocol parsers, for the libFuzzer harness in fuzz/.
+        .library(name: "S3Protocol", targets: ["S3Protocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

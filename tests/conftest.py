@@ -193,3 +193,106 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def add_credential(root, *args, **run_kwargs):
+    """`strata credentials add --root ROOT ARGS...` (check=True unless told otherwise)."""
+    run_kwargs.setdefault("check", True)
+    return subprocess.run([STRATA_BIN, "credentials", "add", "--root", str(root), *args], capture_output=True, **run_kwargs)
+
+
+def _canonical_query(query):
+    """SigV4 canonical query string from a raw query (no '+'-as-space decoding, blank values kept)."""
+    import urllib.parse
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        pairs.append((urllib.parse.quote(urllib.parse.unquote_to_bytes(k), safe="-_.~"),
+                      urllib.parse.quote(urllib.parse.unquote_to_bytes(v), safe="-_.~")))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def _v4_key(secret, date, region="us-east-1", service="s3"):
+    import hashlib
+    import hmac
+    k = ("AWS4" + secret).encode()
+    for part in [date, region, service, "aws4_request"]:
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    return k
+
+
+def sign_v4_raw(method, target, port, headers, body, key, secret, payload_hash=None, amz_date=None,
+                region="us-east-1", omit_amz_date=False):
+    """Signs a raw request target (`/path?query`, as sent) with SigV4 in the Authorization header; every
+    header given is signed. Returns the headers to send (host, x-amz-date, x-amz-content-sha256 added;
+    `omit_amz_date` leaves x-amz-date out, for requests dated by their Date header)."""
+    import datetime
+    import hashlib
+    import hmac
+    import urllib.parse
+    path, _, query = target.partition("?")
+    now = amz_date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    payload_hash = payload_hash or hashlib.sha256(body or b"").hexdigest()
+    out = {**headers}
+    lower = {k.lower() for k in out}
+    if "host" not in lower:
+        out["Host"] = f"127.0.0.1:{port}"
+    if "x-amz-date" not in lower and not omit_amz_date:
+        out["x-amz-date"] = now
+    if "x-amz-content-sha256" not in lower:
+        out["x-amz-content-sha256"] = payload_hash
+    canon = {}
+    for k, v in out.items():
+        canon.setdefault(k.lower(), []).append(" ".join(str(v).split()))
+    signed = sorted(canon)
+    canonical_headers = "".join(f"{k}:{','.join(canon[k])}\n" for k in signed)
+    canonical = "\n".join([method, urllib.parse.quote(urllib.parse.unquote_to_bytes(path), safe="/-_.~"),
+                           _canonical_query(query), canonical_headers, ";".join(signed), payload_hash])
+    scope = f"{now[:8]}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", now, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    signature = hmac.new(_v4_key(secret, now[:8], region), to_sign.encode(), hashlib.sha256).hexdigest()
+    out["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={';'.join(signed)}, "
+                            f"Signature={signature}")
+    return out
+
+
+def presign_v4_raw(method, target, port, key, secret, expires="300", amz_date=None, signed_headers=None,
+                   headers=None, region="us-east-1"):
+    """A presigned SigV4 target crafted by hand, so that X-Amz-Expires, X-Amz-Date and X-Amz-SignedHeaders
+    can hold what boto3 would never produce. `signed_headers` defaults to `host`; `headers` gives the values
+    of any other signed header."""
+    import datetime
+    import hashlib
+    import hmac
+    import urllib.parse
+    path, _, query = target.partition("?")
+    now = amz_date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    values = {"host": f"127.0.0.1:{port}", **{k.lower(): v for k, v in (headers or {}).items()}}
+    names = sorted(signed_headers if signed_headers is not None else ["host"])
+    scope = f"{now[:8]}/{region}/s3/aws4_request"
+    params = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", f"{key}/{scope}"), ("X-Amz-Date", now),
+              ("X-Amz-Expires", str(expires)), ("X-Amz-SignedHeaders", ";".join(names))]
+    q = "&".join(p for p in [query] + [f"{k}={urllib.parse.quote(v, safe='-_.~')}" for k, v in params] if p)
+    canonical_headers = "".join(f"{n}:{values[n]}\n" for n in names)
+    canonical = "\n".join([method, urllib.parse.quote(urllib.parse.unquote_to_bytes(path), safe="/-_.~"), _canonical_query(q),
+                           canonical_headers, ";".join(names), "UNSIGNED-PAYLOAD"])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", now, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    signature = hmac.new(_v4_key(secret, now[:8], region), to_sign.encode(), hashlib.sha256).hexdigest()
+    return f"{path}?{q}&X-Amz-Signature={signature}"
+
+
+def http_request(port, method, target, headers=None, body=None, timeout=10):
+    """One request on a fresh connection, exactly as written. Returns (status, headers, body), or
+    (None, {}, b"") when the server closed or reset the connection without an answer."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.BadStatusLine):
+        return None, {}, b""
+    finally:
+        conn.close()

@@ -22,6 +22,10 @@ public struct AWSChunkedDecoder: Sendable {
     public private(set) var trailers: [(String, String)] = []
     public private(set) var decodedLength: Int64 = 0
     static let maxLineLength = 4096
+    /// Trailers carry a checksum and a signature; these bounds keep a hostile trailer section from growing memory.
+    public static let maxTrailers = 16
+    public static let maxTrailerBytes = 16 * 1024
+    private var trailerBytes = 0
 
     public init() {}
 
@@ -91,7 +95,9 @@ public struct AWSChunkedDecoder: Sendable {
         case .header:
             guard let header = String(validating: text, as: UTF8.self) else { throw malformed("a chunk header is not text") }
             let parts = header.split(separator: ";", maxSplits: 1)
-            guard let sizeText = parts.first, let size = Int(sizeText.trimming(" "), radix: 16), size >= 0 else {
+            guard let sizeText = parts.first.map({ $0.trimming(" ") }), (1...16).contains(sizeText.utf8.count),
+                sizeText.utf8.allSatisfy({ PercentEncoding.hexValue($0) != nil }), let size = Int(sizeText, radix: 16)
+            else {
                 throw malformed("a chunk size is not hexadecimal")
             }
             var signature: String?
@@ -114,6 +120,8 @@ public struct AWSChunkedDecoder: Sendable {
                 state = .done
                 return
             }
+            trailerBytes += text.count + 2
+            guard trailers.count < Self.maxTrailers, trailerBytes <= Self.maxTrailerBytes else { throw malformed("the trailer section is too large") }
             guard let trailer = String(validating: text, as: UTF8.self), let colon = trailer.firstIndex(of: ":") else {
                 throw malformed("a trailer is not 'name:value'")
             }

@@ -5,8 +5,14 @@ public enum HTTPDate {
     private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    private static func components(_ seconds: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int) {
+    /// The instants a date may name: years 0 through 9999, as in RFC 3339. Parsing refuses anything outside,
+    /// formatting clamps to it, so no client-chosen number reaches the calendar arithmetic unbounded.
+    public static let earliest: Int64 = -62_167_219_200  // 0000-01-01T00:00:00Z
+    public static let latest: Int64 = 253_402_300_799  // 9999-12-31T23:59:59Z
+
+    private static func components(_ unclamped: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int) {
         // Civil-from-days (Howard Hinnant), UTC only: no calendar or time zone lookups on the hot path.
+        let seconds = min(max(unclamped, earliest), latest)
         let days = Int(floorDiv(seconds, 86_400))
         let secOfDay = Int(seconds - Int64(days) * 86_400)
         let z = days + 719_468
@@ -44,13 +50,13 @@ public enum HTTPDate {
     }
 
     public static func iso8601(_ date: Date) -> String {
-        let t = date.timeIntervalSince1970
+        let t = min(max(date.timeIntervalSince1970, Double(earliest)), Double(latest))
         let s = Int64(t.rounded(.down))
         return iso8601(seconds: s, milliseconds: min(999, Int((t - Double(s)) * 1000)))
     }
 
     public static func rfc1123(_ date: Date) -> String {
-        rfc1123(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+        rfc1123(seconds: Int64(min(max(date.timeIntervalSince1970, Double(earliest)), Double(latest)).rounded(.down)))
     }
 
     /// Parses the three HTTP date formats (RFC 1123, RFC 850, asctime) and ISO 8601; returns seconds since epoch.
@@ -71,7 +77,7 @@ public enum HTTPDate {
     }
 
     private static func make(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int64? {
-        guard (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi), (0...60).contains(s) else {
+        guard (0...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi), (0...60).contains(s) else {
             return nil
         }
         return Int64(daysFromCivil(y, mo, d)) * 86_400 + Int64(h * 3600 + mi * 60 + s)

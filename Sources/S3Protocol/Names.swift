@@ -24,9 +24,9 @@ public enum BucketName {
     /// that cannot climb, hide behind a dot or collide with Strata's reserved state.
     public static func isSafePath(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 1024 else { return false }
-        for segment in name.split(separator: ":", omittingEmptySubsequences: false) {
-            guard !segment.isEmpty, segment.utf8.count <= 255, !segment.hasPrefix(".") else { return false }
-            for c in segment.utf8 where c < 0x20 || c == 0x7F || c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
+        for segment in name.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false) {
+            guard !segment.isEmpty, segment.count <= 255, segment.first != UInt8(ascii: ".") else { return false }
+            for c in segment where c < 0x20 || c == 0x7F || c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
                 return false
             }
         }
@@ -40,7 +40,7 @@ public enum BucketName {
             throw S3Error(.invalidBucketName, "The specified bucket is not valid.", details: [("BucketName", name)])
         }
         if strict {
-            for segment in name.split(separator: ":") where !isValidAWS(String(segment)) {
+            for segment in name.splitBytes(UInt8(ascii: ":")) where !isValidAWS(segment) {
                 throw S3Error(.invalidBucketName, "The specified bucket is not valid.", details: [("BucketName", name)])
             }
         }
@@ -48,13 +48,21 @@ public enum BucketName {
 
     /// The bucket's directory relative to the root: `a:b:c` is `a/b/c`.
     public static func relativePath(_ name: String) -> String {
-        name.split(separator: ":").joined(separator: "/")
+        name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true).joined(separator: "/")
     }
 }
 
 public enum ObjectKey {
     public static let maxKeyBytes = 1024
     public static let maxComponentBytes = 255
+
+    /// The directories above a key and its leaf name, split on the `/` byte (`dir/` is the directory object `dir`).
+    public static func segments(_ key: String) -> (directories: [String], leaf: String) {
+        var parts = key.splitBytes(UInt8(ascii: "/"))
+        if parts.count > 1, parts.last == "" { parts.removeLast() }
+        let leaf = parts.removeLast()
+        return (parts, leaf)
+    }
 
     /// Checks a key against what a filesystem can hold safely. `reservedComponent` names Strata's own files
     /// (temporary files, multipart directories) which keys may not use.
@@ -67,23 +75,25 @@ public enum ObjectKey {
         if bytes.contains(0) {
             throw S3Error(.invalidArgument, "Object key contains a NUL character, which this server cannot store.")
         }
-        let components = key.split(separator: "/", omittingEmptySubsequences: false)
+        // Split on the byte the kernel splits on: a combining mark after `/` must not hide a `..` segment.
+        let components = key.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         for (index, component) in components.enumerated() {
             let isLast = index == components.count - 1
             if component.isEmpty {
                 if isLast && index > 0 { continue }  // `dir/`: a directory object
                 throw S3Error(.invalidArgument, "Object key contains an empty path segment ('//' or a leading '/'), which this server cannot store.")
             }
-            if component == "." || component == ".." {
+            if component.elementsEqual(".".utf8) || component.elementsEqual("..".utf8) {
                 throw S3Error(.invalidArgument, "Object key contains a '.' or '..' path segment, which this server does not allow.")
             }
-            if component.utf8.count > maxComponentBytes {
+            if component.count > maxComponentBytes {
                 throw S3Error(
                     .keyTooLong, "A segment of your key between '/' is longer than \(maxComponentBytes) bytes, the filesystem's limit.",
-                    details: [("Size", "\(component.utf8.count)"), ("MaxSizeAllowed", "\(maxComponentBytes)")])
+                    details: [("Size", "\(component.count)"), ("MaxSizeAllowed", "\(maxComponentBytes)")])
             }
-            if isReserved(component) {
-                throw S3Error(.invalidArgument, "Object key uses a name reserved for the server's internal files: \(component)")
+            let name = String(decoding: component, as: UTF8.self)
+            if isReserved(Substring(name)) {
+                throw S3Error(.invalidArgument, "Object key uses a name reserved for the server's internal files: \(name)")
             }
         }
     }

@@ -95,19 +95,21 @@ public struct S3Target: Sendable {
             path = path.dropFirst(S3Target.alluxioBasePath.count)
         }
         query = try QueryParameters(raw: rawQuery)
-        guard path.first == "/" || path.isEmpty else { throw S3Error(.invalidURI) }
-        let trimmed = path.drop { $0 == "/" }
+        // Split on bytes: a `/` followed by a combining mark is still a separator to the kernel.
+        let slashByte = UInt8(ascii: "/")
+        guard path.utf8.first == slashByte || path.isEmpty else { throw S3Error(.invalidURI) }
+        let trimmed = path.utf8.drop { $0 == slashByte }
         if trimmed.isEmpty {
             bucket = nil
             key = nil
             return
         }
-        let slash = trimmed.firstIndex(of: "/")
-        let rawBucket = slash.map { trimmed[..<$0] } ?? trimmed
+        let slash = trimmed.firstIndex(of: slashByte)
+        let rawBucket = Substring(slash.map { trimmed[..<$0] } ?? trimmed)
         guard let decodedBucket = PercentEncoding.decode(rawBucket) else { throw S3Error(.invalidURI) }
         bucket = decodedBucket
         if let slash {
-            let rawKey = trimmed[trimmed.index(after: slash)...]
+            let rawKey = Substring(trimmed[trimmed.index(after: slash)...])
             guard let decodedKey = PercentEncoding.decode(rawKey) else { throw S3Error(.invalidURI) }
             key = decodedKey.isEmpty ? nil : decodedKey
         } else {

@@ -34,6 +34,12 @@ public enum SigV4 {
 
     public static func signature(key: [UInt8], stringToSign: String) -> String { hex(hmac(key, stringToSign)) }
 
+    /// Parses `yyyyMMddTHHmmssZ`, the only form X-Amz-Date takes.
+    public static func parseAmzDate(_ text: String) -> Int64? {
+        guard text.utf8.count == 16, text.hasSuffix("Z") else { return nil }
+        return HTTPDate.parse(text)
+    }
+
     /// AWS's URI encoding: unreserved characters stay, everything else is %XX; `/` stays in paths.
     public static func uriEncode(_ text: String, encodeSlash: Bool) -> String {
         PercentEncoding.encode(text, keepSlash: !encodeSlash)

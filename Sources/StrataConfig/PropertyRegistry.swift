@@ -19,6 +19,12 @@ public enum Keys {
     public static let idleTimeout = PropertyKey(
         "strata.proxy.web.idle.timeout", type: .duration, default: "5min",
         "A connection with no bytes moving in either direction for this long is closed (slow-loris protection; a slow but moving upload is not idle).")
+    public static let headerTimeout = PropertyKey(
+        "strata.proxy.web.header.timeout", type: .duration, default: "60sec",
+        "A request head must arrive within this long of the connection opening or the previous response ending; slower clients are disconnected.")
+    public static let maxConnections = PropertyKey(
+        "strata.proxy.web.max.connections", type: .integer(1...1_000_000), default: "4096",
+        "Connections the S3 listener serves at once; further clients wait in the kernel's accept queue until one closes.")
     public static let ioThreads = PropertyKey(
         "strata.fs.io.threads", type: .integer(1...1024), default: "16",
         "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops.")
@@ -191,7 +197,7 @@ public enum Keys {
         "Region reported by GetBucketLocation and accepted in CreateBucket's LocationConstraint.")
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, idleTimeout, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace, accessLog, logLevel,
+        rootDir, bindHost, port, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace, accessLog, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,

@@ -41,8 +41,6 @@ struct Authenticator: Sendable {
     let enforceRegion: Bool
     let clockSkewSeconds: Int64
 
-    static let maxPresignedExpiry: Int64 = 604_800
-
     func lookup(_ accessKey: String) throws(S3Error) -> Credential {
         if let admin, admin.accessKey == accessKey { return admin }
         guard let credential = credentials.lookup(accessKey) else {
@@ -84,12 +82,6 @@ struct Authenticator: Sendable {
         return pairs
     }
 
-    /// Parses `yyyyMMddTHHmmssZ`.
-    static func parseAmzDate(_ text: String) -> Int64? {
-        guard text.count == 16, text.hasSuffix("Z") else { return nil }
-        return HTTPDate.parse(text)
-    }
-
     private func checkScope(_ credential: SigV4Credential, amzDate: String) throws(S3Error) {
         guard amzDate.hasPrefix(credential.date) else {
             throw S3Error(.authorizationHeaderMalformed, "Invalid credential date \"\(credential.date)\". This date is not the same as X-Amz-Date: \"\(amzDate.prefix(8))\".")
@@ -120,7 +112,7 @@ struct Authenticator: Sendable {
     private func verifyV4Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
         let parsed = try SigV4Credential.parse(authorization: header)
         let credential = try lookup(parsed.accessKey)
-        guard let amzDate = request.headers[named: "x-amz-date"] ?? request.headers[named: "date"], let requestTime = Self.parseAmzDate(amzDate) else {
+        guard let amzDate = request.headers[named: "x-amz-date"] ?? request.headers[named: "date"], let requestTime = SigV4.parseAmzDate(amzDate) else {
             throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
         }
         try checkScope(parsed, amzDate: amzDate)
@@ -128,6 +120,7 @@ struct Authenticator: Sendable {
         guard parsed.signedHeaders.contains("host") else {
             throw S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; the host header must be signed.")
         }
+        try requireSigned(request, parsed.signedHeaders)
         guard let payloadHash = request.headers[named: "x-amz-content-sha256"] else {
             throw S3Error(.invalidRequest, "Missing required header for this request: x-amz-content-sha256")
         }
@@ -164,35 +157,33 @@ struct Authenticator: Sendable {
 
     private func verifyV4Query(_ request: Request, _ target: S3Target, now: Int64) throws(S3Error) -> Identity {
         let q = target.query
-        func queryError(_ message: String) -> S3Error { S3Error(.authorizationQueryParametersError, message) }
-        guard q["X-Amz-Algorithm"] == SigV4.algorithm else { throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"") }
-        guard let credentialText = q["X-Amz-Credential"], let amzDate = q["X-Amz-Date"], let expiresText = q["X-Amz-Expires"],
-            let signedHeadersText = q["X-Amz-SignedHeaders"], let signature = q["X-Amz-Signature"]
-        else {
-            throw queryError("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+        let presigned = try PresignedV4.parse(q)
+        let parsed = presigned.credential
+        try checkScope(parsed, amzDate: presigned.amzDate)
+        let credential = try lookup(parsed.accessKey)
+        if now > presigned.requestTime + presigned.expires {
+            throw S3Error(.accessDenied, "Request has expired", details: [("X-Amz-Expires", "\(presigned.expires)")])
         }
-        let (accessKey, date, region, service) = try SigV4Credential.parseScope(credentialText)
-        guard let requestTime = Self.parseAmzDate(amzDate) else { throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"") }
-        guard let expires = Int64(expiresText), expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative") }
-        guard expires <= Self.maxPresignedExpiry else { throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800") }
-        let parsed = SigV4Credential(
-            accessKey: accessKey, date: date, region: region, service: service,
-            signedHeaders: signedHeadersText.split(separator: ";").map { $0.lowercased() }, signature: signature.lowercased())
-        try checkScope(parsed, amzDate: amzDate)
-        let credential = try lookup(accessKey)
-        if now > requestTime + expires { throw S3Error(.accessDenied, "Request has expired", details: [("X-Amz-Expires", expiresText)]) }
-        if requestTime - clockSkewSeconds > now { throw S3Error(.accessDenied, "Request is not valid yet") }
+        if presigned.requestTime - clockSkewSeconds > now { throw S3Error(.accessDenied, "Request is not valid yet") }
+        try requireSigned(request, parsed.signedHeaders)
         let payloadHash = request.headers[named: "x-amz-content-sha256"] ?? SigV4.unsignedPayload
         let payload = try payloadCheck(payloadHash)
         let canonical = SigV4.canonicalRequest(
             method: request.method.rawValue, path: try signedPath(request), query: q.items.filter { $0.name != "X-Amz-Signature" },
             headers: headerPairs(request), signedHeaders: parsed.signedHeaders, payloadHash: payloadHash)
-        let toSign = SigV4.stringToSign(amzDate: amzDate, scope: parsed.scope, canonicalRequest: canonical)
-        let key = SigV4.signingKey(secret: credential.secretKey, date: date, region: region, service: service)
+        let toSign = SigV4.stringToSign(amzDate: presigned.amzDate, scope: parsed.scope, canonicalRequest: canonical)
+        let key = SigV4.signingKey(secret: credential.secretKey, date: parsed.date, region: parsed.region, service: parsed.service)
         guard SigV4.constantTimeEquals(SigV4.signature(key: key, stringToSign: toSign), parsed.signature) else {
-            throw mismatch(toSign, canonical, accessKey: accessKey)
+            throw mismatch(toSign, canonical, accessKey: parsed.accessKey)
         }
         return identity(credential, payload: payload)
+    }
+
+    /// Every `x-amz-*` header must be signed, as AWS requires: otherwise a header added after signing could change
+    /// what the request does.
+    private func requireSigned(_ request: Request, _ signedHeaders: [String]) throws(S3Error) {
+        let unsigned = SignatureCoverage.unsignedAmzHeaders(request.headers.lazy.map { $0.name.canonicalName }, signed: signedHeaders)
+        if !unsigned.isEmpty { throw SignatureCoverage.unsignedHeadersError(unsigned) }
     }
 
     // MARK: SigV2
@@ -210,12 +201,9 @@ struct Authenticator: Sendable {
     }
 
     private func verifyV2Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
-        let rest = header.dropFirst(4)
-        guard let colon = rest.lastIndex(of: ":"), colon != rest.startIndex else {
-            throw S3Error(.authorizationHeaderMalformed, "The authorization header you provided is invalid.")
-        }
-        let accessKey = String(rest[..<colon])
-        let signature = String(rest[rest.index(after: colon)...])
+        let authorization = try SigV2Authorization.parse(header: header)
+        let accessKey = authorization.accessKey
+        let signature = authorization.signature
         let credential = try lookup(accessKey)
         let amzDate = request.headers[named: "x-amz-date"]
         guard let dateText = amzDate ?? request.headers[named: "date"], let requestTime = HTTPDate.parse(dateText) else {
@@ -231,10 +219,11 @@ struct Authenticator: Sendable {
     }
 
     private func verifyV2Query(_ request: Request, _ target: S3Target, now: Int64) throws(S3Error) -> Identity {
-        let q = target.query
-        guard let accessKey = q["AWSAccessKeyId"], let expiresText = q["Expires"], let signature = q["Signature"], let expires = Int64(expiresText) else {
-            throw S3Error(.accessDenied, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
-        }
+        let presigned = try PresignedV2.parse(target.query)
+        let accessKey = presigned.accessKey
+        let signature = presigned.signature
+        let expires = presigned.expires
+        let expiresText = target.query["Expires"] ?? ""
         let credential = try lookup(accessKey)
         if now > expires { throw S3Error(.accessDenied, "Request has expired", details: [("Expires", HTTPDate.iso8601(seconds: expires))]) }
         let toSign = v2StringToSign(request, target, dateOrExpires: expiresText)

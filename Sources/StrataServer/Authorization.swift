@@ -36,36 +36,53 @@ enum AccessLevel: Int, Comparable {
 extension S3Responder {
     /// The access an identity has to a bucket: the admin everything; a scoped credential what it was granted
     /// (on the bucket or on its top-level bucket); an unscoped one full rights on its user's buckets only.
+    /// Names are compared as bytes: the NFC and NFD spellings of a name are two directories.
     func access(_ identity: Identity, bucket: String, owner: String?) -> AccessLevel {
         guard let credential = identity.credential else { return .owner }  // SIMPLE mode: trusted network
         if identity.isAdmin { return .owner }
         if let grants = credential.buckets {
-            let top = String(bucket.split(separator: ":").first ?? "")
-            return (grants[bucket] ?? grants[top]).map(AccessLevel.init) ?? .none
+            let top = bucket.splitBytes(UInt8(ascii: ":")).first ?? ""
+            return (grants.valueForBytes(bucket) ?? grants.valueForBytes(top)).map(AccessLevel.init) ?? .none
         }
-        return owner == credential.user ? .owner : .none
+        return owner?.bytesEqual(credential.user) == true ? .owner : .none
     }
 
     /// Refuses the request unless its identity holds the access the operation needs on the bucket(s) it touches.
+    /// As in AWS, a bucket that does not exist is 404 NoSuchBucket to any signed caller; 403 is for buckets that
+    /// exist and are not the caller's.
     func authorize(_ call: S3Call) async throws {
         guard call.identity.credential != nil, !call.identity.isAdmin else { return }
         let needed = AccessLevel.required(for: call.operation)
         guard needed > .none, let bucket = call.target.bucket else { return }
+        if call.operation == .createBucket {
+            try await authorizeCreate(bucket, call)
+            return
+        }
         try await require(needed, on: bucket, call)
         if call.operation == .copyObject || call.operation == .uploadPartCopy, let header = call.header("x-amz-copy-source") {
-            let source = try CopySource(header: header)
+            let source = try CopySource(header: header, isReserved: ReservedNames.isReserved)
             try await require(.read, on: source.bucket, call)
         }
     }
 
-    private func require(_ needed: AccessLevel, on bucket: String, _ call: S3Call) async throws {
-        let owner: String? =
-            call.identity.credential?.buckets == nil && BucketName.isSafePath(bucket)
-            ? try? await io.run { [store] in store.bucketInfo(bucket, handle: try store.openBucket(bucket)).owner } : nil
-        // CreateBucket by an unscoped credential: the bucket becomes its user's.
-        if call.operation == .createBucket && call.identity.credential?.buckets == nil { return }
-        guard access(call.identity, bucket: bucket, owner: owner) >= needed else {
-            throw S3Error(.accessDenied, "Access Denied", resource: "/\(bucket)")
+    /// A top-level bucket may be created by any unscoped credential (it becomes its user's) or by a credential
+    /// granted owner on that name. A nested bucket is a directory inside its parent, so it needs owner rights there.
+    private func authorizeCreate(_ bucket: String, _ call: S3Call) async throws {
+        let segments = bucket.splitBytes(UInt8(ascii: ":"))
+        guard segments.count > 1 else {
+            if call.identity.credential?.buckets == nil { return }
+            guard access(call.identity, bucket: bucket, owner: nil) >= .owner else { throw denied(bucket) }
+            return
         }
+        try await require(.owner, on: segments.dropLast().joined(separator: ":"), call)
     }
+
+    /// Checks one bucket: NoSuchBucket when it does not exist, AccessDenied when the identity lacks `needed`.
+    private func require(_ needed: AccessLevel, on bucket: String, _ call: S3Call) async throws {
+        try BucketName.validate(bucket, strict: false)
+        let owner: String? = try await io.run { [store] in try store.effectiveOwner(bucket) }
+        guard access(call.identity, bucket: bucket, owner: owner) >= needed else { throw denied(bucket) }
+    }
+
+    private func denied(_ bucket: String) -> S3Error { S3Error(.accessDenied, "Access Denied", resource: "/\(bucket)") }
 }

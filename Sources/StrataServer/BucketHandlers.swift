@@ -14,7 +14,7 @@ extension S3Responder {
         if call.identity.credential != nil {
             visible = all.filter { access(call.identity, bucket: $0.name, owner: $0.owner) > .none }
         } else {
-            visible = call.user == settings.superuser ? all : all.filter { $0.owner == nil || $0.owner == call.user }
+            visible = call.user == settings.superuser ? all : all.filter { $0.owner == nil || $0.owner?.bytesEqual(call.user) == true }
         }
         var xml = XMLWriter(root: "ListAllMyBucketsResult")
         xml.group("Owner") {

@@ -8,38 +8,10 @@ import StrataTiering
 /// CopyObject: same or another bucket, COPY/REPLACE metadata directive, copy onto itself with REPLACE,
 /// `x-amz-copy-source-if-*` conditions. Data is copied by the kernel.
 extension S3Responder {
-    /// The source named by `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded.
-    struct CopySource {
-        var bucket: String
-        var key: String
-
-        init(header: String) throws(S3Error) {
-            var raw = Substring(header)
-            if let q = raw.firstIndex(of: "?") {
-                let query = try QueryParameters(raw: raw[raw.index(after: q)...])
-                if let version = query["versionId"], version != "null" {
-                    throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "x-amz-copy-source"), ("ArgumentValue", header)])
-                }
-                raw = raw[..<q]
-            }
-            guard let decoded = PercentEncoding.decode(raw) else {
-                throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", details: [("ArgumentName", "x-amz-copy-source")])
-            }
-            let path = decoded.drop { $0 == "/" }
-            guard let slash = path.firstIndex(of: "/"), slash != path.startIndex, path.index(after: slash) != path.endIndex else {
-                throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", details: [("ArgumentName", "x-amz-copy-source")])
-            }
-            bucket = String(path[..<slash])
-            key = String(path[path.index(after: slash)...])
-            try BucketName.validate(bucket, strict: false)
-            try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
-        }
-    }
-
     func copyObject(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
         let key = try call.key()
-        let source = try CopySource(header: call.header("x-amz-copy-source") ?? "")
+        let source = try CopySource(header: call.header("x-amz-copy-source") ?? "", isReserved: ReservedNames.isReserved)
         let directive = (call.header("x-amz-metadata-directive") ?? "COPY").uppercased()
         guard directive == "COPY" || directive == "REPLACE" else {
             throw S3Error(.invalidArgument, "Unknown metadata directive.", details: [("ArgumentName", "x-amz-metadata-directive")])
@@ -53,7 +25,7 @@ extension S3Responder {
         }
         let replacementTags = taggingDirective == "REPLACE" ? (try headerTags(call) ?? TagSet()) : nil
         let conditions = call.copySourceConditions()
-        let isSelf = source.bucket == bucketName && source.key == key
+        let isSelf = source.bucket.bytesEqual(bucketName) && source.key.bytesEqual(key)
         if isSelf && replacement == nil && replacementTags == nil {
             throw S3Error(
                 .invalidRequest,

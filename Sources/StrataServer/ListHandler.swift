@@ -16,7 +16,7 @@ extension S3Responder {
         let delimiter = q["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
         var maxKeys = Self.maxKeysLimit
         if let raw = q["max-keys"] {
-            guard let value = Int(raw), value >= 0 else {
+            guard let value = DecimalNumber.parseInt(raw, in: 0...Int.max) else {
                 throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range", details: [("ArgumentName", "max-keys"), ("ArgumentValue", raw)])
             }
             maxKeys = min(value, Self.maxKeysLimit)

@@ -97,7 +97,7 @@ extension S3Responder {
 
     func uploadPartCopy(_ call: S3Call) async throws -> Response {
         let number = try call.partNumber()
-        let source = try CopySource(header: call.header("x-amz-copy-source") ?? "")
+        let source = try CopySource(header: call.header("x-amz-copy-source") ?? "", isReserved: ReservedNames.isReserved)
         let rangeHeader = call.header("x-amz-copy-source-range")
         let conditions = call.copySourceConditions()
         let upload = try await openUpload(call)
@@ -111,16 +111,11 @@ extension S3Responder {
             }
             var range: ClosedRange<Int64>? = object.size > 0 ? 0...(object.size - 1) : nil
             if let rangeHeader {
-                guard case .closed(let first, let last)? = ByteRangeSpec.parse(rangeHeader) else {
-                    throw S3Error(
-                        .invalidArgument,
-                        "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
-                        details: [("ArgumentName", "x-amz-copy-source-range"), ("ArgumentValue", rangeHeader)])
-                }
-                guard last < object.size else {
+                let requested = try CopySourceRange.parse(rangeHeader)
+                guard requested.upperBound < object.size else {
                     throw S3Error(.invalidRange, details: [("RangeRequested", rangeHeader), ("ActualObjectSize", "\(object.size)")])
                 }
-                range = first...last
+                range = requested
             }
             let writer = try store.beginPartWrite(upload, number: number)
             if let range, let file = object.file {
@@ -210,7 +205,7 @@ extension S3Responder {
     /// A non-negative integer query parameter, capped at 1000 like AWS's page sizes.
     private func boundedInteger(_ call: S3Call, _ name: String, default value: Int) throws(S3Error) -> Int {
         guard let raw = call.query[name] else { return value }
-        guard let n = Int(raw), n >= 0 else {
+        guard let n = DecimalNumber.parseInt(raw, in: 0...Int.max) else {
             throw S3Error(.invalidArgument, "Provided \(name) not an integer or within integer range", details: [("ArgumentName", name), ("ArgumentValue", raw)])
         }
         return min(n, 1000)
@@ -355,54 +350,24 @@ extension S3Responder {
         let keyMarker = q["key-marker"] ?? ""
         let uploadIdMarker = q["upload-id-marker"] ?? ""
         let maxUploads = try boundedInteger(call, "max-uploads", default: 1000)
-        _ = try await openBucket(bucketName)
-        let all = try await io.run { [store] in try store.listUploads(bucketName: bucketName) }
-        var candidates = all.filter { $0.key.hasPrefix(prefix) }
-        if !keyMarker.isEmpty {
-            if !uploadIdMarker.isEmpty, let position = candidates.firstIndex(where: { $0.key == keyMarker && $0.uploadId == uploadIdMarker }) {
-                candidates = Array(candidates[(position + 1)...])
-            } else {
-                candidates = candidates.filter { keyMarker.utf8.lexicographicallyPrecedes($0.key.utf8) }
-            }
-        }
-        var uploads: [UploadInfo] = []
-        var prefixes: [String] = []
-        var truncated = false
-        var lastKey: String?
-        var lastUploadId: String?
-        for info in candidates {
-            var common: String?
-            if let delimiter, let end = KeyGrouping.commonPrefixEnd(Array(info.key.utf8), from: prefix.utf8.count, delimiter: Array(delimiter.utf8)) {
-                common = String(decoding: Array(info.key.utf8)[0..<end], as: UTF8.self)
-                if prefixes.last == common { continue }
-            }
-            if uploads.count + prefixes.count == maxUploads {
-                truncated = true
-                break
-            }
-            if let common {
-                prefixes.append(common)
-                lastKey = common
-                lastUploadId = nil
-            } else {
-                uploads.append(info)
-                lastKey = info.key
-                lastUploadId = info.uploadId
-            }
+        let page = try await io.run { [store] in
+            try store.listUploadsPage(
+                bucketName: bucketName, prefix: prefix, delimiter: delimiter, keyMarker: keyMarker, uploadIdMarker: uploadIdMarker,
+                maxUploads: maxUploads)
         }
         var xml = XMLWriter(root: "ListMultipartUploadsResult")
         xml.element("Bucket", bucketName)
         xml.element("KeyMarker", keyMarker)
         xml.element("UploadIdMarker", uploadIdMarker)
-        if truncated {
-            xml.element("NextKeyMarker", lastKey ?? "")
-            xml.element("NextUploadIdMarker", lastUploadId ?? "")
+        if page.isTruncated {
+            xml.element("NextKeyMarker", page.nextKeyMarker ?? "")
+            xml.element("NextUploadIdMarker", page.nextUploadIdMarker ?? "")
         }
         if !prefix.isEmpty { xml.element("Prefix", prefix) }
         if let delimiter { xml.element("Delimiter", delimiter) }
         xml.element("MaxUploads", maxUploads)
-        xml.element("IsTruncated", truncated)
-        for info in uploads {
+        xml.element("IsTruncated", page.isTruncated)
+        for info in page.uploads {
             xml.group("Upload") { xml in
                 xml.element("Key", info.key)
                 xml.element("UploadId", info.uploadId)
@@ -411,7 +376,7 @@ extension S3Responder {
                 xml.element("Initiated", HTTPDate.iso8601(seconds: info.initiated / 1000, milliseconds: Int(info.initiated % 1000)))
             }
         }
-        for common in prefixes {
+        for common in page.commonPrefixes {
             xml.group("CommonPrefixes") { $0.element("Prefix", common) }
         }
         return Responses.xml(xml.finish())

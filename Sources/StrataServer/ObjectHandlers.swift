@@ -121,13 +121,17 @@ extension S3Responder {
         if let rawPart = call.query["partNumber"] {
             let number = try call.partNumber()
             guard call.header("range") == nil else { throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter") }
-            let part = object.metadata.partRange(number) ?? (number == 1 && size > 0 ? (0...(size - 1), 1) : (nil, 1))
-            guard let range = part.range else { throw S3Error(.invalidPartNumber, details: [("PartNumberRequested", rawPart), ("ActualPartCount", "\(part.count)")]) }
-            first = range.lowerBound
-            length = range.upperBound - range.lowerBound + 1
+            // An object without a (valid) part layout is one part: the whole object.
+            let layout = object.metadata.part(number, size: size) ?? (number == 1 ? (found: (offset: 0, length: size), count: 1) : (found: nil, count: 1))
+            guard let part = layout.found else {
+                throw S3Error(.invalidPartNumber, details: [("PartNumberRequested", rawPart), ("ActualPartCount", "\(layout.count)")])
+            }
+            first = part.offset
+            length = part.length
             status = .partialContent
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
-            headers.set("x-amz-mp-parts-count", String(part.count))
+            // An empty part has no byte range to name.
+            headers[.contentRange] = length > 0 ? "bytes \(first)-\(first + length - 1)/\(size)" : "bytes */\(size)"
+            headers.set("x-amz-mp-parts-count", String(layout.count))
         } else if let rangeHeader = call.header("range"), let spec = ByteRangeSpec.parse(rangeHeader) {
             guard let range = spec.resolve(size: size) else {
                 throw S3Error(.invalidRange, details: [("RangeRequested", rangeHeader), ("ActualObjectSize", "\(size)")])

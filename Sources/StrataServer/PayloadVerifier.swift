@@ -17,11 +17,6 @@ final class PayloadVerifier: @unchecked Sendable {
         if case .signedChunks(let signing) = check { previousSignature = signing.seedSignature } else { previousSignature = "" }
     }
 
-    var isActive: Bool {
-        if case .none = check { return false }
-        return true
-    }
-
     /// Bytes of a plainly framed body.
     func update(_ bytes: UnsafeRawBufferPointer) {
         if case .sha256 = check { bodyHash.update(bufferPointer: bytes) }

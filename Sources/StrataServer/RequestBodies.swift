@@ -10,17 +10,31 @@ enum BodyCollector {
     /// payload's SHA-256 is checked before the body is used.
     static func collect(_ call: S3Call, limit: Int) async throws -> [UInt8] {
         var collected: [UInt8] = []
+        var rawBytes = 0
+        // aws-chunked framing adds under 100 bytes per chunk; the raw limit only stops an endless stream.
+        let rawLimit = 2 * limit + 65_536
+        var decoder: AWSChunkedDecoder? = BodyFraming.isAWSChunked(call) ? AWSChunkedDecoder() : nil
+        let verifier = PayloadVerifier(call.identity.payload)
+        func tooLarge() -> S3Error { S3Error(.malformedXML, "The XML document is larger than the \(limit) bytes this request allows.") }
         for try await chunk in call.request.body {
-            guard collected.count + chunk.readableBytes <= limit else {
-                throw S3Error(.malformedXML, "The XML document is larger than the \(limit) bytes this request allows.")
+            rawBytes += chunk.readableBytes
+            guard rawBytes <= rawLimit else { throw tooLarge() }
+            try chunk.withUnsafeReadableBytes { raw in
+                verifier.update(raw)
+                guard decoder != nil else {
+                    collected.append(contentsOf: raw)
+                    return
+                }
+                try decoder!.feed(raw) { event in
+                    try verifier.consume(event)
+                    if case .data(let payload) = event { collected.append(contentsOf: payload) }
+                }
             }
-            collected.append(contentsOf: chunk.readableBytesView)
+            guard collected.count <= limit else { throw tooLarge() }
         }
-        if case .sha256 = call.identity.payload {
-            let verifier = PayloadVerifier(call.identity.payload)
-            collected.withUnsafeBytes { verifier.update($0) }
-            try verifier.finish()
-        }
+        call.bodyProgress.markFinished()
+        try decoder?.finish()
+        try verifier.finish()
         return collected
     }
 }
@@ -40,18 +54,34 @@ enum BodyFraming: Sendable, Equatable {
 
     /// Reads the framing from the headers: aws-chunked when the content hash names a streaming mode or the
     /// content encoding says so. S3 requires a declared length either way.
+    /// A streaming payload hash means aws-chunked. `Content-Encoding: aws-chunked` alone is honoured too, but it
+    /// cannot change what was signed: a plain digest is always checked against the raw bytes on the wire.
+    static func isAWSChunked(_ call: S3Call) -> Bool {
+        (call.header("x-amz-content-sha256") ?? "").hasPrefix("STREAMING-") || (call.header("content-encoding") ?? "").lowercased().contains("aws-chunked")
+    }
+
+    /// AWS's limit for one PutObject or UploadPart body; larger objects are uploaded in parts.
+    static let maxPayloadLength: Int64 = 5 << 30
+
     static func of(_ call: S3Call) throws(S3Error) -> BodyFraming {
-        let sha = call.header("x-amz-content-sha256") ?? ""
-        let encoding = call.header("content-encoding") ?? ""
-        if sha.hasPrefix("STREAMING-") || encoding.lowercased().contains("aws-chunked") {
+        let framing = try declared(call)
+        guard framing.payloadLength <= maxPayloadLength else {
+            throw S3Error(
+                .entityTooLarge, details: [("ProposedSize", "\(framing.payloadLength)"), ("MaxSizeAllowed", "\(maxPayloadLength)")])
+        }
+        return framing
+    }
+
+    private static func declared(_ call: S3Call) throws(S3Error) -> BodyFraming {
+        if isAWSChunked(call) {
             guard let raw = call.header("x-amz-decoded-content-length") else { throw S3Error(.missingContentLength) }
-            guard let decoded = Int64(raw), decoded >= 0 else {
+            guard let decoded = DecimalNumber.parse(raw, in: 0...Int64.max) else {
                 throw S3Error(.invalidArgument, "x-amz-decoded-content-length must be a non-negative integer.")
             }
             return .awsChunked(decodedLength: decoded)
         }
         guard let raw = call.header("content-length") else { throw S3Error(.missingContentLength) }
-        guard let length = Int64(raw), length >= 0 else { throw S3Error(.invalidArgument, "Content-Length must be a non-negative integer.") }
+        guard let length = DecimalNumber.parse(raw, in: 0...Int64.max) else { throw S3Error(.invalidArgument, "Content-Length must be a non-negative integer.") }
         return .plain(length: length)
     }
 }
@@ -76,6 +106,8 @@ enum BodyStreamer {
             for try await chunk in call.request.body {
                 if decoder != nil {
                     try chunk.withUnsafeReadableBytes { raw in
+                        // A plain digest covers the bytes as sent, framing included.
+                        verifier.update(raw)
                         try decoder!.feed(raw) { event in
                             try verifier.consume(event)
                             if case .data(let payload) = event { pending.writeBytes(payload) }
@@ -83,7 +115,7 @@ enum BodyStreamer {
                     }
                     received = decoder!.decodedLength
                 } else {
-                    if verifier.isActive { chunk.withUnsafeReadableBytes { verifier.update($0) } }
+                    chunk.withUnsafeReadableBytes { verifier.update($0) }
                     received += Int64(chunk.readableBytes)
                     if pending.readableBytes == 0 && chunk.readableBytes >= batchSize && received <= declared {
                         try await flush(chunk, writer, io, mirror)
@@ -106,6 +138,7 @@ enum BodyStreamer {
             // The connection broke mid-body.
             throw S3Error(.incompleteBody)
         }
+        call.bodyProgress.markFinished()
         try decoder?.finish()
         if pending.readableBytes > 0 { try await flush(pending, writer, io, mirror) }
         guard received == declared else { throw S3Error(.incompleteBody) }

@@ -2,6 +2,15 @@ import HTTPTypes
 import Hummingbird
 import S3Protocol
 import StrataStore
+import Synchronization
+
+/// Whether a request's body has been read to its end; a refusal before that closes the connection rather
+/// than draining what the client may still send.
+final class BodyProgress: Sendable {
+    private let finished = Atomic<Bool>(false)
+    var isFinished: Bool { finished.load(ordering: .relaxed) }
+    func markFinished() { finished.store(true, ordering: .relaxed) }
+}
 
 /// Everything a handler needs about one S3 request.
 struct S3Call: Sendable {
@@ -10,6 +19,7 @@ struct S3Call: Sendable {
     let operation: S3Operation
     let requestID: String
     let identity: Identity
+    let bodyProgress: BodyProgress
 
     var user: String { identity.user }
 
@@ -51,7 +61,7 @@ struct S3Call: Sendable {
     /// The `partNumber` query parameter, 1 to 10000 (UploadPart, and GET/HEAD by part).
     func partNumber() throws(S3Error) -> Int {
         let raw = query["partNumber"] ?? ""
-        guard let n = Int(raw), (1...FileSystemStore.maxPartNumber).contains(n) else {
+        guard let n = DecimalNumber.parseInt(raw, in: 1...FileSystemStore.maxPartNumber) else {
             throw S3Error(
                 .invalidArgument, "Part number must be an integer between 1 and 10000, inclusive",
                 details: [("ArgumentName", "partNumber"), ("ArgumentValue", raw)])

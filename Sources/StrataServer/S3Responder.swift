@@ -10,7 +10,7 @@ import StrataTiering
 /// The single entry point for S3 requests: parse the target, identify the caller, route to an operation,
 /// run its handler, and turn every failure into S3's error document. One access-log line per request.
 struct S3Responder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = S3RequestContext
 
     let store: FileSystemStore
     let io: IOPool
@@ -33,6 +33,7 @@ struct S3Responder: HTTPResponder {
         var keyName = ""
         var resource = "/"
         var response: Response
+        let bodyProgress = BodyProgress()
         do {
             let target = try S3Target(rawTarget: request.head.path ?? "/")
             bucketName = target.bucket ?? ""
@@ -41,15 +42,24 @@ struct S3Responder: HTTPResponder {
                 method: request.method.rawValue, target: target, hasCopySource: request.headers[named: "x-amz-copy-source"] != nil)
             operationName = operation.name
             let identity = try identify(request, target)
-            let call = S3Call(request: request, target: target, operation: operation, requestID: requestID, identity: identity)
+            let call = S3Call(
+                request: request, target: target, operation: operation, requestID: requestID, identity: identity, bodyProgress: bodyProgress)
             resource = call.resource
             try await authorize(call)
+            // Only an authenticated, authorized request is invited to send its body.
+            if request.headers[.expect] != nil {
+                try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
+            }
             response = try await dispatch(call)
         } catch let error as S3Error {
             response = Responses.error(error, requestID: requestID, resource: resource, isHead: request.method == .head)
         } catch {
             logger.error("unexpected failure", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
             response = Responses.error(S3Error(.internalError), requestID: requestID, resource: resource, isHead: request.method == .head)
+        }
+        if response.status.code >= 300, Self.declaresBody(request), !bodyProgress.isFinished {
+            // The body was not read: close rather than drain what the client may still send.
+            response.headers[.connection] = "close"
         }
         response.headers.set("x-amz-request-id", requestID)
         response.headers.set("x-amz-id-2", requestID)
@@ -68,6 +78,12 @@ struct S3Responder: HTTPResponder {
                 ])
         }
         return response
+    }
+
+    static func declaresBody(_ request: Request) -> Bool {
+        if request.headers[.transferEncoding] != nil { return true }
+        guard let length = request.headers[.contentLength] else { return false }
+        return length != "0"
     }
 
     /// SIGV4 mode verifies the signature; SIMPLE mode takes the access key named in the request as the user.
@@ -119,6 +135,18 @@ struct S3Responder: HTTPResponder {
     /// Opens a bucket on the I/O pool.
     func openBucket(_ name: String) async throws -> OpenFile {
         try await io.run { [store] in try store.openBucket(name) }
+    }
+}
+
+/// Hummingbird's basic context plus the connection, so the responder can ask the connection guard to send
+/// `100 Continue` once a request is authorized.
+struct S3RequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }
 

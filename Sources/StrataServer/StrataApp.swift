@@ -46,9 +46,11 @@ public enum StrataApp {
             responder: responder,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ExpectContinueHandler()],
+                    additionalChannelHandlers: [ConnectionGuard(headerTimeout: .milliseconds(max(100, configuration.durationMilliseconds(Keys.headerTimeout))))],
                     idleTimeout: .milliseconds(max(1000, configuration.durationMilliseconds(Keys.idleTimeout))))),
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Strata"),
+            configuration: .init(
+                address: .hostname(settings.host, port: settings.port), serverName: "Strata",
+                availableConnectionsDelegate: .maximum(configuration.int(Keys.maxConnections), logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.notice("Strata S3 endpoint listening on http://\(settings.host):\(port)/ (also under /api/v1/s3/)")

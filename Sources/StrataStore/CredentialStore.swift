@@ -117,15 +117,6 @@ public final class CredentialStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(FileFormat(credentials: list.sorted { $0.accessKey < $1.accessKey }))
-        let temporary = directory + "/.credentials.\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw StoreError(description: "cannot write \(temporary)")
-        }
-        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
-        guard rename(temporary, path) == 0 else { throw StoreError(description: "cannot replace \(path): \(String(cString: strerror(errno)))") }
+        try DurableFile.replace(path, contents: Array(data), mode: 0o600)
     }
 }

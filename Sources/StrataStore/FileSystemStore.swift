@@ -34,7 +34,9 @@ public final class FileSystemStore: Sendable {
 
     private static func probeExtendedAttributes(_ root: OpenFile, path: String) throws {
         let probe = ".strata.tmp.xattr-probe-\(getpid())"
-        let fd = open(path + "/" + probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        // Relative to the root's descriptor, never following a link and never reusing a file someone planted.
+        _ = unlinkat(root.fd, probe, 0)
+        let fd = openat(root.fd, probe, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StartupError(description: "cannot write to the root directory \(path): \(String(cString: strerror(errno)))") }
         defer {
             close(fd)
@@ -70,6 +72,19 @@ public final class FileSystemStore: Sendable {
         return BucketInfo(name: name, owner: meta?.owner, creationSeconds: created)
     }
 
+    /// The owner that governs a bucket: its own recorded owner, else that of the nearest enclosing bucket
+    /// (a directory made inside a bucket belongs to that bucket's owner). NoSuchBucket when it does not exist.
+    public func effectiveOwner(_ name: String) throws(S3Error) -> String? {
+        var segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
+        _ = try openBucket(name)
+        while !segments.isEmpty {
+            let current = segments.joined(separator: ":")
+            if let handle = try? openBucket(current), let owner = bucketInfo(current, handle: handle).owner { return owner }
+            segments.removeLast()
+        }
+        return nil
+    }
+
     /// Top-level directories, sorted by name. Nested (`a:b`) buckets are not listed, as in Alluxio.
     public func listBuckets() throws(S3Error) -> [BucketInfo] {
         var names: [String] = []
@@ -100,7 +115,7 @@ public final class FileSystemStore: Sendable {
 
     /// Creates the bucket directory and records its owner. The parent of a nested bucket must exist.
     public func createBucket(_ name: String, owner: String) throws(S3Error) -> CreateBucketOutcome {
-        let segments = name.split(separator: ":").map(String.init)
+        let segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
         let parent: OpenFile
         if segments.count > 1 {
             let parentName = segments.dropLast().joined(separator: ":")
@@ -121,7 +136,7 @@ public final class FileSystemStore: Sendable {
                 throw S3Error(.bucketAlreadyExists, details: [("BucketName", name)])
             }
             let info = bucketInfo(name, handle: handle)
-            if let existing = info.owner, existing != owner {
+            if let existing = info.owner, !existing.bytesEqual(owner) {
                 throw S3Error(.bucketAlreadyExists, details: [("BucketName", name)])
             }
             return .alreadyOwned
@@ -151,7 +166,7 @@ public final class FileSystemStore: Sendable {
         } catch {
             throw S3Error(.internalError)
         }
-        let segments = name.split(separator: ":").map(String.init)
+        let segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
         let parentHandle: OpenFile
         if segments.count > 1 {
             guard let p = try? Sys.openBeneath(root.fd, segments.dropLast().joined(separator: "/"), flags: Sys.readDirectory) else {
@@ -196,12 +211,7 @@ public final class FileSystemStore: Sendable {
     // MARK: Paths inside a bucket
 
     /// Splits `a/b/c` into its directory components and leaf name.
-    static func split(_ key: String) -> (directories: [String], leaf: String) {
-        var parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if parts.last == "" { parts.removeLast() }
-        let leaf = parts.removeLast()
-        return (parts, leaf)
-    }
+    static func split(_ key: String) -> (directories: [String], leaf: String) { ObjectKey.segments(key) }
 
     /// Opens the directory holding `key`'s leaf; NoSuchKey when a component is missing or not a directory.
     func openParent(_ bucket: OpenFile, _ directories: [String]) throws(SystemError) -> OpenFile {

@@ -66,7 +66,7 @@ final class KeyWalker {
             start = bucket
         } else {
             let relative = String(decoding: dirPath.dropLast(), as: UTF8.self)
-            if relative.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            if relative.splitBytes(UInt8(ascii: "/")).contains(where: { $0.isEmpty || $0.bytesEqual(".") || $0.bytesEqual("..") }) {
                 start = nil
             } else {
                 start = try? Sys.openBeneath(bucket.fd, relative, flags: Sys.readDirectory)

@@ -77,7 +77,7 @@ extension FileSystemStore {
 
     /// `.strata.uploads` of the top-level bucket holding `bucketName` (nested buckets share their top's).
     func uploadsDirectory(_ bucketName: String, create: Bool) throws(S3Error) -> OpenFile? {
-        let top = String(bucketName.split(separator: ":").first ?? "")
+        let top = bucketName.splitBytes(UInt8(ascii: ":")).first ?? ""
         let topHandle = try openBucket(top)
         if create {
             do { try Sys.mkdir(topHandle.fd, ReservedNames.uploadsDirectory) } catch {
@@ -123,7 +123,7 @@ extension FileSystemStore {
         guard FileSystemStore.isValidUploadId(uploadId), let uploads = try uploadsDirectory(bucketName, create: false) else { throw noSuchUpload }
         let name = uploadId + options.multipartSuffix
         guard let directory = try? Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory), let info = readInfo(directory),
-            info.bucket == bucketName, info.key == key
+            info.bucket.bytesEqual(bucketName), info.key.bytesEqual(key)
         else { throw noSuchUpload }
         return Upload(info: info, directory: directory, uploads: uploads, directoryName: name)
     }
@@ -194,17 +194,10 @@ extension FileSystemStore {
 
     /// In-progress uploads of a bucket, sorted by key and then initiation time.
     public func listUploads(bucketName: String) throws(S3Error) -> [UploadInfo] {
-        guard let uploads = try uploadsDirectory(bucketName, create: false) else { return [] }
         var infos: [UploadInfo] = []
-        try? Sys.forEachEntry(uploads.fd) { cName, _ in
-            let name = String(cString: cName)
-            guard name.hasSuffix(options.multipartSuffix), let dir = try? Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory),
-                let info = readInfo(dir), info.bucket == bucketName
-            else { return }
-            infos.append(info)
-        }
+        try forEachUpload(bucketName: bucketName) { infos.append($0) }
         return infos.sorted {
-            if $0.key != $1.key { return $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            if !$0.key.bytesEqual($1.key) { return $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
             return ($0.initiated, $0.uploadId) < ($1.initiated, $1.uploadId)
         }
     }

@@ -63,20 +63,27 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         return try? decoder.decode(ObjectMetadata.self, from: Data(bytes))
     }
 
-    /// The byte range of part `number` (1-based) of a multipart object, and the part count.
-    public func partRange(_ number: Int) -> (range: ClosedRange<Int64>?, count: Int)? {
+    /// Part `number` (1-based) of a multipart object as its offset and length (an empty part has length 0), and
+    /// the part count. The layout is read from an xattr that other programs can write, so it is checked: nil when
+    /// it is not a plausible layout of `size` bytes.
+    public func part(_ number: Int, size: Int64) -> (found: (offset: Int64, length: Int64)?, count: Int)? {
         guard let partSizes else { return nil }
         var offset: Int64 = 0
-        var index = 0
-        var found: ClosedRange<Int64>?
-        for run in partSizes where run.count == 2 {
-            for _ in 0..<run[1] {
-                index += 1
-                if index == number { found = offset...(offset + run[0] - 1) }
-                offset += run[0]
+        var count = 0
+        var found: (offset: Int64, length: Int64)?
+        for run in partSizes {
+            guard run.count == 2, run[0] >= 0, (0...10_000).contains(run[1]), count + Int(run[1]) <= 10_000 else { return nil }
+            let (runBytes, overflow) = run[0].multipliedReportingOverflow(by: run[1])
+            guard !overflow, runBytes <= size - offset else { return nil }
+            // Within the run, so this product is at most runBytes.
+            if found == nil, number > count, number <= count + Int(run[1]) {
+                found = (offset + Int64(number - count - 1) * run[0], run[0])
             }
+            offset += runBytes
+            count += Int(run[1])
         }
-        return (found, index)
+        guard offset == size else { return nil }
+        return (found, count)
     }
 
     public static func runLengths(_ sizes: [Int64]) -> [[Int64]] {

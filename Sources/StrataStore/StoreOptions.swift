@@ -1,3 +1,4 @@
+import S3Protocol
 /// What is made durable before a write is acknowledged.
 public enum SyncPolicy: String, Sendable {
     case none = "NONE"
@@ -38,10 +39,10 @@ public enum ReservedNames {
     public static let uploadsDirectory = ".strata.uploads"
 
     public static func isReserved(_ component: Substring) -> Bool {
-        component.hasPrefix(prefix)
+        component.hasBytePrefix(prefix)
     }
 
     public static func isReserved(_ component: String) -> Bool {
-        component.hasPrefix(prefix)
+        component.hasBytePrefix(prefix)
     }
 }

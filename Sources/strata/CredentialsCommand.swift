@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import StrataStore
 
 /// `strata credentials add|list|remove`: manages the credential store offline; a running server picks up changes.
@@ -12,13 +13,31 @@ struct Credentials: ParsableCommand {
         @Option(help: "Root directory (its .strata/credentials.json holds the store).") var root = "./data"
         @Option(help: "User the credential acts as (owner of the buckets it creates).") var user: String
         @Option(name: .customLong("access-key")) var accessKey: String
-        @Option(name: .customLong("secret-key")) var secretKey: String
+        @Option(name: .customLong("secret-key"), help: "The secret (visible in the process list: prefer --secret-key-stdin or --secret-key-env).")
+        var secretKeyArgument: String?
+        @Flag(name: .customLong("secret-key-stdin"), help: "Read the secret from the first line of standard input.") var secretFromStdin = false
+        @Option(name: .customLong("secret-key-env"), help: "Read the secret from this environment variable.")
+        var secretEnvironmentVariable: String?
+
+        /// Exactly one source of the secret.
+        func secret() throws -> String {
+            let sources = [secretKeyArgument != nil, secretFromStdin, secretEnvironmentVariable != nil].filter { $0 }.count
+            guard sources == 1 else { throw ValidationError("give the secret with exactly one of --secret-key, --secret-key-stdin, --secret-key-env") }
+            if let secretKeyArgument { return secretKeyArgument }
+            if let name = secretEnvironmentVariable {
+                guard let value = ProcessInfo.processInfo.environment[name] else { throw ValidationError("environment variable \(name) is not set") }
+                return value
+            }
+            guard let line = readLine(strippingNewline: true) else { throw ValidationError("no secret on standard input") }
+            return line.hasSuffix("\r") ? String(line.dropLast()) : line
+        }
         @Option(
             name: .customLong("bucket"),
             help: "Scope the credential to this bucket, with read, write or owner rights (default owner); repeatable. Without it the credential acts as its user on the user's own buckets.")
         var buckets: [String] = []
 
         func run() throws {
+            let secretKey = try secret()
             guard !accessKey.isEmpty, !accessKey.contains("/"), !secretKey.isEmpty else {
                 throw ValidationError("access key and secret must be non-empty, and an access key cannot contain '/'")
             }

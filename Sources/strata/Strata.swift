@@ -11,6 +11,20 @@ struct Strata: AsyncParsableCommand {
         abstract: "An S3-compatible object server over a local or mounted filesystem.",
         subcommands: [Serve.self, Conf.self, Credentials.self],
         defaultSubcommand: Serve.self)
+
+    static func main() async {
+        CrashReports.harden()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every subcommand that reads the configuration shares.

@@ -166,12 +166,12 @@ final class TemporaryRoot {
         var meta = ObjectMetadata()
         meta.partSizes = ObjectMetadata.runLengths([5, 5, 5, 2])
         #expect(meta.partSizes == [[5, 3], [2, 1]])
-        #expect(meta.partRange(1)?.range == 0...4)
-        #expect(meta.partRange(3)?.range == 10...14)
-        #expect(meta.partRange(4)?.range == 15...16)
-        #expect(meta.partRange(4)?.count == 4)
-        #expect(meta.partRange(5)?.range == nil)
-        #expect(ObjectMetadata().partRange(1) == nil)
+        #expect(meta.part(1, size: 17)?.found?.offset == 0)
+        #expect(meta.part(3, size: 17)?.found?.offset == 10)
+        #expect(meta.part(4, size: 17)?.found?.length == 2)
+        #expect(meta.part(4, size: 17)?.count == 4)
+        #expect(meta.part(5, size: 17)?.found == nil)
+        #expect(ObjectMetadata().part(1, size: 0) == nil)
     }
 
     @Test func uploadIdsAreStrict() {
@@ -233,5 +233,40 @@ final class TemporaryRoot {
         Array("abc".utf8).withUnsafeBytes { summer.update($0) }
         #expect(summer.base64() == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
         #expect(Checksummer(.crc32).base64() == "AAAAAA==")
+    }
+}
+
+/// Part layouts come from an xattr other programs can write: implausible ones are refused, empty parts work.
+@Suite struct PartLayoutTests {
+    func metadata(_ runs: [[Int64]]) -> ObjectMetadata {
+        var meta = ObjectMetadata()
+        meta.partSizes = runs
+        return meta
+    }
+
+    @Test func emptyPartsHaveLengthZero() {
+        let layout = metadata([[0, 1]]).part(1, size: 0)
+        #expect(layout?.found?.offset == 0)
+        #expect(layout?.found?.length == 0)
+        #expect(layout?.count == 1)
+        let two = metadata([[5, 1], [0, 1]]).part(2, size: 5)
+        #expect(two?.found?.offset == 5)
+        #expect(two?.found?.length == 0)
+    }
+
+    @Test func findsPartsInRuns() {
+        let layout = metadata([[10, 3], [4, 1]]).part(3, size: 34)
+        #expect(layout?.found?.offset == 20)
+        #expect(layout?.found?.length == 10)
+        #expect(layout?.count == 4)
+        #expect(metadata([[10, 3], [4, 1]]).part(5, size: 34)?.found == nil)
+    }
+
+    @Test func implausibleLayoutsAreIgnored() {
+        #expect(metadata([[-1, 1]]).part(1, size: 0) == nil)
+        #expect(metadata([[1, -1]]).part(1, size: 0) == nil)
+        #expect(metadata([[Int64.max, 3]]).part(1, size: 10) == nil)
+        #expect(metadata([[10, 20_000]]).part(1, size: 200_000) == nil)
+        #expect(metadata([[10, 2]]).part(1, size: 30) == nil)
     }
 }
