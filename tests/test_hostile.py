@@ -900,3 +900,12 @@ def test_credentials_secret_from_env(signed):
     r = add_credential(signed.root, "--user", "env-user", "--access-key", "ENVKEY2", "--secret-key-env", "STRATA_UNSET_VAR_X",
                        env={k: v for k, v in os.environ.items() if k != "STRATA_UNSET_VAR_X"}, check=False)
     assert r.returncode != 0, "an unset --secret-key-env variable must be an error, not an empty secret"
+
+
+def test_crash_reports_never_dump_registers(signed):
+    """Class 7: the server runs with the Swift backtracer set to sanitize paths and print no registers (which can
+    hold fragments of signing keys), unless an operator chose other settings."""
+    with open(f"/proc/{signed.server.proc.pid}/environ", "rb") as f:
+        environment = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+    settings = environment.get(b"SWIFT_BACKTRACE", b"").decode()
+    assert "registers=none" in settings and "sanitize=yes" in settings and "interactive=no" in settings, settings

@@ -6,13 +6,21 @@ public struct CopySource: Sendable, Equatable {
     /// `isReserved` names the key segments the store keeps for itself.
     public init(header: String, isReserved: (Substring) -> Bool = { _ in false }) throws(S3Error) {
         func malformed() -> S3Error {
-            S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", details: [("ArgumentName", "x-amz-copy-source")])
+            S3Error(
+                .invalidArgument,
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                details: [("ArgumentName", "x-amz-copy-source")]
+            )
         }
         var raw = Substring(header)
         if let (path, query) = header.splitOnceBytes(UInt8(ascii: "?")) {
             let parameters = try QueryParameters(raw: Substring(query))
             if let version = parameters["versionId"], version != "null" {
-                throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "x-amz-copy-source"), ("ArgumentValue", header)])
+                throw S3Error(
+                    .invalidArgument,
+                    "Invalid version id specified",
+                    details: [("ArgumentName", "x-amz-copy-source"), ("ArgumentValue", header)]
+                )
             }
             raw = Substring(path)
         }
@@ -32,8 +40,10 @@ public enum CopySourceRange {
         guard case .closed(let first, let last)? = ByteRangeSpec.parse(header) else {
             throw S3Error(
                 .invalidArgument,
-                "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
-                details: [("ArgumentName", "x-amz-copy-source-range"), ("ArgumentValue", header)])
+                "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of "
+                    + "the first and last bytes to copy",
+                details: [("ArgumentName", "x-amz-copy-source-range"), ("ArgumentValue", header)]
+            )
         }
         return first...last
     }

@@ -88,8 +88,10 @@ public enum ObjectKey {
             }
             if component.count > maxComponentBytes {
                 throw S3Error(
-                    .keyTooLong, "A segment of your key between '/' is longer than \(maxComponentBytes) bytes, the filesystem's limit.",
-                    details: [("Size", "\(component.count)"), ("MaxSizeAllowed", "\(maxComponentBytes)")])
+                    .keyTooLong,
+                    "A segment of your key between '/' is longer than \(maxComponentBytes) bytes, the filesystem's limit.",
+                    details: [("Size", "\(component.count)"), ("MaxSizeAllowed", "\(maxComponentBytes)")]
+                )
             }
             let name = String(decoding: component, as: UTF8.self)
             if isReserved(Substring(name)) {

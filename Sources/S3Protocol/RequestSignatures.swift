@@ -17,7 +17,8 @@ public struct PresignedV4: Sendable, Equatable {
             let signedHeadersText = q["X-Amz-SignedHeaders"], let signature = q["X-Amz-Signature"]
         else {
             throw queryError(
-                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, "
+                    + "X-Amz-SignedHeaders, and X-Amz-Expires parameters."
             )
         }
         let (accessKey, date, region, service) = try SigV4Credential.parseScope(credentialText)
@@ -33,7 +34,13 @@ public struct PresignedV4: Sendable, Equatable {
             throw queryError("X-Amz-Signature must be 64 hexadecimal digits.")
         }
         let credential = SigV4Credential(
-            accessKey: accessKey, date: date, region: region, service: service, signedHeaders: signedHeaders, signature: signature.lowercased())
+            accessKey: accessKey,
+            date: date,
+            region: region,
+            service: service,
+            signedHeaders: signedHeaders,
+            signature: signature.lowercased()
+        )
         return PresignedV4(credential: credential, amzDate: amzDate, requestTime: requestTime, expires: expires)
     }
 }
@@ -90,7 +97,11 @@ public enum SignatureCoverage {
     }
 
     public static func unsignedHeadersError(_ names: [String]) -> S3Error {
-        S3Error(.accessDenied, "There were headers present in the request which were not signed", details: [("HeadersNotSigned", names.joined(separator: ", "))])
+        S3Error(
+            .accessDenied,
+            "There were headers present in the request which were not signed",
+            details: [("HeadersNotSigned", names.joined(separator: ", "))]
+        )
     }
 }
 

@@ -105,12 +105,14 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
         case .accessDenied: "Access Denied"
         case .authorizationQueryParametersError: "Error parsing the X-Amz-Credential parameter."
         case .invalidAccessKeyId: "The AWS Access Key Id you provided does not exist in our records."
-        case .signatureDoesNotMatch: "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        case .signatureDoesNotMatch:
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
         case .requestTimeTooSkewed: "The difference between the request time and the current time is too large."
         case .authorizationHeaderMalformed: "The authorization header you provided is invalid."
         case .badDigest: "The Content-MD5 you specified did not match what we received."
         case .bucketAlreadyExists:
-            "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+            "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a "
+                + "different name and try again."
         case .bucketAlreadyOwnedByYou: "Your previous request to create the named bucket succeeded and you already own it."
         case .bucketNotEmpty: "The bucket you tried to delete is not empty"
         case .entityTooLarge: "Your proposed upload exceeds the maximum allowed object size."
@@ -124,7 +126,8 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
         case .invalidDigest: "The Content-MD5 you specified is not valid."
         case .invalidLocationConstraint: "The specified location-constraint is not valid."
         case .invalidPart:
-            "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag."
+            "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag "
+                + "might not have matched the part's entity tag."
         case .invalidPartOrder: "The list of parts was not in ascending order. The parts list must be specified in order by part number."
         case .invalidRange: "The requested range is not satisfiable"
         case .invalidPartNumber: "The requested partnumber is not satisfiable"

@@ -63,8 +63,12 @@ public enum SigV4 {
 
     /// The canonical request. `path` is the decoded path as S3 sees it (`/bucket/key`), `query` decoded pairs.
     public static func canonicalRequest(
-        method: String, path: String, query: [(name: String, value: String)], headers: [(name: String, value: String)],
-        signedHeaders: [String], payloadHash: String
+        method: String,
+        path: String,
+        query: [(name: String, value: String)],
+        headers: [(name: String, value: String)],
+        signedHeaders: [String],
+        payloadHash: String
     ) -> String {
         let canonicalURI = uriEncode(path.isEmpty ? "/" : path, encodeSlash: false)
         var pairs: [(String, String)] = query.map { item in
@@ -159,8 +163,13 @@ public struct SigV4Credential: Sendable, Equatable {
         else { throw malformed("expected Credential, SignedHeaders and Signature.") }
         let (accessKey, date, region, service) = try parseScope(credential)
         return SigV4Credential(
-            accessKey: accessKey, date: date, region: region, service: service,
-            signedHeaders: signedHeaders.split(separator: ";").map { $0.lowercased() }, signature: signature.lowercased())
+            accessKey: accessKey,
+            date: date,
+            region: region,
+            service: service,
+            signedHeaders: signedHeaders.split(separator: ";").map { $0.lowercased() },
+            signature: signature.lowercased()
+        )
     }
 }
 
@@ -176,8 +185,13 @@ public enum SigV2 {
 
     /// StringToSign = Method \n Content-MD5 \n Content-Type \n Date-or-Expires \n CanonicalizedAmzHeaders CanonicalizedResource
     public static func stringToSign(
-        method: String, contentMD5: String, contentType: String, dateOrExpires: String, headers: [(name: String, value: String)],
-        rawPath: String, query: [(name: String, value: String)]
+        method: String,
+        contentMD5: String,
+        contentType: String,
+        dateOrExpires: String,
+        headers: [(name: String, value: String)],
+        rawPath: String,
+        query: [(name: String, value: String)]
     ) -> String {
         var amz: [String: [String]] = [:]
         for (name, value) in headers {
@@ -192,6 +206,7 @@ public enum SigV2 {
     }
 
     public static func signature(secret: String, stringToSign: String) -> String {
-        Data(HMAC<Insecure.SHA1>.authenticationCode(for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secret.utf8)))).base64EncodedString()
+        Data(HMAC<Insecure.SHA1>.authenticationCode(for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secret.utf8))))
+            .base64EncodedString()
     }
 }

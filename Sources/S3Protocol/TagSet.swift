@@ -32,7 +32,10 @@ public struct TagSet: Sendable, Equatable {
         }
         guard limits.enforced else { return }
         if tags.count > limits.maxTags {
-            throw S3Error(.invalidTag, limits.maxTags == 10 ? "Object tags cannot be greater than 10" : "Bucket tag count cannot be greater than \(limits.maxTags)")
+            throw S3Error(
+                .invalidTag,
+                limits.maxTags == 10 ? "Object tags cannot be greater than 10" : "Bucket tag count cannot be greater than \(limits.maxTags)"
+            )
         }
         for (key, value) in tags {
             if key.isEmpty { throw S3Error(.invalidTag, "The TagKey you have provided is invalid") }
@@ -59,7 +62,10 @@ public struct TagSet: Sendable, Equatable {
         do {
             return TagSet(try QueryParameters(raw: Substring(header)).items.map { (key: $0.name, value: $0.value) })
         } catch {
-            throw S3Error(.invalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+            throw S3Error(
+                .invalidArgument,
+                "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates."
+            )
         }
     }
 

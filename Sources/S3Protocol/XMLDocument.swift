@@ -99,7 +99,9 @@ private struct Parser {
 
     mutating func name() throws -> String {
         let start = pos
-        while let c = peek(), !(c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == UInt8(ascii: "=")) {
+        while let c = peek(),
+            !(c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == UInt8(ascii: "="))
+        {
             pos += 1
         }
         guard pos > start, let full = String(validating: bytes[start..<pos], as: UTF8.self) else { throw ParseFailure() }

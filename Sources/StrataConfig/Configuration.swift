@@ -108,7 +108,12 @@ public struct Configuration: Sendable {
                 for bucket in bucketsWithOverrides {
                     guard let entry = bucketEntries[bucket]?[key.name] else { continue }
                     let named = PropertyKey(
-                        key.perBucketPrefix + bucket + key.perBucketSuffix, type: key.type, default: key.defaultValue, secret: key.isSecret, key.description)
+                        key.perBucketPrefix + bucket + key.perBucketSuffix,
+                        type: key.type,
+                        default: key.defaultValue,
+                        secret: key.isSecret,
+                        key.description
+                    )
                     result.append(Entry(key: named, value: entry.value, source: entry.source))
                 }
             } else {

@@ -2,208 +2,438 @@
 public enum Keys {
     // MARK: Server
     public static let rootDir = PropertyKey(
-        "strata.root.dir", type: .string, default: "./data",
-        "Root directory served over S3. Its top-level directories are buckets; created if missing.")
+        "strata.root.dir",
+        type: .string,
+        default: "./data",
+        "Root directory served over S3. Its top-level directories are buckets; created if missing."
+    )
     public static let bindHost = PropertyKey(
-        "strata.proxy.web.bind.host", alluxio: "alluxio.proxy.web.bind.host", type: .string, default: "127.0.0.1",
-        "Address the S3 listener binds to. Binding beyond loopback with SIMPLE authentication trusts every client on the network.")
+        "strata.proxy.web.bind.host",
+        alluxio: "alluxio.proxy.web.bind.host",
+        type: .string,
+        default: "127.0.0.1",
+        "Address the S3 listener binds to. Binding beyond loopback with SIMPLE authentication trusts every client on the network."
+    )
     public static let port = PropertyKey(
-        "strata.proxy.web.port", alluxio: "alluxio.proxy.web.port", type: .integer(0...65535), default: "39999",
-        "TCP port of the S3 listener (0 picks a free port and logs it).")
+        "strata.proxy.web.port",
+        alluxio: "alluxio.proxy.web.port",
+        type: .integer(0...65535),
+        default: "39999",
+        "TCP port of the S3 listener (0 picks a free port and logs it)."
+    )
     public static let adminEnabled = PropertyKey(
-        "strata.admin.web.enabled", type: .boolean, default: "true", "Run the admin listener (health, version, Prometheus metrics).")
+        "strata.admin.web.enabled",
+        type: .boolean,
+        default: "true",
+        "Run the admin listener (health, version, Prometheus metrics)."
+    )
     public static let adminBindHost = PropertyKey(
-        "strata.admin.web.bind.host", type: .string, default: "127.0.0.1", "Address the admin listener binds to.")
+        "strata.admin.web.bind.host",
+        type: .string,
+        default: "127.0.0.1",
+        "Address the admin listener binds to."
+    )
     public static let adminPort = PropertyKey(
-        "strata.admin.web.port", type: .integer(0...65535), default: "39998", "Port of the admin listener (0 picks a free port and logs it).")
+        "strata.admin.web.port",
+        type: .integer(0...65535),
+        default: "39998",
+        "Port of the admin listener (0 picks a free port and logs it)."
+    )
     public static let idleTimeout = PropertyKey(
-        "strata.proxy.web.idle.timeout", type: .duration, default: "5min",
-        "A connection with no bytes moving in either direction for this long is closed (slow-loris protection; a slow but moving upload is not idle).")
+        "strata.proxy.web.idle.timeout",
+        type: .duration,
+        default: "5min",
+        "A connection with no bytes moving in either direction for this long is closed (slow-loris protection; a slow but moving upload is not idle)."
+    )
     public static let headerTimeout = PropertyKey(
-        "strata.proxy.web.header.timeout", type: .duration, default: "60sec",
-        "A request head must arrive within this long of the connection opening or the previous response ending; slower clients are disconnected.")
+        "strata.proxy.web.header.timeout",
+        type: .duration,
+        default: "60sec",
+        "A request head must arrive within this long of the connection opening or the previous response ending; slower clients are disconnected."
+    )
     public static let maxConnections = PropertyKey(
-        "strata.proxy.web.max.connections", type: .integer(1...1_000_000), default: "4096",
-        "Connections the S3 listener serves at once; further clients wait in the kernel's accept queue until one closes.")
+        "strata.proxy.web.max.connections",
+        type: .integer(1...1_000_000),
+        default: "4096",
+        "Connections the S3 listener serves at once; further clients wait in the kernel's accept queue until one closes."
+    )
     public static let ioThreads = PropertyKey(
-        "strata.fs.io.threads", type: .integer(1...1024), default: "16",
-        "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops.")
+        "strata.fs.io.threads",
+        type: .integer(1...1024),
+        default: "16",
+        "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops."
+    )
     public static let shutdownGrace = PropertyKey(
-        "strata.proxy.shutdown.grace.period", type: .duration, default: "30sec",
-        "On SIGINT/SIGTERM, how long in-flight requests may run before the server exits.")
+        "strata.proxy.shutdown.grace.period",
+        type: .duration,
+        default: "30sec",
+        "On SIGINT/SIGTERM, how long in-flight requests may run before the server exits."
+    )
     public static let accessLog = PropertyKey(
-        "strata.proxy.access.log.enabled", alluxio: "alluxio.proxy.audit.logging.enabled", type: .boolean, default: "true",
-        "Write one structured log line per request (operation, bucket, key, status, bytes, duration, request id).")
+        "strata.proxy.access.log.enabled",
+        alluxio: "alluxio.proxy.audit.logging.enabled",
+        type: .boolean,
+        default: "true",
+        "Write one structured log line per request (operation, bucket, key, status, bytes, duration, request id)."
+    )
     public static let logLevel = PropertyKey(
-        "strata.log.level", type: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: "info",
-        "Minimum level of log lines written to standard error.")
+        "strata.log.level",
+        type: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+        default: "info",
+        "Minimum level of log lines written to standard error."
+    )
 
     // MARK: Filesystem store
     public static let syncPolicy = PropertyKey(
-        "strata.fs.sync.policy", type: .choice(["NONE", "FILE", "FILE_AND_DIRECTORY"]), default: "FILE_AND_DIRECTORY",
-        "What is fsynced before a write is acknowledged: NONE (page cache only), FILE (the object's data and metadata), FILE_AND_DIRECTORY (also the directory entry, so the object survives a power cut).")
+        "strata.fs.sync.policy",
+        type: .choice(["NONE", "FILE", "FILE_AND_DIRECTORY"]),
+        default: "FILE_AND_DIRECTORY",
+        "What is fsynced before a write is acknowledged: NONE (page cache only), FILE (the object's data and metadata), FILE_AND_DIRECTORY "
+            + "(also the directory entry, so the object survives a power cut)."
+    )
     public static let tmpSweepAge = PropertyKey(
-        "strata.fs.tmp.sweep.age", type: .duration, default: "1h",
-        "Temporary files older than this, left by a crash, are removed by the start-up sweep. Younger ones may belong to another server sharing the directory.")
+        "strata.fs.tmp.sweep.age",
+        type: .duration,
+        default: "1h",
+        "Temporary files older than this, left by a crash, are removed by the start-up sweep. Younger ones may belong to another server "
+            + "sharing the directory."
+    )
     public static let listFolders = PropertyKey(
-        "strata.proxy.s3.list.objects.return.folders", alluxio: "alluxio.proxy.s3.list.objects.return.folders", type: .boolean,
+        "strata.proxy.s3.list.objects.return.folders",
+        alluxio: "alluxio.proxy.s3.list.objects.return.folders",
+        type: .boolean,
         default: "false",
-        "Alluxio behaviour: list every directory as a 0-byte `dir/` key. Off: only directories created as `dir/` objects are keys, as in AWS.")
+        "Alluxio behaviour: list every directory as a 0-byte `dir/` key. Off: only directories created as `dir/` objects are keys, as in AWS."
+    )
     public static let listingETagMaxSize = PropertyKey(
-        "strata.s3.listing.etag.compute.max.size", type: .bytes, default: "16MB",
-        "Files written outside S3 get their MD5 ETag computed (and cached) during listings up to this size; larger ones show a placeholder ETag in listings until first read or HEAD.")
+        "strata.s3.listing.etag.compute.max.size",
+        type: .bytes,
+        default: "16MB",
+        "Files written outside S3 get their MD5 ETag computed (and cached) during listings up to this size; larger ones show a placeholder "
+            + "ETag in listings until first read or HEAD."
+    )
 
     // MARK: S3 semantics
     public static let bucketNamingRestrictions = PropertyKey(
-        "strata.proxy.s3.bucket.naming.restrictions.enabled", alluxio: "alluxio.proxy.s3.bucket.naming.restrictions.enabled",
-        type: .boolean, default: "true",
-        "Apply AWS bucket naming rules to CreateBucket (each `:`-separated segment). Existing directories stay reachable either way.")
-    public static let userMetadataMaxSize = PropertyKey(
-        "strata.proxy.s3.user.metadata.max.size", type: .bytes, default: "2KB",
-        "Maximum total size of `x-amz-meta-*` names and values on one object (AWS: 2 KB). Larger requests get MetadataTooLarge.")
-    public static let taggingRestrictions = PropertyKey(
-        "strata.proxy.s3.tagging.restrictions.enabled", alluxio: "alluxio.proxy.s3.tagging.restrictions.enabled", type: .boolean,
+        "strata.proxy.s3.bucket.naming.restrictions.enabled",
+        alluxio: "alluxio.proxy.s3.bucket.naming.restrictions.enabled",
+        type: .boolean,
         default: "true",
-        "Enforce AWS's tag limits: at most 10 tags per object (50 per bucket), keys up to 128 and values up to 256 characters. Duplicate keys are always refused.")
+        "Apply AWS bucket naming rules to CreateBucket (each `:`-separated segment). Existing directories stay reachable either way."
+    )
+    public static let userMetadataMaxSize = PropertyKey(
+        "strata.proxy.s3.user.metadata.max.size",
+        type: .bytes,
+        default: "2KB",
+        "Maximum total size of `x-amz-meta-*` names and values on one object (AWS: 2 KB). Larger requests get MetadataTooLarge."
+    )
+    public static let taggingRestrictions = PropertyKey(
+        "strata.proxy.s3.tagging.restrictions.enabled",
+        alluxio: "alluxio.proxy.s3.tagging.restrictions.enabled",
+        type: .boolean,
+        default: "true",
+        "Enforce AWS's tag limits: at most 10 tags per object (50 per bucket), keys up to 128 and values up to 256 characters. Duplicate "
+            + "keys are always refused."
+    )
     public static let taggingHeaderMaxSize = PropertyKey(
-        "strata.proxy.s3.header.metadata.max.size", alluxio: "alluxio.proxy.s3.header.metadata.max.size", type: .bytes, default: "2KB",
-        "Maximum size of the `x-amz-tagging` request header (0 disables the check). Larger headers get MetadataTooLarge.")
+        "strata.proxy.s3.header.metadata.max.size",
+        alluxio: "alluxio.proxy.s3.header.metadata.max.size",
+        type: .bytes,
+        default: "2KB",
+        "Maximum size of the `x-amz-tagging` request header (0 disables the check). Larger headers get MetadataTooLarge."
+    )
     public static let writeType = PropertyKey(
-        "strata.proxy.s3.writetype", alluxio: "alluxio.proxy.s3.writetype", type: .choice(["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH", "THROUGH"]),
+        "strata.proxy.s3.writetype",
+        alluxio: "alluxio.proxy.s3.writetype",
+        type: .choice(["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH", "THROUGH"]),
         default: "MUST_CACHE",
-        "Where writes go. Without an upstream endpoint every write type behaves as MUST_CACHE (local only).")
+        "Where writes go. Without an upstream endpoint every write type behaves as MUST_CACHE (local only)."
+    )
     public static let deleteType = PropertyKey(
-        "strata.proxy.s3.deletetype", alluxio: "alluxio.proxy.s3.deletetype", type: .choice(["ALLUXIO_AND_UFS", "ALLUXIO_ONLY"]),
+        "strata.proxy.s3.deletetype",
+        alluxio: "alluxio.proxy.s3.deletetype",
+        type: .choice(["ALLUXIO_AND_UFS", "ALLUXIO_ONLY"]),
         default: "ALLUXIO_AND_UFS",
-        "Whether deletes also remove the upstream copy. Without an upstream only the local copy exists.")
+        "Whether deletes also remove the upstream copy. Without an upstream only the local copy exists."
+    )
 
     // MARK: Multipart uploads
     public static let multipartSuffix = PropertyKey(
-        "strata.proxy.s3.multipart.temporary.dir.suffix", alluxio: "alluxio.proxy.s3.multipart.temporary.dir.suffix", type: .string,
+        "strata.proxy.s3.multipart.temporary.dir.suffix",
+        alluxio: "alluxio.proxy.s3.multipart.temporary.dir.suffix",
+        type: .string,
         default: "_s3_multipart_tmp",
-        "Suffix of the directory holding one upload's parts (under the bucket's hidden .strata.uploads directory).")
+        "Suffix of the directory holding one upload's parts (under the bucket's hidden .strata.uploads directory)."
+    )
     public static let minPartSize = PropertyKey(
-        "strata.proxy.s3.complete.multipart.upload.min.part.size", alluxio: "alluxio.proxy.s3.complete.multipart.upload.min.part.size",
-        type: .bytes, default: "5MB", "Every part but the last must be at least this large (EntityTooSmall otherwise; 0 disables).")
+        "strata.proxy.s3.complete.multipart.upload.min.part.size",
+        alluxio: "alluxio.proxy.s3.complete.multipart.upload.min.part.size",
+        type: .bytes,
+        default: "5MB",
+        "Every part but the last must be at least this large (EntityTooSmall otherwise; 0 disables)."
+    )
     public static let completeKeepalive = PropertyKey(
-        "strata.proxy.s3.complete.multipart.upload.keepalive.enabled", alluxio: "alluxio.proxy.s3.complete.multipart.upload.keepalive.enabled",
-        type: .boolean, default: "false",
-        "Answer CompleteMultipartUpload with 200 at once and send whitespace while parts are joined; errors then arrive in the XML body.")
+        "strata.proxy.s3.complete.multipart.upload.keepalive.enabled",
+        alluxio: "alluxio.proxy.s3.complete.multipart.upload.keepalive.enabled",
+        type: .boolean,
+        default: "false",
+        "Answer CompleteMultipartUpload with 200 at once and send whitespace while parts are joined; errors then arrive in the XML body."
+    )
     public static let completeKeepaliveInterval = PropertyKey(
         "strata.proxy.s3.complete.multipart.upload.keepalive.time.interval",
-        alluxio: "alluxio.proxy.s3.complete.multipart.upload.keepalive.time.interval", type: .duration, default: "30sec",
-        "Longest gap between keepalive spaces (the first comes after 1 second, then the gap doubles).")
+        alluxio: "alluxio.proxy.s3.complete.multipart.upload.keepalive.time.interval",
+        type: .duration,
+        default: "30sec",
+        "Longest gap between keepalive spaces (the first comes after 1 second, then the gap doubles)."
+    )
     public static let cleanerEnabled = PropertyKey(
-        "strata.proxy.s3.multipart.upload.cleaner.enabled", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.enabled", type: .boolean,
-        default: "true", "Abort multipart uploads idle longer than the cleaner timeout, also those left from before a restart.")
+        "strata.proxy.s3.multipart.upload.cleaner.enabled",
+        alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.enabled",
+        type: .boolean,
+        default: "true",
+        "Abort multipart uploads idle longer than the cleaner timeout, also those left from before a restart."
+    )
     public static let cleanerTimeout = PropertyKey(
-        "strata.proxy.s3.multipart.upload.cleaner.timeout", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.timeout", type: .duration,
-        default: "24h", "How long an upload may go without a new part before the cleaner aborts it.")
+        "strata.proxy.s3.multipart.upload.cleaner.timeout",
+        alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.timeout",
+        type: .duration,
+        default: "24h",
+        "How long an upload may go without a new part before the cleaner aborts it."
+    )
     public static let cleanerRetryCount = PropertyKey(
-        "strata.proxy.s3.multipart.upload.cleaner.retry.count", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.retry.count",
-        type: .integer(0...100), default: "3", "How often the cleaner retries an abort that failed.")
+        "strata.proxy.s3.multipart.upload.cleaner.retry.count",
+        alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.retry.count",
+        type: .integer(0...100),
+        default: "3",
+        "How often the cleaner retries an abort that failed."
+    )
     public static let cleanerRetryDelay = PropertyKey(
-        "strata.proxy.s3.multipart.upload.cleaner.retry.delay", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.retry.delay",
-        type: .duration, default: "10sec", "Wait between the cleaner's retries.")
+        "strata.proxy.s3.multipart.upload.cleaner.retry.delay",
+        alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.retry.delay",
+        type: .duration,
+        default: "10sec",
+        "Wait between the cleaner's retries."
+    )
     public static let cleanerPoolSize = PropertyKey(
-        "strata.proxy.s3.multipart.upload.cleaner.pool.size", alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.pool.size",
-        type: .integer(1...64), default: "1", "How many uploads the cleaner aborts at the same time.")
+        "strata.proxy.s3.multipart.upload.cleaner.pool.size",
+        alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.pool.size",
+        type: .integer(1...64),
+        default: "1",
+        "How many uploads the cleaner aborts at the same time."
+    )
 
     // MARK: Tiering to an upstream S3
     public static let upstreamEndpoint = PropertyKey(
-        "strata.underfs.s3.endpoint", alluxio: "alluxio.underfs.s3.endpoint", type: .string, default: "",
-        "URL of the upstream S3 service (e.g. https://s3.us-east-1.amazonaws.com). Empty: no upstream, every write type behaves as MUST_CACHE.")
+        "strata.underfs.s3.endpoint",
+        alluxio: "alluxio.underfs.s3.endpoint",
+        type: .string,
+        default: "",
+        "URL of the upstream S3 service (e.g. https://s3.us-east-1.amazonaws.com). Empty: no upstream, every write type behaves as MUST_CACHE."
+    )
     public static let upstreamRegion = PropertyKey(
-        "strata.underfs.s3.region", alluxio: "alluxio.underfs.s3.endpoint.region", type: .string, default: "us-east-1",
-        "Region the upstream requests are signed for.")
+        "strata.underfs.s3.region",
+        alluxio: "alluxio.underfs.s3.endpoint.region",
+        type: .string,
+        default: "us-east-1",
+        "Region the upstream requests are signed for."
+    )
     public static let upstreamAccessKey = PropertyKey(
-        "strata.underfs.s3.access.key", type: .string, default: "", "Access key for the upstream S3.")
+        "strata.underfs.s3.access.key",
+        type: .string,
+        default: "",
+        "Access key for the upstream S3."
+    )
     public static let upstreamSecretKey = PropertyKey(
-        "strata.underfs.s3.secret.key", type: .string, default: "", secret: true, "Secret key for the upstream S3. Never printed or logged.")
+        "strata.underfs.s3.secret.key",
+        type: .string,
+        default: "",
+        secret: true,
+        "Secret key for the upstream S3. Never printed or logged."
+    )
     public static let upstreamPathStyle = PropertyKey(
-        "strata.underfs.s3.path.style", type: .boolean, default: "true",
-        "Address upstream buckets path-style (endpoint/bucket/key). False: virtual-host style (bucket.endpoint/key).")
+        "strata.underfs.s3.path.style",
+        type: .boolean,
+        default: "true",
+        "Address upstream buckets path-style (endpoint/bucket/key). False: virtual-host style (bucket.endpoint/key)."
+    )
     public static let upstreamTLSVerify = PropertyKey(
-        "strata.underfs.s3.tls.verify", type: .boolean, default: "true", "Verify the upstream's TLS certificate.")
+        "strata.underfs.s3.tls.verify",
+        type: .boolean,
+        default: "true",
+        "Verify the upstream's TLS certificate."
+    )
     public static let upstreamConnectTimeout = PropertyKey(
-        "strata.underfs.s3.connect.timeout", type: .duration, default: "10sec", "Connection timeout for upstream requests.")
+        "strata.underfs.s3.connect.timeout",
+        type: .duration,
+        default: "10sec",
+        "Connection timeout for upstream requests."
+    )
     public static let upstreamRequestTimeout = PropertyKey(
-        "strata.underfs.s3.request.timeout", type: .duration, default: "5min",
-        "Longest time an upstream request may go without progress before it fails.")
+        "strata.underfs.s3.request.timeout",
+        type: .duration,
+        default: "5min",
+        "Longest time an upstream request may go without progress before it fails."
+    )
     public static let upstreamConcurrency = PropertyKey(
-        "strata.underfs.s3.concurrency", type: .integer(1...4096), default: "64", "Maximum concurrent connections to the upstream.")
+        "strata.underfs.s3.concurrency",
+        type: .integer(1...4096),
+        default: "64",
+        "Maximum concurrent connections to the upstream."
+    )
     public static let readType = PropertyKey(
-        "strata.user.file.readtype.default", alluxio: "alluxio.user.file.readtype.default", type: .choice(["CACHE", "CACHE_PROMOTE", "NO_CACHE"]),
-        default: "CACHE", "On a cache miss: CACHE (and Alluxio's CACHE_PROMOTE) keeps the object read from upstream locally; NO_CACHE streams it without keeping it.")
+        "strata.user.file.readtype.default",
+        alluxio: "alluxio.user.file.readtype.default",
+        type: .choice(["CACHE", "CACHE_PROMOTE", "NO_CACHE"]),
+        default: "CACHE",
+        "On a cache miss: CACHE (and Alluxio's CACHE_PROMOTE) keeps the object read from upstream locally; NO_CACHE streams it without keeping it."
+    )
     public static let metadataSyncInterval = PropertyKey(
-        "strata.user.file.metadata.sync.interval", alluxio: "alluxio.user.file.metadata.sync.interval", type: .syncInterval, default: "1min",
-        "How stale a cached object may be: after this long it is revalidated against the upstream ETag (changed: refetched; deleted: removed). -1 never, 0 on every access.")
+        "strata.user.file.metadata.sync.interval",
+        alluxio: "alluxio.user.file.metadata.sync.interval",
+        type: .syncInterval,
+        default: "1min",
+        "How stale a cached object may be: after this long it is revalidated against the upstream ETag (changed: refetched; deleted: "
+            + "removed). -1 never, 0 on every access."
+    )
     public static let rangeMissPolicy = PropertyKey(
-        "strata.user.file.range.miss.policy", type: .choice(["FETCH_RANGE", "FILL_OBJECT"]), default: "FILL_OBJECT",
-        "A ranged GET that misses the cache fetches just the range from upstream; FILL_OBJECT also fetches the whole object into the cache in the background (when the read type caches), so the reads that follow hit.")
+        "strata.user.file.range.miss.policy",
+        type: .choice(["FETCH_RANGE", "FILL_OBJECT"]),
+        default: "FILL_OBJECT",
+        "A ranged GET that misses the cache fetches just the range from upstream; FILL_OBJECT also fetches the whole object into the cache "
+            + "in the background (when the read type caches), so the reads that follow hit."
+    )
     public static let cacheQuota = PropertyKey(
-        "strata.cache.quota", type: .bytes, default: "0",
-        "With an upstream: the most bytes of objects kept locally (0: no limit). Beyond it the least recently read copies the upstream already holds are evicted, down to 90%; objects not yet persisted are never evicted.")
+        "strata.cache.quota",
+        type: .bytes,
+        default: "0",
+        "With an upstream: the most bytes of objects kept locally (0: no limit). Beyond it the least recently read copies the upstream "
+            + "already holds are evicted, down to 90%; objects not yet persisted are never evicted."
+    )
     public static let cacheEvictionInterval = PropertyKey(
-        "strata.cache.eviction.interval", type: .duration, default: "30sec", "How often the cache quota is checked.")
+        "strata.cache.eviction.interval",
+        type: .duration,
+        default: "30sec",
+        "How often the cache quota is checked."
+    )
     public static let asyncWorkers = PropertyKey(
-        "strata.proxy.s3.async.through.workers", type: .integer(1...256), default: "4",
-        "How many ASYNC_THROUGH journal entries are persisted upstream at the same time.")
+        "strata.proxy.s3.async.through.workers",
+        type: .integer(1...256),
+        default: "4",
+        "How many ASYNC_THROUGH journal entries are persisted upstream at the same time."
+    )
     public static let asyncMaxBackoff = PropertyKey(
-        "strata.proxy.s3.async.through.retry.max.delay", type: .duration, default: "2min",
-        "Longest wait between retries of a failed upstream persist (the wait starts at 1 second and doubles).")
+        "strata.proxy.s3.async.through.retry.max.delay",
+        type: .duration,
+        default: "2min",
+        "Longest wait between retries of a failed upstream persist (the wait starts at 1 second and doubles)."
+    )
     public static let bucketWriteType = PropertyKey(
-        "strata.bucket.<bucket>.writetype", type: .choice(["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH", "THROUGH"]), default: "",
-        "Write type for one bucket.")
+        "strata.bucket.<bucket>.writetype",
+        type: .choice(["MUST_CACHE", "CACHE_THROUGH", "ASYNC_THROUGH", "THROUGH"]),
+        default: "",
+        "Write type for one bucket."
+    )
     public static let bucketDeleteType = PropertyKey(
-        "strata.bucket.<bucket>.deletetype", type: .choice(["ALLUXIO_AND_UFS", "ALLUXIO_ONLY"]), default: "", "Delete type for one bucket.")
+        "strata.bucket.<bucket>.deletetype",
+        type: .choice(["ALLUXIO_AND_UFS", "ALLUXIO_ONLY"]),
+        default: "",
+        "Delete type for one bucket."
+    )
     public static let bucketReadType = PropertyKey(
-        "strata.bucket.<bucket>.readtype", type: .choice(["CACHE", "CACHE_PROMOTE", "NO_CACHE"]), default: "", "Read type for one bucket.")
+        "strata.bucket.<bucket>.readtype",
+        type: .choice(["CACHE", "CACHE_PROMOTE", "NO_CACHE"]),
+        default: "",
+        "Read type for one bucket."
+    )
     public static let bucketUpstreamBucket = PropertyKey(
-        "strata.bucket.<bucket>.upstream.bucket", type: .string, default: "", "Upstream bucket a bucket is mounted on (default: the same name).")
+        "strata.bucket.<bucket>.upstream.bucket",
+        type: .string,
+        default: "",
+        "Upstream bucket a bucket is mounted on (default: the same name)."
+    )
     public static let bucketUpstreamPrefix = PropertyKey(
-        "strata.bucket.<bucket>.upstream.prefix", type: .string, default: "", "Key prefix inside the upstream bucket (default: none).")
+        "strata.bucket.<bucket>.upstream.prefix",
+        type: .string,
+        default: "",
+        "Key prefix inside the upstream bucket (default: none)."
+    )
 
     // MARK: Identity
     public static let authMode = PropertyKey(
-        "strata.s3.auth.mode", type: .choice(["SIMPLE", "SIGV4"]), default: "SIMPLE",
-        "SIMPLE: the caller is the access key named in the Authorization header and the signature is not checked (Alluxio's default; trusted networks only). SIGV4: signatures (SigV4 and SigV2, headers and presigned URLs, streaming payloads) are verified against the credential store.")
+        "strata.s3.auth.mode",
+        type: .choice(["SIMPLE", "SIGV4"]),
+        default: "SIMPLE",
+        "SIMPLE: the caller is the access key named in the Authorization header and the signature is not checked (Alluxio's default; "
+            + "trusted networks only). SIGV4: signatures (SigV4 and SigV2, headers and presigned URLs, streaming payloads) are verified "
+            + "against the credential store."
+    )
     public static let restAuthentication = PropertyKey(
-        "strata.s3.rest.authentication.enabled", alluxio: "alluxio.s3.rest.authentication.enabled", type: .boolean, default: "false",
-        "Alluxio's switch: true means strata.s3.auth.mode=SIGV4.")
+        "strata.s3.rest.authentication.enabled",
+        alluxio: "alluxio.s3.rest.authentication.enabled",
+        type: .boolean,
+        default: "false",
+        "Alluxio's switch: true means strata.s3.auth.mode=SIGV4."
+    )
     public static let adminAccessKey = PropertyKey(
-        "strata.s3.auth.admin.access.key", type: .string, default: "",
-        "Access key of the administrator credential, which may do everything (also STRATA_ADMIN_ACCESS_KEY).")
+        "strata.s3.auth.admin.access.key",
+        type: .string,
+        default: "",
+        "Access key of the administrator credential, which may do everything (also STRATA_ADMIN_ACCESS_KEY)."
+    )
     public static let adminSecretKey = PropertyKey(
-        "strata.s3.auth.admin.secret.key", type: .string, default: "", secret: true,
-        "Secret of the administrator credential (also STRATA_ADMIN_SECRET_KEY). Never printed or logged.")
+        "strata.s3.auth.admin.secret.key",
+        type: .string,
+        default: "",
+        secret: true,
+        "Secret of the administrator credential (also STRATA_ADMIN_SECRET_KEY). Never printed or logged."
+    )
     public static let enforceRegion = PropertyKey(
-        "strata.s3.auth.region.enforced", type: .boolean, default: "false",
-        "Require signatures to be scoped to strata.s3.region. Off: any region in the credential scope is accepted.")
+        "strata.s3.auth.region.enforced",
+        type: .boolean,
+        default: "false",
+        "Require signatures to be scoped to strata.s3.region. Off: any region in the credential scope is accepted."
+    )
     public static let clockSkew = PropertyKey(
-        "strata.s3.auth.clock.skew", type: .duration, default: "15min",
-        "How far a signed request's date may be from the server's clock (RequestTimeTooSkewed beyond).")
+        "strata.s3.auth.clock.skew",
+        type: .duration,
+        default: "15min",
+        "How far a signed request's date may be from the server's clock (RequestTimeTooSkewed beyond)."
+    )
     public static let anonymousAccess = PropertyKey(
-        "strata.s3.auth.anonymous.enabled", type: .boolean, default: "true",
-        "Requests without an Authorization header act as the anonymous user. Off: they get 403 AccessDenied.")
+        "strata.s3.auth.anonymous.enabled",
+        type: .boolean,
+        default: "true",
+        "Requests without an Authorization header act as the anonymous user. Off: they get 403 AccessDenied."
+    )
     public static let anonymousUser = PropertyKey(
-        "strata.s3.auth.anonymous.user", type: .string, default: "anonymous",
-        "The user unauthenticated requests act as when anonymous access is enabled.")
+        "strata.s3.auth.anonymous.user",
+        type: .string,
+        default: "anonymous",
+        "The user unauthenticated requests act as when anonymous access is enabled."
+    )
     public static let superuser = PropertyKey(
-        "strata.s3.superuser", type: .string, default: "admin",
-        "This user sees every bucket in ListBuckets; other users see the buckets they own and buckets with no recorded owner.")
+        "strata.s3.superuser",
+        type: .string,
+        default: "admin",
+        "This user sees every bucket in ListBuckets; other users see the buckets they own and buckets with no recorded owner."
+    )
     public static let region = PropertyKey(
-        "strata.s3.region", type: .string, default: "us-east-1",
-        "Region reported by GetBucketLocation and accepted in CreateBucket's LocationConstraint.")
+        "strata.s3.region",
+        type: .string,
+        default: "us-east-1",
+        "Region reported by GetBucketLocation and accepted in CreateBucket's LocationConstraint."
+    )
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace, accessLog, logLevel,
+        rootDir, bindHost, port, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace,
+        accessLog, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,
         cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
         upstreamEndpoint, upstreamRegion, upstreamAccessKey, upstreamSecretKey, upstreamPathStyle, upstreamTLSVerify,
-        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, cacheQuota, cacheEvictionInterval, asyncWorkers, asyncMaxBackoff,
+        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, cacheQuota,
+        cacheEvictionInterval, asyncWorkers, asyncMaxBackoff,
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
         authMode, restAuthentication, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser, superuser, region,
     ]

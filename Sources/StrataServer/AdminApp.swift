@@ -18,22 +18,36 @@ enum AdminApp {
             if let tiering {
                 let metrics = tiering.metrics
                 let pending = await tiering.persister.pending()
-                text += counter("strata_cache_hits_total", "Reads served from the local cache of a mounted bucket.", metrics.cacheHits.load(ordering: .relaxed))
+                text += counter(
+                    "strata_cache_hits_total",
+                    "Reads served from the local cache of a mounted bucket.",
+                    metrics.cacheHits.load(ordering: .relaxed)
+                )
                 text += counter("strata_cache_misses_total", "Reads that went to the upstream S3.", metrics.cacheMisses.load(ordering: .relaxed))
                 text += counter("strata_upstream_errors_total", "Upstream requests that failed.", metrics.upstreamErrors.load(ordering: .relaxed))
                 text += counter("strata_persisted_total", "Objects persisted upstream from the journal.", metrics.persisted.load(ordering: .relaxed))
-                text += counter("strata_persist_failures_total", "Failed attempts to persist journal entries.", metrics.persistFailures.load(ordering: .relaxed))
+                text += counter(
+                    "strata_persist_failures_total",
+                    "Failed attempts to persist journal entries.",
+                    metrics.persistFailures.load(ordering: .relaxed)
+                )
                 text += gauge("strata_journal_pending_entries", "ASYNC_THROUGH writes waiting to be persisted.", pending.entries)
                 text += gauge("strata_journal_pending_bytes", "Bytes of the objects waiting to be persisted.", Int(pending.bytes))
             }
             return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+            )
         }
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Strata-admin"),
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "Strata-admin"),
             onServerRunning: { channel in
                 logger.notice("Strata admin endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (metrics at /metrics)")
-            }, logger: logger)
+            },
+            logger: logger
+        )
     }
 
     static func counter(_ name: String, _ help: String, _ value: Int) -> String {

@@ -96,16 +96,17 @@ struct AsyncPersister: Service {
     func pending() async -> (entries: Int, bytes: Int64) {
         let journal = journal
         let store = store
-        return (try? await io.run {
-            var bytes: Int64 = 0
-            let entries = journal.entries()
-            for (_, entry) in entries {
-                if let bucket = try? store.openBucket(entry.bucket), let object = try? store.openObject(bucket: bucket, key: entry.key) {
-                    bytes += object.size
+        return
+            (try? await io.run {
+                var bytes: Int64 = 0
+                let entries = journal.entries()
+                for (_, entry) in entries {
+                    if let bucket = try? store.openBucket(entry.bucket), let object = try? store.openObject(bucket: bucket, key: entry.key) {
+                        bytes += object.size
+                    }
                 }
-            }
-            return (entries.count, bytes)
-        }) ?? (0, 0)
+                return (entries.count, bytes)
+            }) ?? (0, 0)
     }
 
     /// Streams the local file to the upstream, reading 1 MiB at a time as the upload consumes it.
@@ -130,4 +131,3 @@ struct AsyncPersister: Service {
         return try await client.put(bucket: entry.upstreamBucket, key: entry.upstreamKey, body: channel, length: size, headers: headers)
     }
 }
-

@@ -44,7 +44,11 @@ struct Authenticator: Sendable {
     func lookup(_ accessKey: String) throws(S3Error) -> Credential {
         if let admin, admin.accessKey == accessKey { return admin }
         guard let credential = credentials.lookup(accessKey) else {
-            throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.", details: [("AWSAccessKeyId", accessKey)])
+            throw S3Error(
+                .invalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records.",
+                details: [("AWSAccessKeyId", accessKey)]
+            )
         }
         return credential
     }
@@ -58,7 +62,11 @@ struct Authenticator: Sendable {
         if let header = request.headers[.authorization] {
             if header.hasPrefix(SigV4.algorithm + " ") { return try verifyV4Header(request, target, header, now: now) }
             if header.hasPrefix("AWS ") { return try verifyV2Header(request, target, header, now: now) }
-            throw S3Error(.invalidArgument, "Unsupported Authorization Type", details: [("ArgumentName", "Authorization"), ("ArgumentValue", header.prefix(20) + "...")])
+            throw S3Error(
+                .invalidArgument,
+                "Unsupported Authorization Type",
+                details: [("ArgumentName", "Authorization"), ("ArgumentValue", header.prefix(20) + "...")]
+            )
         }
         if q.has("X-Amz-Algorithm") || q.has("X-Amz-Signature") { return try verifyV4Query(request, target, now: now) }
         if q.has("AWSAccessKeyId") || q.has("Signature") { return try verifyV2Query(request, target, now: now) }
@@ -84,35 +92,53 @@ struct Authenticator: Sendable {
 
     private func checkScope(_ credential: SigV4Credential, amzDate: String) throws(S3Error) {
         guard amzDate.hasPrefix(credential.date) else {
-            throw S3Error(.authorizationHeaderMalformed, "Invalid credential date \"\(credential.date)\". This date is not the same as X-Amz-Date: \"\(amzDate.prefix(8))\".")
+            throw S3Error(
+                .authorizationHeaderMalformed,
+                "Invalid credential date \"\(credential.date)\". This date is not the same as X-Amz-Date: \"\(amzDate.prefix(8))\"."
+            )
         }
         guard credential.service == "s3" else {
-            throw S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; incorrect service \"\(credential.service)\". This endpoint belongs to \"s3\".")
+            throw S3Error(
+                .authorizationHeaderMalformed,
+                "The authorization header is malformed; incorrect service \"\(credential.service)\". This endpoint belongs to \"s3\"."
+            )
         }
         if enforceRegion && credential.region != region {
-            throw S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; the region '\(credential.region)' is wrong; expecting '\(region)'", details: [("Region", region)])
+            throw S3Error(
+                .authorizationHeaderMalformed,
+                "The authorization header is malformed; the region '\(credential.region)' is wrong; expecting '\(region)'",
+                details: [("Region", region)]
+            )
         }
     }
 
     private func checkSkew(_ requestTime: Int64, now: Int64) throws(S3Error) {
         if abs(requestTime - now) > clockSkewSeconds {
             throw S3Error(
-                .requestTimeTooSkewed, "The difference between the request time and the current time is too large.",
-                details: [("RequestTime", HTTPDate.iso8601(seconds: requestTime)), ("ServerTime", HTTPDate.iso8601(seconds: now)), ("MaxAllowedSkewMilliseconds", "\(clockSkewSeconds * 1000)")])
+                .requestTimeTooSkewed,
+                "The difference between the request time and the current time is too large.",
+                details: [
+                    ("RequestTime", HTTPDate.iso8601(seconds: requestTime)), ("ServerTime", HTTPDate.iso8601(seconds: now)),
+                    ("MaxAllowedSkewMilliseconds", "\(clockSkewSeconds * 1000)"),
+                ]
+            )
         }
     }
 
     private func mismatch(_ stringToSign: String, _ canonical: String, accessKey: String) -> S3Error {
         // The string to sign and canonical request help a client debug; the expected signature is never sent.
         S3Error(
-            .signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-            details: [("AWSAccessKeyId", accessKey), ("StringToSign", stringToSign), ("CanonicalRequest", canonical)])
+            .signatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            details: [("AWSAccessKeyId", accessKey), ("StringToSign", stringToSign), ("CanonicalRequest", canonical)]
+        )
     }
 
     private func verifyV4Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
         let parsed = try SigV4Credential.parse(authorization: header)
         let credential = try lookup(parsed.accessKey)
-        guard let amzDate = request.headers[named: "x-amz-date"] ?? request.headers[named: "date"], let requestTime = SigV4.parseAmzDate(amzDate) else {
+        guard let amzDate = request.headers[named: "x-amz-date"] ?? request.headers[named: "date"], let requestTime = SigV4.parseAmzDate(amzDate)
+        else {
             throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
         }
         try checkScope(parsed, amzDate: amzDate)
@@ -126,8 +152,13 @@ struct Authenticator: Sendable {
         }
         let payload = try payloadCheck(payloadHash)
         let canonical = SigV4.canonicalRequest(
-            method: request.method.rawValue, path: try signedPath(request), query: target.query.items, headers: headerPairs(request),
-            signedHeaders: parsed.signedHeaders, payloadHash: payloadHash)
+            method: request.method.rawValue,
+            path: try signedPath(request),
+            query: target.query.items,
+            headers: headerPairs(request),
+            signedHeaders: parsed.signedHeaders,
+            payloadHash: payloadHash
+        )
         let toSign = SigV4.stringToSign(amzDate: amzDate, scope: parsed.scope, canonicalRequest: canonical)
         let key = SigV4.signingKey(secret: credential.secretKey, date: parsed.date, region: parsed.region, service: parsed.service)
         guard SigV4.constantTimeEquals(SigV4.signature(key: key, stringToSign: toSign), parsed.signature) else {
@@ -137,7 +168,10 @@ struct Authenticator: Sendable {
             let trailer = payloadHash.hasSuffix("-TRAILER")
             return identity(
                 credential,
-                payload: .signedChunks(ChunkSigning(key: key, amzDate: amzDate, scope: parsed.scope, seedSignature: parsed.signature, hasTrailer: trailer)))
+                payload: .signedChunks(
+                    ChunkSigning(key: key, amzDate: amzDate, scope: parsed.scope, seedSignature: parsed.signature, hasTrailer: trailer)
+                )
+            )
         }
         return identity(credential, payload: payload)
     }
@@ -149,7 +183,12 @@ struct Authenticator: Sendable {
             return .signedChunks(ChunkSigning(key: [], amzDate: "", scope: "", seedSignature: "", hasTrailer: false))
         default:
             guard hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
-                throw S3Error(.invalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.", details: [("ArgumentName", "x-amz-content-sha256"), ("ArgumentValue", hash)])
+                throw S3Error(
+                    .invalidArgument,
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+                        + "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
+                    details: [("ArgumentName", "x-amz-content-sha256"), ("ArgumentValue", hash)]
+                )
             }
             return .sha256(hash.lowercased())
         }
@@ -169,8 +208,13 @@ struct Authenticator: Sendable {
         let payloadHash = request.headers[named: "x-amz-content-sha256"] ?? SigV4.unsignedPayload
         let payload = try payloadCheck(payloadHash)
         let canonical = SigV4.canonicalRequest(
-            method: request.method.rawValue, path: try signedPath(request), query: q.items.filter { $0.name != "X-Amz-Signature" },
-            headers: headerPairs(request), signedHeaders: parsed.signedHeaders, payloadHash: payloadHash)
+            method: request.method.rawValue,
+            path: try signedPath(request),
+            query: q.items.filter { $0.name != "X-Amz-Signature" },
+            headers: headerPairs(request),
+            signedHeaders: parsed.signedHeaders,
+            payloadHash: payloadHash
+        )
         let toSign = SigV4.stringToSign(amzDate: presigned.amzDate, scope: parsed.scope, canonicalRequest: canonical)
         let key = SigV4.signingKey(secret: credential.secretKey, date: parsed.date, region: parsed.region, service: parsed.service)
         guard SigV4.constantTimeEquals(SigV4.signature(key: key, stringToSign: toSign), parsed.signature) else {
@@ -195,9 +239,14 @@ struct Authenticator: Sendable {
 
     private func v2StringToSign(_ request: Request, _ target: S3Target, dateOrExpires: String) -> String {
         SigV2.stringToSign(
-            method: request.method.rawValue, contentMD5: request.headers[named: "content-md5"] ?? "",
-            contentType: request.headers[.contentType] ?? "", dateOrExpires: dateOrExpires, headers: headerPairs(request),
-            rawPath: rawPath(request), query: target.query.items)
+            method: request.method.rawValue,
+            contentMD5: request.headers[named: "content-md5"] ?? "",
+            contentType: request.headers[.contentType] ?? "",
+            dateOrExpires: dateOrExpires,
+            headers: headerPairs(request),
+            rawPath: rawPath(request),
+            query: target.query.items
+        )
     }
 
     private func verifyV2Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {

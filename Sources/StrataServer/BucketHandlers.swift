@@ -2,9 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import StrataTiering
 import S3Protocol
 import StrataStore
+import StrataTiering
 
 /// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning, GetBucketAcl.
 extension S3Responder {

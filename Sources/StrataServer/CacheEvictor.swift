@@ -23,18 +23,21 @@ struct CacheEvictor: Service {
 
     func enforce() async {
         let store = store
-        guard let objects = try? await io.run({ () -> [CachedObject] in
-            var all: [CachedObject] = []
-            for bucket in (try? store.listBuckets()) ?? [] {
-                try? store.cacheInventory(bucketName: bucket.name) { all.append($0) }
-            }
-            return all
-        }) else { return }
+        guard
+            let objects = try? await io.run({ () -> [CachedObject] in
+                var all: [CachedObject] = []
+                for bucket in (try? store.listBuckets()) ?? [] {
+                    try? store.cacheInventory(bucketName: bucket.name) { all.append($0) }
+                }
+                return all
+            })
+        else { return }
         var used = objects.reduce(Int64(0)) { $0 + $1.size }
         guard used > quotaBytes else { return }
         let target = quotaBytes / 10 * 9
         let candidates = objects.filter(\.evictable).sorted {
-            accesses.lastAccess($0.bucket, $0.key, fallback: $0.modifiedSeconds) < accesses.lastAccess($1.bucket, $1.key, fallback: $1.modifiedSeconds)
+            accesses.lastAccess($0.bucket, $0.key, fallback: $0.modifiedSeconds)
+                < accesses.lastAccess($1.bucket, $1.key, fallback: $1.modifiedSeconds)
         }
         var evicted = 0
         for object in candidates where used > target {

@@ -38,7 +38,11 @@ struct RequestedChecksum: Sendable {
         }
         if let name = call.header("x-amz-sdk-checksum-algorithm") ?? call.header("x-amz-checksum-algorithm") {
             guard let algorithm = ChecksumAlgorithm(name: name) else {
-                throw S3Error(.invalidRequest, "Checksum algorithm \(name) is not supported.", details: [("ArgumentName", "x-amz-sdk-checksum-algorithm")])
+                throw S3Error(
+                    .invalidRequest,
+                    "Checksum algorithm \(name) is not supported.",
+                    details: [("ArgumentName", "x-amz-sdk-checksum-algorithm")]
+                )
             }
             return RequestedChecksum(algorithm: algorithm, expected: nil, inTrailer: false)
         }
@@ -74,4 +78,3 @@ enum Base64Bytes {
         return Array(data)
     }
 }
-

@@ -1,7 +1,7 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import S3Protocol
-import Foundation
 import StrataStore
 import StrataTiering
 
@@ -29,7 +29,9 @@ extension S3Responder {
         if isSelf && replacement == nil && replacementTags == nil {
             throw S3Error(
                 .invalidRequest,
-                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, "
+                    + "storage class, website redirect location or encryption attributes."
+            )
         }
         let user = call.user
         if let tiering, let policy = policy(bucketName), policy.writeType == .through, let sourcePolicy = self.policy(source.bucket) {
@@ -39,8 +41,12 @@ extension S3Responder {
             let etag: String
             do {
                 etag = try await tiering.client.copyObject(
-                    fromBucket: sourcePolicy.upstreamBucket, fromKey: sourcePolicy.upstreamKey(source.key), toBucket: policy.upstreamBucket,
-                    toKey: policy.upstreamKey(key), headers: headers)
+                    fromBucket: sourcePolicy.upstreamBucket,
+                    fromKey: sourcePolicy.upstreamKey(source.key),
+                    toBucket: policy.upstreamBucket,
+                    toKey: policy.upstreamKey(key),
+                    headers: headers
+                )
             } catch UpstreamError.status(404, _) {
                 throw S3Error(.noSuchKey, details: [("Key", source.key)])
             } catch let error as UpstreamError { throw error.s3Error }
@@ -75,7 +81,9 @@ extension S3Responder {
                 return (updated.metadata.etag, updated.lastModifiedSeconds)
             }
             if key.hasSuffix("/") {
-                guard object.size == 0 else { throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.") }
+                guard object.size == 0 else {
+                    throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
+                }
                 try store.putDirectoryObject(bucket: destination, key: key, metadata: metadata, tags: tags)
                 let created = try store.openObject(bucket: destination, key: key)
                 return (emptyMD5, created.lastModifiedSeconds)

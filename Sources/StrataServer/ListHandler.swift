@@ -17,13 +17,21 @@ extension S3Responder {
         var maxKeys = Self.maxKeysLimit
         if let raw = q["max-keys"] {
             guard let value = DecimalNumber.parseInt(raw, in: 0...Int.max) else {
-                throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range", details: [("ArgumentName", "max-keys"), ("ArgumentValue", raw)])
+                throw S3Error(
+                    .invalidArgument,
+                    "Provided max-keys not an integer or within integer range",
+                    details: [("ArgumentName", "max-keys"), ("ArgumentValue", raw)]
+                )
             }
             maxKeys = min(value, Self.maxKeysLimit)
         }
         let encodingType = q["encoding-type"]
         if let encodingType, encodingType.lowercased() != "url" {
-            throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request", details: [("ArgumentName", "encoding-type"), ("ArgumentValue", encodingType)])
+            throw S3Error(
+                .invalidArgument,
+                "Invalid Encoding Method specified in Request",
+                details: [("ArgumentName", "encoding-type"), ("ArgumentValue", encodingType)]
+            )
         }
         let encode: (String) -> String = encodingType == nil ? { $0 } : { PercentEncoding.encode($0, keepSlash: true) }
 
@@ -54,7 +62,15 @@ extension S3Responder {
                 try store.listObjects(bucket: bucket, prefix: prefix, delimiter: delimiter, startAfter: from, maxKeys: limit)
             }
         if maxKeys > 0, let tiering, let policy = policy(bucketName) {
-            page = try await mergeUpstream(page, tiering: tiering, policy: policy, prefix: prefix, delimiter: delimiter, startAfter: from, maxKeys: maxKeys)
+            page = try await mergeUpstream(
+                page,
+                tiering: tiering,
+                policy: policy,
+                prefix: prefix,
+                delimiter: delimiter,
+                startAfter: from,
+                maxKeys: maxKeys
+            )
         }
         let fetchOwner = version == 1 || q["fetch-owner"] == "true"
 
@@ -101,13 +117,23 @@ extension S3Responder {
     /// A mounted bucket lists what the upstream holds plus what is only local (not yet persisted, or MUST_CACHE):
     /// the first `maxKeys` of the union of both sides' pages, in S3 order, local entries winning on equal keys.
     func mergeUpstream(
-        _ local: ListPage, tiering: Tiering, policy: BucketPolicy, prefix: String, delimiter: String?, startAfter: String?, maxKeys: Int
+        _ local: ListPage,
+        tiering: Tiering,
+        policy: BucketPolicy,
+        prefix: String,
+        delimiter: String?,
+        startAfter: String?,
+        maxKeys: Int
     ) async throws -> ListPage {
         let upstream: UpstreamListPage
         do {
             upstream = try await tiering.client.list(
-                bucket: policy.upstreamBucket, prefix: policy.upstreamPrefix + prefix, delimiter: delimiter,
-                startAfter: startAfter.map { policy.upstreamPrefix + $0 }, maxKeys: maxKeys)
+                bucket: policy.upstreamBucket,
+                prefix: policy.upstreamPrefix + prefix,
+                delimiter: delimiter,
+                startAfter: startAfter.map { policy.upstreamPrefix + $0 },
+                maxKeys: maxKeys
+            )
         } catch let error as UpstreamError {
             throw error.s3Error
         }
@@ -126,7 +152,15 @@ extension S3Responder {
         for (key, object) in upstream.objects {
             let local = String(key.dropFirst(strip))
             items[local] = .object(
-                ObjectSummary(key: local, size: object.size, lastModifiedSeconds: object.lastModified, lastModifiedMilliseconds: 0, etag: object.etag, owner: nil))
+                ObjectSummary(
+                    key: local,
+                    size: object.size,
+                    lastModifiedSeconds: object.lastModified,
+                    lastModifiedMilliseconds: 0,
+                    etag: object.etag,
+                    owner: nil
+                )
+            )
         }
         for common in upstream.commonPrefixes { items[String(common.dropFirst(strip))] = .common(String(common.dropFirst(strip))) }
         for object in local.contents { items[object.key] = .object(object) }
@@ -148,7 +182,8 @@ extension S3Responder {
 /// ListObjectsV2 continuation tokens: the last key returned, opaque to clients (base64url with a version tag).
 enum ContinuationToken {
     static func encode(_ key: String) -> String {
-        "1." + Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        "1."
+            + Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 

@@ -45,7 +45,11 @@ struct MultipartCleaner: Service {
             do {
                 if let info = info ?? nil, let upstreamId = info.upstreamUploadId, let tiering {
                     let policy = tiering.policies.policy(for: info.bucket)
-                    try await tiering.client.abortMultipartUpload(bucket: policy.upstreamBucket, key: policy.upstreamKey(info.key), uploadId: upstreamId)
+                    try await tiering.client.abortMultipartUpload(
+                        bucket: policy.upstreamBucket,
+                        key: policy.upstreamKey(info.key),
+                        uploadId: upstreamId
+                    )
                 }
                 try await io.run { [store] in try store.removeExpiredUpload(uploads, name) }
                 logger.notice("multipart cleaner aborted idle upload \(name)")

@@ -22,7 +22,11 @@ extension S3Responder {
         var responseHeaders = HTTPFields()
         if let name = call.header("x-amz-checksum-algorithm") {
             guard let algorithm = ChecksumAlgorithm(name: name) else {
-                throw S3Error(.invalidRequest, "Checksum algorithm \(name) is not supported.", details: [("ArgumentName", "x-amz-checksum-algorithm")])
+                throw S3Error(
+                    .invalidRequest,
+                    "Checksum algorithm \(name) is not supported.",
+                    details: [("ArgumentName", "x-amz-checksum-algorithm")]
+                )
             }
             let type = (call.header("x-amz-checksum-type") ?? "COMPOSITE").uppercased()
             guard type == "COMPOSITE" || type == "FULL_OBJECT" else {
@@ -41,7 +45,10 @@ extension S3Responder {
             // THROUGH: the parts go straight to an upstream multipart upload.
             do {
                 upstreamUploadId = try await tiering.client.createMultipartUpload(
-                    bucket: policy.upstreamBucket, key: policy.upstreamKey(key), headers: Self.forwardedHeaders(call))
+                    bucket: policy.upstreamBucket,
+                    key: policy.upstreamKey(key),
+                    headers: Self.forwardedHeaders(call)
+                )
             } catch let error as UpstreamError { throw error.s3Error }
         }
         let forwardedId = upstreamUploadId
@@ -67,11 +74,17 @@ extension S3Responder {
         let expectedMD5 = try ObjectMetadataHeaders.contentMD5(call.headers)
         let requested = try RequestedChecksum.of(call)
         let upload = try await openUpload(call)
-        if let upstreamId = upload.info.upstreamUploadId { return try await forwardPart(call, upload: upload, upstreamId: upstreamId, number: number, framing: framing) }
+        if let upstreamId = upload.info.upstreamUploadId {
+            return try await forwardPart(call, upload: upload, upstreamId: upstreamId, number: number, framing: framing)
+        }
         // The upload's checksum is computed for every part, so the composite can be formed at Complete.
         let algorithm = requested?.algorithm ?? upload.info.metadata.checksumAlgorithm
         if let requested, let uploadAlgorithm = upload.info.metadata.checksumAlgorithm, requested.algorithm != uploadAlgorithm {
-            throw S3Error(.invalidRequest, "Checksum Type mismatch occurred, expected checksum Type: \(uploadAlgorithm.rawValue.lowercased()), actual checksum Type: \(requested.algorithm.rawValue.lowercased())")
+            throw S3Error(
+                .invalidRequest,
+                "Checksum Type mismatch occurred, expected checksum Type: \(uploadAlgorithm.rawValue.lowercased()), actual checksum Type: "
+                    + "\(requested.algorithm.rawValue.lowercased())"
+            )
         }
         let writer = try await io.run { [store] in try store.beginPartWrite(upload, number: number) }
         writer.checksum = algorithm.map { Checksummer($0) }
@@ -134,15 +147,22 @@ extension S3Responder {
 
     /// THROUGH uploads: the part streams to the upstream upload; locally only a marker with its ETag remains.
     private func forwardPart(_ call: S3Call, upload: Upload, upstreamId: String, number: Int, framing: BodyFraming) async throws -> Response {
-        guard let tiering, let policy = policy(upload.info.bucket) else { throw S3Error(.serviceUnavailable, "The upstream S3 is not configured any more.") }
+        guard let tiering, let policy = policy(upload.info.bucket) else {
+            throw S3Error(.serviceUnavailable, "The upstream S3 is not configured any more.")
+        }
         let channel = AsyncChannel<ByteBuffer>()
         let client = tiering.client
         let key = upload.info.key
         let sending = Task { () throws -> String in
             do {
                 return try await client.uploadPart(
-                    bucket: policy.upstreamBucket, key: policy.upstreamKey(key), uploadId: upstreamId, partNumber: number, body: channel,
-                    length: framing.payloadLength)
+                    bucket: policy.upstreamBucket,
+                    key: policy.upstreamKey(key),
+                    uploadId: upstreamId,
+                    partNumber: number,
+                    body: channel,
+                    length: framing.payloadLength
+                )
             } catch {
                 channel.finish()
                 throw error
@@ -206,7 +226,11 @@ extension S3Responder {
     private func boundedInteger(_ call: S3Call, _ name: String, default value: Int) throws(S3Error) -> Int {
         guard let raw = call.query[name] else { return value }
         guard let n = DecimalNumber.parseInt(raw, in: 0...Int.max) else {
-            throw S3Error(.invalidArgument, "Provided \(name) not an integer or within integer range", details: [("ArgumentName", name), ("ArgumentValue", raw)])
+            throw S3Error(
+                .invalidArgument,
+                "Provided \(name) not an integer or within integer range",
+                details: [("ArgumentName", name), ("ArgumentValue", raw)]
+            )
         }
         return min(n, 1000)
     }
@@ -215,7 +239,11 @@ extension S3Responder {
         let upload = try await openUpload(call)
         if let upstreamId = upload.info.upstreamUploadId, let tiering, let policy = policy(upload.info.bucket) {
             do {
-                try await tiering.client.abortMultipartUpload(bucket: policy.upstreamBucket, key: policy.upstreamKey(upload.info.key), uploadId: upstreamId)
+                try await tiering.client.abortMultipartUpload(
+                    bucket: policy.upstreamBucket,
+                    key: policy.upstreamKey(upload.info.key),
+                    uploadId: upstreamId
+                )
             } catch let error as UpstreamError { throw error.s3Error }
         }
         try await io.run { [store] in try store.abortUpload(upload) }
@@ -229,7 +257,8 @@ extension S3Responder {
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         let parts = try Self.parseCompleteBody(body)
         let condition = try call.writeCondition()
-        let location = "http://\(call.request.head.authority ?? "\(settings.host):\(settings.port)")/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
+        let authority = call.request.head.authority ?? "\(settings.host):\(settings.port)"
+        let location = "http://\(authority)/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
         let minPartSize = settings.minPartSize
         let work: @Sendable () async throws -> String = { [store, io, self] in
             let announced = try await self.announceLocalWrite(bucketName: bucketName, key: key)
@@ -280,8 +309,11 @@ extension S3Responder {
         let etag: String
         do {
             etag = try await tiering.client.completeMultipartUpload(
-                bucket: policy.upstreamBucket, key: policy.upstreamKey(key), uploadId: upstreamId,
-                parts: parts.map { (number: $0.number, etag: Conditions.unquote($0.etag)) })
+                bucket: policy.upstreamBucket,
+                key: policy.upstreamKey(key),
+                uploadId: upstreamId,
+                parts: parts.map { (number: $0.number, etag: Conditions.unquote($0.etag)) }
+            )
         } catch let error as UpstreamError { throw error.s3Error }
         try await io.run { [store] in
             store.finishForwardedUpload(upload)
@@ -328,7 +360,9 @@ extension S3Responder {
     }
 
     static func parseCompleteBody(_ body: [UInt8]) throws(S3Error) -> [RequestedPart] {
-        guard !body.isEmpty else { throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema") }
+        guard !body.isEmpty else {
+            throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema")
+        }
         let root = try XMLDocument.parse(body)
         guard root.name == "CompleteMultipartUpload" else { throw S3Error(.malformedXML) }
         return try root.children("Part").map { part throws(S3Error) in
@@ -352,8 +386,13 @@ extension S3Responder {
         let maxUploads = try boundedInteger(call, "max-uploads", default: 1000)
         let page = try await io.run { [store] in
             try store.listUploadsPage(
-                bucketName: bucketName, prefix: prefix, delimiter: delimiter, keyMarker: keyMarker, uploadIdMarker: uploadIdMarker,
-                maxUploads: maxUploads)
+                bucketName: bucketName,
+                prefix: prefix,
+                delimiter: delimiter,
+                keyMarker: keyMarker,
+                uploadIdMarker: uploadIdMarker,
+                maxUploads: maxUploads
+            )
         }
         var xml = XMLWriter(root: "ListMultipartUploadsResult")
         xml.element("Bucket", bucketName)

@@ -36,7 +36,14 @@ extension S3Responder {
             var upstreamETag: String?
             let trailers: [(String, String)]
             if let tiering, let policy, policy.writeType == .cacheThrough {
-                (upstreamETag, trailers) = try await streamUpstream(call, tiering: tiering, policy: policy, key: key, framing: framing, writer: writer)
+                (upstreamETag, trailers) = try await streamUpstream(
+                    call,
+                    tiering: tiering,
+                    policy: policy,
+                    key: key,
+                    framing: framing,
+                    writer: writer
+                )
             } else {
                 trailers = try await BodyStreamer.stream(call, into: writer, io: io, framing: framing)
             }
@@ -91,7 +98,9 @@ extension S3Responder {
             TieringMetrics.increment(tiering.metrics.cacheHits)
             tiering.accesses.touch(bucketName, key)
         }
-        if let tiering, let policy = policy(bucketName), Self.needsRevalidation(object.metadata, policy: policy, now: Int64(Date().timeIntervalSince1970)) {
+        if let tiering, let policy = policy(bucketName),
+            Self.needsRevalidation(object.metadata, policy: policy, now: Int64(Date().timeIntervalSince1970))
+        {
             switch await revalidate(object, tiering: tiering, policy: policy, bucket: bucket, key: key) {
             case .fresh: break
             case .deleted: throw S3Error(.noSuchKey, details: [("Key", key)])
@@ -108,7 +117,8 @@ extension S3Responder {
         switch conditions.evaluate(etag: etag, lastModified: object.lastModifiedSeconds) {
         case .proceed: break
         case .notModified: return Responses.empty(.notModified, headers: headers)
-        case .preconditionFailed: throw S3Error(.preconditionFailed, details: [("Condition", conditions.ifMatch != nil ? "If-Match" : "If-Unmodified-Since")])
+        case .preconditionFailed:
+            throw S3Error(.preconditionFailed, details: [("Condition", conditions.ifMatch != nil ? "If-Match" : "If-Unmodified-Since")])
         }
         ObjectMetadataHeaders.apply(object.metadata, to: &headers, query: call.query)
         if !object.tags.isEmpty { headers.set("x-amz-tagging-count", String(object.tags.count)) }
@@ -120,9 +130,12 @@ extension S3Responder {
         var status = HTTPResponse.Status.ok
         if let rawPart = call.query["partNumber"] {
             let number = try call.partNumber()
-            guard call.header("range") == nil else { throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter") }
+            guard call.header("range") == nil else {
+                throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter")
+            }
             // An object without a (valid) part layout is one part: the whole object.
-            let layout = object.metadata.part(number, size: size) ?? (number == 1 ? (found: (offset: 0, length: size), count: 1) : (found: nil, count: 1))
+            let layout =
+                object.metadata.part(number, size: size) ?? (number == 1 ? (found: (offset: 0, length: size), count: 1) : (found: nil, count: 1))
             guard let part = layout.found else {
                 throw S3Error(.invalidPartNumber, details: [("PartNumberRequested", rawPart), ("ActualPartCount", "\(layout.count)")])
             }

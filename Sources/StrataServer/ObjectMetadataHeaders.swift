@@ -31,8 +31,10 @@ enum ObjectMetadataHeaders {
         }
         if userMetadataLimit > 0 && size > userMetadataLimit {
             throw S3Error(
-                .metadataTooLarge, "Your metadata headers exceed the maximum allowed metadata size",
-                details: [("Size", "\(size)"), ("MaxSizeAllowed", "\(userMetadataLimit)")])
+                .metadataTooLarge,
+                "Your metadata headers exceed the maximum allowed metadata size",
+                details: [("Size", "\(size)"), ("MaxSizeAllowed", "\(userMetadataLimit)")]
+            )
         }
         meta.userMetadata = user.isEmpty ? nil : user
         return meta
@@ -41,7 +43,9 @@ enum ObjectMetadataHeaders {
     /// `aws-chunked` describes the request framing only; it must never be stored or returned.
     static func strippingAWSChunked(_ value: String?) -> String? {
         guard let value else { return nil }
-        let kept = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
+        let kept = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty && $0.lowercased() != "aws-chunked"
+        }
         return kept.isEmpty ? nil : kept.joined(separator: ",")
     }
 

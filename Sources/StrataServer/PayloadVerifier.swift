@@ -38,7 +38,13 @@ final class PayloadVerifier: @unchecked Sendable {
             let hash = SigV4.hex(chunkHash.finalize())
             let computed = SigV4.signature(
                 key: signing.key,
-                stringToSign: SigV4.chunkStringToSign(amzDate: signing.amzDate, scope: signing.scope, previousSignature: previousSignature, chunkHash: hash))
+                stringToSign: SigV4.chunkStringToSign(
+                    amzDate: signing.amzDate,
+                    scope: signing.scope,
+                    previousSignature: previousSignature,
+                    chunkHash: hash
+                )
+            )
             guard let expected = expectedChunkSignature, SigV4.constantTimeEquals(computed, expected) else {
                 throw S3Error(.signatureDoesNotMatch, "The chunk signature we calculated does not match the signature you provided.")
             }
@@ -60,17 +66,25 @@ final class PayloadVerifier: @unchecked Sendable {
             let actual = SigV4.hex(bodyHash.finalize())
             guard actual == expected else {
                 throw S3Error(
-                    .xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                    details: [("ClientComputedContentSHA256", expected), ("S3ComputedContentSHA256", actual)])
+                    .xAmzContentSHA256Mismatch,
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                    details: [("ClientComputedContentSHA256", expected), ("S3ComputedContentSHA256", actual)]
+                )
             }
         case .signedChunks(let signing):
             guard signing.hasTrailer else { return }
-            guard let trailerSignature else { throw S3Error(.signatureDoesNotMatch, "The streaming upload's trailer carries no x-amz-trailer-signature.") }
+            guard let trailerSignature else {
+                throw S3Error(.signatureDoesNotMatch, "The streaming upload's trailer carries no x-amz-trailer-signature.")
+            }
             let computed = SigV4.signature(
                 key: signing.key,
                 stringToSign: SigV4.trailerStringToSign(
-                    amzDate: signing.amzDate, scope: signing.scope, previousSignature: previousSignature,
-                    trailerHash: SigV4.sha256Hex(Array(trailerLines.utf8))))
+                    amzDate: signing.amzDate,
+                    scope: signing.scope,
+                    previousSignature: previousSignature,
+                    trailerHash: SigV4.sha256Hex(Array(trailerLines.utf8))
+                )
+            )
             guard SigV4.constantTimeEquals(computed, trailerSignature) else {
                 throw S3Error(.signatureDoesNotMatch, "The trailer signature we calculated does not match the signature you provided.")
             }

@@ -57,7 +57,8 @@ enum BodyFraming: Sendable, Equatable {
     /// A streaming payload hash means aws-chunked. `Content-Encoding: aws-chunked` alone is honoured too, but it
     /// cannot change what was signed: a plain digest is always checked against the raw bytes on the wire.
     static func isAWSChunked(_ call: S3Call) -> Bool {
-        (call.header("x-amz-content-sha256") ?? "").hasPrefix("STREAMING-") || (call.header("content-encoding") ?? "").lowercased().contains("aws-chunked")
+        (call.header("x-amz-content-sha256") ?? "").hasPrefix("STREAMING-")
+            || (call.header("content-encoding") ?? "").lowercased().contains("aws-chunked")
     }
 
     /// AWS's limit for one PutObject or UploadPart body; larger objects are uploaded in parts.
@@ -67,7 +68,9 @@ enum BodyFraming: Sendable, Equatable {
         let framing = try declared(call)
         guard framing.payloadLength <= maxPayloadLength else {
             throw S3Error(
-                .entityTooLarge, details: [("ProposedSize", "\(framing.payloadLength)"), ("MaxSizeAllowed", "\(maxPayloadLength)")])
+                .entityTooLarge,
+                details: [("ProposedSize", "\(framing.payloadLength)"), ("MaxSizeAllowed", "\(maxPayloadLength)")]
+            )
         }
         return framing
     }
@@ -81,7 +84,9 @@ enum BodyFraming: Sendable, Equatable {
             return .awsChunked(decodedLength: decoded)
         }
         guard let raw = call.header("content-length") else { throw S3Error(.missingContentLength) }
-        guard let length = DecimalNumber.parse(raw, in: 0...Int64.max) else { throw S3Error(.invalidArgument, "Content-Length must be a non-negative integer.") }
+        guard let length = DecimalNumber.parse(raw, in: 0...Int64.max) else {
+            throw S3Error(.invalidArgument, "Content-Length must be a non-negative integer.")
+        }
         return .plain(length: length)
     }
 }
@@ -95,7 +100,11 @@ enum BodyStreamer {
     /// when the client sends fewer bytes than declared and with InvalidRequest when it sends more.
     @discardableResult
     static func stream(
-        _ call: S3Call, into writer: ObjectWriter?, io: IOPool, framing: BodyFraming, mirror: AsyncChannel<ByteBuffer>? = nil
+        _ call: S3Call,
+        into writer: ObjectWriter?,
+        io: IOPool,
+        framing: BodyFraming,
+        mirror: AsyncChannel<ByteBuffer>? = nil
     ) async throws -> [(String, String)] {
         var pending = ByteBuffer()
         var received: Int64 = 0

@@ -46,16 +46,21 @@ struct S3Call: Sendable {
     /// If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since of a GET or HEAD.
     func readConditions() -> Conditions {
         Conditions(
-            ifMatch: header("if-match"), ifNoneMatch: header("if-none-match"),
-            ifModifiedSince: header("if-modified-since"), ifUnmodifiedSince: header("if-unmodified-since"))
+            ifMatch: header("if-match"),
+            ifNoneMatch: header("if-none-match"),
+            ifModifiedSince: header("if-modified-since"),
+            ifUnmodifiedSince: header("if-unmodified-since")
+        )
     }
 
     /// The `x-amz-copy-source-if-*` conditions of CopyObject and UploadPartCopy.
     func copySourceConditions() -> Conditions {
         Conditions(
-            ifMatch: header("x-amz-copy-source-if-match"), ifNoneMatch: header("x-amz-copy-source-if-none-match"),
+            ifMatch: header("x-amz-copy-source-if-match"),
+            ifNoneMatch: header("x-amz-copy-source-if-none-match"),
             ifModifiedSince: header("x-amz-copy-source-if-modified-since"),
-            ifUnmodifiedSince: header("x-amz-copy-source-if-unmodified-since"))
+            ifUnmodifiedSince: header("x-amz-copy-source-if-unmodified-since")
+        )
     }
 
     /// The `partNumber` query parameter, 1 to 10000 (UploadPart, and GET/HEAD by part).
@@ -63,8 +68,10 @@ struct S3Call: Sendable {
         let raw = query["partNumber"] ?? ""
         guard let n = DecimalNumber.parseInt(raw, in: 1...FileSystemStore.maxPartNumber) else {
             throw S3Error(
-                .invalidArgument, "Part number must be an integer between 1 and 10000, inclusive",
-                details: [("ArgumentName", "partNumber"), ("ArgumentValue", raw)])
+                .invalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+                details: [("ArgumentName", "partNumber"), ("ArgumentValue", raw)]
+            )
         }
         return n
     }

@@ -39,11 +39,20 @@ struct S3Responder: HTTPResponder {
             bucketName = target.bucket ?? ""
             keyName = target.key ?? ""
             let operation = S3Router.route(
-                method: request.method.rawValue, target: target, hasCopySource: request.headers[named: "x-amz-copy-source"] != nil)
+                method: request.method.rawValue,
+                target: target,
+                hasCopySource: request.headers[named: "x-amz-copy-source"] != nil
+            )
             operationName = operation.name
             let identity = try identify(request, target)
             let call = S3Call(
-                request: request, target: target, operation: operation, requestID: requestID, identity: identity, bodyProgress: bodyProgress)
+                request: request,
+                target: target,
+                operation: operation,
+                requestID: requestID,
+                identity: identity,
+                bodyProgress: bodyProgress
+            )
             resource = call.resource
             try await authorize(call)
             // Only an authenticated, authorized request is invited to send its body.
@@ -75,7 +84,8 @@ struct S3Responder: HTTPResponder {
                     "request_id": "\(requestID)", "operation": "\(operationName)", "method": "\(request.method.rawValue)",
                     "bucket": "\(bucketName)", "key": "\(keyName)", "status": "\(response.status.code)",
                     "bytes": "\(response.headers[.contentLength] ?? "-")", "duration_ms": "\(String(format: "%.2f", ms))",
-                ])
+                ]
+            )
         }
         return response
     }

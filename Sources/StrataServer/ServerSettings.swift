@@ -48,14 +48,18 @@ public struct ServerSettings: Sendable {
         completeKeepalive = config.bool(Keys.completeKeepalive)
         completeKeepaliveIntervalMilliseconds = max(1000, config.durationMilliseconds(Keys.completeKeepaliveInterval))
         cleaner = CleanerSettings(
-            enabled: config.bool(Keys.cleanerEnabled), timeoutMilliseconds: config.durationMilliseconds(Keys.cleanerTimeout),
-            retryCount: config.int(Keys.cleanerRetryCount), retryDelayMilliseconds: config.durationMilliseconds(Keys.cleanerRetryDelay),
-            poolSize: config.int(Keys.cleanerPoolSize))
+            enabled: config.bool(Keys.cleanerEnabled),
+            timeoutMilliseconds: config.durationMilliseconds(Keys.cleanerTimeout),
+            retryCount: config.int(Keys.cleanerRetryCount),
+            retryDelayMilliseconds: config.durationMilliseconds(Keys.cleanerRetryDelay),
+            poolSize: config.int(Keys.cleanerPoolSize)
+        )
         store = StoreOptions(
             syncPolicy: SyncPolicy(rawValue: config.choice(Keys.syncPolicy)) ?? .fileAndDirectory,
             listFolders: config.bool(Keys.listFolders),
             listingETagMaxSize: config.bytes(Keys.listingETagMaxSize),
             tmpSweepAgeSeconds: config.durationMilliseconds(Keys.tmpSweepAge) / 1000,
-            multipartSuffix: config.string(Keys.multipartSuffix))
+            multipartSuffix: config.string(Keys.multipartSuffix)
+        )
     }
 }

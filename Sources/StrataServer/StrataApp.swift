@@ -3,10 +3,10 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
-import UnixSignals
 import StrataConfig
 import StrataStore
 import StrataTiering
+import UnixSignals
 
 /// Builds and runs the S3 server from a resolved configuration.
 public enum StrataApp {
@@ -17,7 +17,10 @@ public enum StrataApp {
         let io = IOPool(threads: settings.ioThreads)
         if !configuration.signaturesRequired && !isLoopback(settings.host) {
             logger.warning(
-                "SIMPLE authentication trusts the user named in each request, and the server is bound beyond loopback: anyone who can reach \(settings.host):\(settings.port) can act as any user"
+                """
+                SIMPLE authentication trusts the user named in each request, and the server is bound beyond loopback: \
+                anyone who can reach \(settings.host):\(settings.port) can act as any user
+                """
             )
         }
         logger.info("serving \(store.rootPath)", metadata: ["sync": "\(settings.store.syncPolicy.rawValue)"])
@@ -31,26 +34,44 @@ public enum StrataApp {
         if configuration.signaturesRequired {
             let adminKey = configuration.string(Keys.adminAccessKey)
             let adminSecret = configuration.string(Keys.adminSecretKey)
-            let admin = adminKey.isEmpty || adminSecret.isEmpty ? nil : Credential(accessKey: adminKey, secretKey: adminSecret, user: settings.superuser)
+            let admin =
+                adminKey.isEmpty || adminSecret.isEmpty ? nil : Credential(accessKey: adminKey, secretKey: adminSecret, user: settings.superuser)
             if admin == nil { logger.warning("SIGV4 mode without an admin credential: only credentials from `strata credentials` can sign") }
             authenticator = Authenticator(
-                credentials: CredentialStore(root: store.rootPath), admin: admin, region: settings.region,
-                enforceRegion: configuration.bool(Keys.enforceRegion), clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000)
+                credentials: CredentialStore(root: store.rootPath),
+                admin: admin,
+                region: settings.region,
+                enforceRegion: configuration.bool(Keys.enforceRegion),
+                clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000
+            )
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
         let tiering = try makeTiering(configuration, store: store, io: io, logger: logger)
         let requestMetrics = RequestMetrics()
         let responder = S3Responder(
-            store: store, io: io, settings: settings, logger: logger, authenticator: authenticator, tiering: tiering, requestMetrics: requestMetrics)
+            store: store,
+            io: io,
+            settings: settings,
+            logger: logger,
+            authenticator: authenticator,
+            tiering: tiering,
+            requestMetrics: requestMetrics
+        )
         let app = Application(
             responder: responder,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ConnectionGuard(headerTimeout: .milliseconds(max(100, configuration.durationMilliseconds(Keys.headerTimeout))))],
-                    idleTimeout: .milliseconds(max(1000, configuration.durationMilliseconds(Keys.idleTimeout))))),
+                    additionalChannelHandlers: [
+                        ConnectionGuard(headerTimeout: .milliseconds(max(100, configuration.durationMilliseconds(Keys.headerTimeout))))
+                    ],
+                    idleTimeout: .milliseconds(max(1000, configuration.durationMilliseconds(Keys.idleTimeout)))
+                )
+            ),
             configuration: .init(
-                address: .hostname(settings.host, port: settings.port), serverName: "Strata",
-                availableConnectionsDelegate: .maximum(configuration.int(Keys.maxConnections), logger: logger)),
+                address: .hostname(settings.host, port: settings.port),
+                serverName: "Strata",
+                availableConnectionsDelegate: .maximum(configuration.int(Keys.maxConnections), logger: logger)
+            ),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.notice("Strata S3 endpoint listening on http://\(settings.host):\(port)/ (also under /api/v1/s3/)")
@@ -63,21 +84,34 @@ public enum StrataApp {
             services.append(
                 .init(
                     service: CacheEvictor(
-                        store: store, io: io, quotaBytes: configuration.bytes(Keys.cacheQuota),
-                        intervalMilliseconds: max(100, configuration.durationMilliseconds(Keys.cacheEvictionInterval)), accesses: tiering.accesses,
-                        logger: logger)))
+                        store: store,
+                        io: io,
+                        quotaBytes: configuration.bytes(Keys.cacheQuota),
+                        intervalMilliseconds: max(100, configuration.durationMilliseconds(Keys.cacheEvictionInterval)),
+                        accesses: tiering.accesses,
+                        logger: logger
+                    )
+                )
+            )
         }
         if configuration.bool(Keys.adminEnabled) {
             let admin = AdminApp.make(
-                host: configuration.string(Keys.adminBindHost), port: configuration.int(Keys.adminPort), requests: requestMetrics, tiering: tiering,
-                logger: logger)
+                host: configuration.string(Keys.adminBindHost),
+                port: configuration.int(Keys.adminPort),
+                requests: requestMetrics,
+                tiering: tiering,
+                logger: logger
+            )
             services.append(.init(service: admin))
         }
         if settings.cleaner.enabled {
             services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, tiering: tiering, logger: logger)))
         }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
         // In-flight requests get the grace period; an upload cut short after it is discarded, never half-published.
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(settings.shutdownGraceMilliseconds)
         try await ServiceGroup(configuration: groupConfiguration).run()
@@ -90,10 +124,16 @@ public enum StrataApp {
         let endpoint = config.string(Keys.upstreamEndpoint)
         guard !endpoint.isEmpty else { return nil }
         let settings = UpstreamSettings(
-            endpoint: endpoint, region: config.string(Keys.upstreamRegion), accessKey: config.string(Keys.upstreamAccessKey),
-            secretKey: config.string(Keys.upstreamSecretKey), pathStyle: config.bool(Keys.upstreamPathStyle), verifyTLS: config.bool(Keys.upstreamTLSVerify),
+            endpoint: endpoint,
+            region: config.string(Keys.upstreamRegion),
+            accessKey: config.string(Keys.upstreamAccessKey),
+            secretKey: config.string(Keys.upstreamSecretKey),
+            pathStyle: config.bool(Keys.upstreamPathStyle),
+            verifyTLS: config.bool(Keys.upstreamTLSVerify),
             connectTimeoutMilliseconds: config.durationMilliseconds(Keys.upstreamConnectTimeout),
-            requestTimeoutMilliseconds: config.durationMilliseconds(Keys.upstreamRequestTimeout), concurrency: config.int(Keys.upstreamConcurrency))
+            requestTimeoutMilliseconds: config.durationMilliseconds(Keys.upstreamRequestTimeout),
+            concurrency: config.int(Keys.upstreamConcurrency)
+        )
         var overrides: [String: TieringPolicies.Override] = [:]
         for bucket in config.bucketsWithOverrides {
             overrides[bucket] = TieringPolicies.Override(
@@ -101,23 +141,38 @@ public enum StrataApp {
                 deleteType: config.perBucket(Keys.bucketDeleteType, bucket: bucket).flatMap { DeleteType(rawValue: $0.uppercased()) },
                 readType: config.perBucket(Keys.bucketReadType, bucket: bucket).map(ReadType.init),
                 upstreamBucket: config.perBucket(Keys.bucketUpstreamBucket, bucket: bucket),
-                upstreamPrefix: config.perBucket(Keys.bucketUpstreamPrefix, bucket: bucket))
+                upstreamPrefix: config.perBucket(Keys.bucketUpstreamPrefix, bucket: bucket)
+            )
         }
         let policies = TieringPolicies(
             writeType: WriteType(rawValue: config.choice(Keys.writeType)) ?? .mustCache,
             deleteType: DeleteType(rawValue: config.choice(Keys.deleteType)) ?? .everywhere,
             readType: ReadType(config.choice(Keys.readType)),
-            syncIntervalMilliseconds: Configuration.syncIntervalMilliseconds(config.string(Keys.metadataSyncInterval)), overrides: overrides)
+            syncIntervalMilliseconds: Configuration.syncIntervalMilliseconds(config.string(Keys.metadataSyncInterval)),
+            overrides: overrides
+        )
         logger.info("tiering to \(endpoint): default write type \(policies.writeType.rawValue), delete type \(policies.deleteType.rawValue)")
         let client = UpstreamClient(settings: settings, logger: logger)
         let journal = try PersistJournal(root: store.rootPath)
         let metrics = TieringMetrics()
         let persister = AsyncPersister(
-            store: store, io: io, client: client, journal: journal, metrics: metrics, workers: config.int(Keys.asyncWorkers),
-            maxBackoffMilliseconds: config.durationMilliseconds(Keys.asyncMaxBackoff), logger: logger)
+            store: store,
+            io: io,
+            client: client,
+            journal: journal,
+            metrics: metrics,
+            workers: config.int(Keys.asyncWorkers),
+            maxBackoffMilliseconds: config.durationMilliseconds(Keys.asyncMaxBackoff),
+            logger: logger
+        )
         return Tiering(
-            client: client, policies: policies, journal: journal, persister: persister,
-            fillOnRangedMiss: config.choice(Keys.rangeMissPolicy) == "FILL_OBJECT", metrics: metrics)
+            client: client,
+            policies: policies,
+            journal: journal,
+            persister: persister,
+            fillOnRangedMiss: config.choice(Keys.rangeMissPolicy) == "FILL_OBJECT",
+            metrics: metrics
+        )
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -50,20 +50,34 @@ extension S3Responder {
                 headers.append((name, field.value))
             }
         }
-        if let encoding = ObjectMetadataHeaders.strippingAWSChunked(call.header("content-encoding")) { headers.append(("content-encoding", encoding)) }
+        if let encoding = ObjectMetadataHeaders.strippingAWSChunked(call.header("content-encoding")) {
+            headers.append(("content-encoding", encoding))
+        }
         return headers
     }
 
     /// Streams the request body to the upstream (and into `writer` when there is a local copy too). Returns the
     /// upstream ETag and the trailers; if either side fails, the local copy is never published.
-    func streamUpstream(_ call: S3Call, tiering: Tiering, policy: BucketPolicy, key: String, framing: BodyFraming, writer: ObjectWriter?) async throws -> (String, [(String, String)]) {
+    func streamUpstream(
+        _ call: S3Call,
+        tiering: Tiering,
+        policy: BucketPolicy,
+        key: String,
+        framing: BodyFraming,
+        writer: ObjectWriter?
+    ) async throws -> (String, [(String, String)]) {
         let channel = AsyncChannel<ByteBuffer>()
         let client = tiering.client
         let headers = Self.forwardedHeaders(call)
         let upload = Task { () throws -> String in
             do {
                 return try await client.put(
-                    bucket: policy.upstreamBucket, key: policy.upstreamKey(key), body: channel, length: framing.payloadLength, headers: headers)
+                    bucket: policy.upstreamBucket,
+                    key: policy.upstreamKey(key),
+                    body: channel,
+                    length: framing.payloadLength,
+                    headers: headers
+                )
             } catch {
                 channel.finish()
                 throw error
@@ -86,7 +100,14 @@ extension S3Responder {
     }
 
     /// THROUGH: the body goes straight upstream; a stale local copy of the key is dropped.
-    func putThrough(_ call: S3Call, tiering: Tiering, policy: BucketPolicy, bucket: OpenFile, key: String, framing: BodyFraming) async throws -> Response {
+    func putThrough(
+        _ call: S3Call,
+        tiering: Tiering,
+        policy: BucketPolicy,
+        bucket: OpenFile,
+        key: String,
+        framing: BodyFraming
+    ) async throws -> Response {
         let (etag, _) = try await streamUpstream(call, tiering: tiering, policy: policy, key: key, framing: framing, writer: nil)
         try await io.run { [store] in try store.deleteObject(bucket: bucket, key: key) }
         var headers: HTTPFields = [.eTag: "\"\(etag)\""]
@@ -137,7 +158,9 @@ extension S3Responder {
         let rangeSpec = call.header("range").flatMap(ByteRangeSpec.parse)
         if head || !conditions.isEmpty || rangeSpec != nil {
             let info: UpstreamObject?
-            do { info = try await tiering.client.head(bucket: policy.upstreamBucket, key: upstreamKey) } catch let error as UpstreamError { throw error.s3Error }
+            do { info = try await tiering.client.head(bucket: policy.upstreamBucket, key: upstreamKey) } catch let error as UpstreamError {
+                throw error.s3Error
+            }
             guard let info else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
             var headers = Self.upstreamHeaders(info)
             switch conditions.evaluate(etag: info.etag, lastModified: info.lastModified) {
@@ -151,14 +174,19 @@ extension S3Responder {
             }
             if let rangeSpec {
                 guard let range = rangeSpec.resolve(size: info.size) else {
-                    throw S3Error(.invalidRange, details: [("ActualObjectSize", "\(info.size)")]).with(header: "Content-Range", "bytes */\(info.size)")
+                    throw S3Error(.invalidRange, details: [("ActualObjectSize", "\(info.size)")]).with(
+                        header: "Content-Range",
+                        "bytes */\(info.size)"
+                    )
                 }
                 if tiering.fillOnRangedMiss && policy.readType == .cache { fillInBackground(tiering, policy, bucket: bucket, key: key) }
                 return try await proxyUpstream(tiering, policy, upstreamKey, range: range, size: info.size, headers: headers)
             }
         }
         let fetched: (UpstreamObject, HTTPClientResponse)?
-        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: upstreamKey) } catch let error as UpstreamError { throw error.s3Error }
+        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: upstreamKey) } catch let error as UpstreamError {
+            throw error.s3Error
+        }
         guard let (info, response) = fetched else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
         var headers = Self.upstreamHeaders(info)
         headers[.contentLength] = String(info.size)
@@ -216,9 +244,18 @@ extension S3Responder {
     }
 
     /// Copies an upstream object into the local cache; false when the upstream has no such object.
-    static func fill(_ tiering: Tiering, _ policy: BucketPolicy, bucket: OpenFile, key: String, store: FileSystemStore, io: IOPool) async throws -> Bool {
+    static func fill(
+        _ tiering: Tiering,
+        _ policy: BucketPolicy,
+        bucket: OpenFile,
+        key: String,
+        store: FileSystemStore,
+        io: IOPool
+    ) async throws -> Bool {
         let fetched: (UpstreamObject, HTTPClientResponse)?
-        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: policy.upstreamKey(key)) } catch let error as UpstreamError { throw error.s3Error }
+        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: policy.upstreamKey(key)) } catch let error as UpstreamError {
+            throw error.s3Error
+        }
         guard let (info, response) = fetched else { return false }
         let writer = try await io.run { try store.beginWrite(bucket: bucket, key: key) }
         var received: Int64 = 0
@@ -246,18 +283,30 @@ extension S3Responder {
         return meta
     }
 
-    private func proxyUpstream(_ tiering: Tiering, _ policy: BucketPolicy, _ upstreamKey: String, range: ClosedRange<Int64>, size: Int64, headers base: HTTPFields) async throws -> Response {
+    private func proxyUpstream(
+        _ tiering: Tiering,
+        _ policy: BucketPolicy,
+        _ upstreamKey: String,
+        range: ClosedRange<Int64>,
+        size: Int64,
+        headers base: HTTPFields
+    ) async throws -> Response {
         let fetched: (UpstreamObject, HTTPClientResponse)?
-        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: upstreamKey, range: range) } catch let error as UpstreamError { throw error.s3Error }
+        do { fetched = try await tiering.client.get(bucket: policy.upstreamBucket, key: upstreamKey, range: range) } catch let error as UpstreamError
+        { throw error.s3Error }
         guard let (_, response) = fetched else { throw S3Error(.noSuchKey) }
         var headers = base
         let length = range.upperBound - range.lowerBound + 1
         headers[.contentLength] = String(length)
         headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
-        return Response(status: .partialContent, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
-            for try await chunk in response.body { try await writer.write(chunk) }
-            try await writer.finish(nil)
-        })
+        return Response(
+            status: .partialContent,
+            headers: headers,
+            body: ResponseBody(contentLength: Int(length)) { writer in
+                for try await chunk in response.body { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            }
+        )
     }
 
     static func upstreamHeaders(_ info: UpstreamObject) -> HTTPFields {
@@ -273,8 +322,12 @@ extension S3Responder {
     /// A journal entry naming the current local version of `key` as waiting for the upstream.
     static func journalEntry(_ bucketName: String, _ key: String, _ policy: BucketPolicy) -> JournalEntry {
         JournalEntry(
-            bucket: bucketName, key: key, upstreamBucket: policy.upstreamBucket, upstreamKey: policy.upstreamKey(key),
-            enqueued: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
+            bucket: bucketName,
+            key: key,
+            upstreamBucket: policy.upstreamBucket,
+            upstreamKey: policy.upstreamKey(key),
+            enqueued: Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+        )
     }
 
     /// Makes the entry durable (fsynced) before the caller answers.

@@ -46,7 +46,10 @@ public final class FileSystemStore: Sendable {
             try Sys.setAttribute(fd, "user.strata.probe", Array("1".utf8))
         } catch {
             throw StartupError(
-                description: "the filesystem under \(path) does not support user extended attributes (\(error)); Strata stores object metadata in them and refuses to start rather than lose it")
+                description:
+                    "the filesystem under \(path) does not support user extended attributes (\(error)); Strata stores object metadata in "
+                    + "them and refuses to start rather than lose it"
+            )
         }
     }
 
@@ -122,7 +125,11 @@ public final class FileSystemStore: Sendable {
             do {
                 parent = try Sys.openBeneath(root.fd, BucketName.relativePath(parentName), flags: Sys.readDirectory)
             } catch {
-                throw S3Error(.invalidBucketName, "The parent bucket '\(parentName)' of nested bucket '\(name)' does not exist.", details: [("BucketName", name)])
+                throw S3Error(
+                    .invalidBucketName,
+                    "The parent bucket '\(parentName)' of nested bucket '\(name)' does not exist.",
+                    details: [("BucketName", name)]
+                )
             }
         } else {
             parent = root
@@ -238,7 +245,11 @@ public final class FileSystemStore: Sendable {
             } catch {
                 removeCreated(created)
                 switch error.errno {
-                case ENOTDIR: throw S3Error(.objectParentIsFile, "Object parent already exists as a file: '\(component)' is an object, so it cannot also be a prefix of this key.")
+                case ENOTDIR:
+                    throw S3Error(
+                        .objectParentIsFile,
+                        "Object parent already exists as a file: '\(component)' is an object, so it cannot also be a prefix of this key."
+                    )
                 case ELOOP, EXDEV: throw S3Error(.accessDenied, "A component of the key is a symbolic link, which the server does not follow.")
                 default: throw error.s3Error()
                 }

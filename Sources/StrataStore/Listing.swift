@@ -82,8 +82,13 @@ extension FileSystemStore {
             let st = try? Sys.stat(item.directory.fd, item.name)
             let meta = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, item.name, ObjectMetadata.attributeName))
             return ObjectSummary(
-                key: item.key, size: 0, lastModifiedSeconds: st?.mtimeSeconds ?? 0,
-                lastModifiedMilliseconds: Int((st?.mtimeNanoseconds ?? 0) / 1_000_000), etag: emptyMD5, owner: meta?.owner)
+                key: item.key,
+                size: 0,
+                lastModifiedSeconds: st?.mtimeSeconds ?? 0,
+                lastModifiedMilliseconds: Int((st?.mtimeNanoseconds ?? 0) / 1_000_000),
+                etag: emptyMD5,
+                owner: meta?.owner
+            )
         }
         guard let st = try? Sys.stat(item.directory.fd, item.name) else {
             return ObjectSummary(key: item.key, size: 0, lastModifiedSeconds: 0, lastModifiedMilliseconds: 0, etag: emptyMD5, owner: nil)
@@ -104,8 +109,13 @@ extension FileSystemStore {
             etag = md5.hex() + "-1"
         }
         return ObjectSummary(
-            key: item.key, size: st.size, lastModifiedSeconds: st.mtimeSeconds,
-            lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000), etag: etag, owner: stored?.owner)
+            key: item.key,
+            size: st.size,
+            lastModifiedSeconds: st.mtimeSeconds,
+            lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000),
+            etag: etag,
+            owner: stored?.owner
+        )
     }
 }
 

@@ -88,15 +88,27 @@ extension FileSystemStore {
     }
 
     public func createUpload(
-        bucketName: String, key: String, owner: String, metadata: ObjectMetadata, tags: TagSet?, upstreamUploadId: String? = nil
+        bucketName: String,
+        key: String,
+        owner: String,
+        metadata: ObjectMetadata,
+        tags: TagSet?,
+        upstreamUploadId: String? = nil
     ) throws(S3Error) -> UploadInfo {
         _ = try openBucket(bucketName)
         guard let uploads = try uploadsDirectory(bucketName, create: true) else { throw S3Error(.internalError) }
         let uploadId = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let name = uploadId + options.multipartSuffix
         let info = UploadInfo(
-            bucket: bucketName, key: key, uploadId: uploadId, owner: owner, initiated: Int64(Date().timeIntervalSince1970 * 1000),
-            metadata: metadata, tags: tags.map { $0.tags.map { [$0.key, $0.value] } }, upstreamUploadId: upstreamUploadId)
+            bucket: bucketName,
+            key: key,
+            uploadId: uploadId,
+            owner: owner,
+            initiated: Int64(Date().timeIntervalSince1970 * 1000),
+            metadata: metadata,
+            tags: tags.map { $0.tags.map { [$0.key, $0.value] } },
+            upstreamUploadId: upstreamUploadId
+        )
         do {
             try Sys.mkdir(uploads.fd, name, mode: 0o755)
             let directory = try Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory)
@@ -165,8 +177,14 @@ extension FileSystemStore {
         else { return nil }
         // A forwarded part's marker is empty; its metadata records the upstream part's size.
         return PartInfo(
-            number: number, size: meta.upstreamETag != nil ? meta.size : st.size, etag: meta.etag, checksumAlgorithm: meta.checksumAlgorithm, checksum: meta.checksum,
-            lastModifiedSeconds: st.mtimeSeconds, lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000))
+            number: number,
+            size: meta.upstreamETag != nil ? meta.size : st.size,
+            etag: meta.etag,
+            checksumAlgorithm: meta.checksumAlgorithm,
+            checksum: meta.checksum,
+            lastModifiedSeconds: st.mtimeSeconds,
+            lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000)
+        )
     }
 
     /// Records a part forwarded to the upstream: an empty marker with the upstream part's ETag and size.
@@ -189,7 +207,9 @@ extension FileSystemStore {
     }
 
     public func abortUpload(_ upload: Upload) throws(S3Error) {
-        do { try removeRecursively(upload.uploads, upload.directoryName) } catch { throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)]) }
+        do { try removeRecursively(upload.uploads, upload.directoryName) } catch {
+            throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
+        }
     }
 
     /// In-progress uploads of a bucket, sorted by key and then initiation time.
@@ -206,7 +226,10 @@ extension FileSystemStore {
     /// copies; no pass through user space) and publishes it atomically. The upload is claimed by renaming its
     /// directory first, so concurrent Completes cannot both assemble; on failure the claim is released.
     public func completeUpload(
-        _ upload: Upload, parts requested: [RequestedPart], minPartSize: Int64, condition: WriteCondition = .none
+        _ upload: Upload,
+        parts requested: [RequestedPart],
+        minPartSize: Int64,
+        condition: WriteCondition = .none
     ) throws(S3Error) -> CompletedUpload {
         let parts = try validateParts(upload, requested, minPartSize: minPartSize)
         let claimed = upload.directoryName + FileSystemStore.completingMark
@@ -238,15 +261,21 @@ extension FileSystemStore {
             }
             if let claimed = item.checksum, claimed.algorithm != part.checksumAlgorithm || claimed.value != part.checksum {
                 throw S3Error(
-                    .invalidPart, "The \(claimed.algorithm.rawValue) checksum of part \(item.number) does not match the part that was uploaded.",
-                    details: [("PartNumber", "\(item.number)")])
+                    .invalidPart,
+                    "The \(claimed.algorithm.rawValue) checksum of part \(item.number) does not match the part that was uploaded.",
+                    details: [("PartNumber", "\(item.number)")]
+                )
             }
             parts.append(part)
         }
         for part in parts.dropLast() where part.size < minPartSize {
             throw S3Error(
                 .entityTooSmall,
-                details: [("ProposedSize", "\(part.size)"), ("MinSizeAllowed", "\(minPartSize)"), ("PartNumber", "\(part.number)"), ("ETag", "\"\(part.etag)\"")])
+                details: [
+                    ("ProposedSize", "\(part.size)"), ("MinSizeAllowed", "\(minPartSize)"), ("PartNumber", "\(part.number)"),
+                    ("ETag", "\"\(part.etag)\""),
+                ]
+            )
         }
         return parts
     }

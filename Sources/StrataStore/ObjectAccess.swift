@@ -57,7 +57,12 @@ extension FileSystemStore {
                 meta = ObjectMetadata(etag: emptyMD5)
                 meta?.isDirectory = true
             }
-            return ObjectHandle(file: nil, stat: st, metadata: meta!, tags: TagStorage.decode(try? Sys.getAttribute(dir.fd, TagStorage.attributeName)))
+            return ObjectHandle(
+                file: nil,
+                stat: st,
+                metadata: meta!,
+                tags: TagStorage.decode(try? Sys.getAttribute(dir.fd, TagStorage.attributeName))
+            )
         }
         let file: OpenFile
         do {

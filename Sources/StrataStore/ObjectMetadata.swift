@@ -39,11 +39,27 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     public var persisted: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case version = "v", etag = "e", size = "s", mtimeNanos = "m", contentType = "ct", contentEncoding = "ce"
-        case contentDisposition = "cd", contentLanguage = "cl", cacheControl = "cc", expires = "ex", userMetadata = "um"
-        case owner = "o", isDirectory = "dir", multipartUploadId = "mp", partSizes = "ps"
-        case checksumAlgorithm = "ka", checksum = "kv", checksumIsComposite = "kc"
-        case upstreamETag = "ue", syncedAt = "us", persisted = "pp"
+        case version = "v"
+        case etag = "e"
+        case size = "s"
+        case mtimeNanos = "m"
+        case contentType = "ct"
+        case contentEncoding = "ce"
+        case contentDisposition = "cd"
+        case contentLanguage = "cl"
+        case cacheControl = "cc"
+        case expires = "ex"
+        case userMetadata = "um"
+        case owner = "o"
+        case isDirectory = "dir"
+        case multipartUploadId = "mp"
+        case partSizes = "ps"
+        case checksumAlgorithm = "ka"
+        case checksum = "kv"
+        case checksumIsComposite = "kc"
+        case upstreamETag = "ue"
+        case syncedAt = "us"
+        case persisted = "pp"
     }
 
     public init(etag: String = "", size: Int64 = 0, mtimeNanos: Int64 = 0) {

@@ -44,7 +44,14 @@ public final class ObjectWriter: @unchecked Sendable {
         try self.init(store: store, bucket: nil, directories: [], parent: directory, leaf: name, created: [])
     }
 
-    private init(store: FileSystemStore, bucket: OpenFile?, directories: [String], parent: OpenFile, leaf: String, created: [(OpenFile, String)]) throws(S3Error) {
+    private init(
+        store: FileSystemStore,
+        bucket: OpenFile?,
+        directories: [String],
+        parent: OpenFile,
+        leaf: String,
+        created: [(OpenFile, String)]
+    ) throws(S3Error) {
         self.store = store
         self.bucket = bucket
         self.directories = directories
@@ -127,7 +134,9 @@ public final class ObjectWriter: @unchecked Sendable {
         while remaining > 0 {
             let want = Int(min(Int64(chunk), remaining))
             let n: Int
-            do { n = try Sys.pread(source.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: position) } catch { throw error.s3Error() }
+            do { n = try Sys.pread(source.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: position) } catch {
+                throw error.s3Error()
+            }
             if n == 0 { throw S3Error(.internalError, "The source object shrank while it was being copied.") }
             do { try Sys.writeAll(file.fd, UnsafeRawBufferPointer(rebasing: buffer[0..<n])) } catch { throw error.s3Error() }
             position += Int64(n)
@@ -240,7 +249,10 @@ public final class ObjectWriter: @unchecked Sendable {
             try Sys.rename(parent.fd, name, parent.fd, leaf)
         } catch {
             if error.errno == EISDIR || error.errno == ENOTEMPTY || error.errno == EEXIST {
-                throw S3Error(.existingObjectIsDirectory, "Existing Object is a directory: other keys start with '\(leaf)/', so it cannot also be an object.")
+                throw S3Error(
+                    .existingObjectIsDirectory,
+                    "Existing Object is a directory: other keys start with '\(leaf)/', so it cannot also be an object."
+                )
             }
             throw error
         }
@@ -303,7 +315,9 @@ extension FileSystemStore {
         while offset < limit {
             let want = Int(min(Int64(buffer.count), limit - offset))
             let n: Int
-            do { n = try Sys.pread(file.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: offset) } catch { throw error.s3Error() }
+            do { n = try Sys.pread(file.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: offset) } catch {
+                throw error.s3Error()
+            }
             if n == 0 { break }
             body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             offset += Int64(n)

@@ -1,4 +1,5 @@
 import S3Protocol
+
 /// What is made durable before a write is acknowledged.
 public enum SyncPolicy: String, Sendable {
     case none = "NONE"
@@ -18,8 +19,11 @@ public struct StoreOptions: Sendable {
     public var multipartSuffix: String
 
     public init(
-        syncPolicy: SyncPolicy = .fileAndDirectory, listFolders: Bool = false, listingETagMaxSize: Int64 = 16 << 20,
-        tmpSweepAgeSeconds: Int64 = 3600, multipartSuffix: String = "_s3_multipart_tmp"
+        syncPolicy: SyncPolicy = .fileAndDirectory,
+        listFolders: Bool = false,
+        listingETagMaxSize: Int64 = 16 << 20,
+        tmpSweepAgeSeconds: Int64 = 3600,
+        multipartSuffix: String = "_s3_multipart_tmp"
     ) {
         self.syncPolicy = syncPolicy
         self.listFolders = listFolders

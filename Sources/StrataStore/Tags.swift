@@ -58,7 +58,8 @@ extension FileSystemStore {
     }
 
     /// Runs `body` on a descriptor for the object's inode: the file itself, or the directory of a `dir/` object.
-    private func withObjectNode<T>(bucket: OpenFile, key: String, object: ObjectHandle, _ body: (Int32) throws(SystemError) -> T) throws(S3Error) -> T {
+    private func withObjectNode<T>(bucket: OpenFile, key: String, object: ObjectHandle, _ body: (Int32) throws(SystemError) -> T) throws(S3Error) -> T
+    {
         do {
             if let file = object.file { return try body(file.fd) }
             let dir = try Sys.openBeneath(bucket.fd, String(key.dropLast()), flags: Sys.readDirectory)

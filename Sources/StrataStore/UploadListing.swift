@@ -113,7 +113,12 @@ extension FileSystemStore {
 
     /// One page of ListMultipartUploads, in memory bounded by `maxUploads` whatever the number of uploads.
     public func listUploadsPage(
-        bucketName: String, prefix: String, delimiter: String?, keyMarker: String, uploadIdMarker: String, maxUploads: Int
+        bucketName: String,
+        prefix: String,
+        delimiter: String?,
+        keyMarker: String,
+        uploadIdMarker: String,
+        maxUploads: Int
     ) throws(S3Error) -> UploadsPage {
         _ = try openBucket(bucketName)
         var after: ([UInt8], Int64, String)?

@@ -36,7 +36,14 @@ public struct BucketPolicy: Sendable, Equatable {
     /// -1 never revalidate, 0 on every access, otherwise milliseconds.
     public var syncIntervalMilliseconds: Int64
 
-    public init(writeType: WriteType, deleteType: DeleteType, readType: ReadType, upstreamBucket: String, upstreamPrefix: String, syncIntervalMilliseconds: Int64) {
+    public init(
+        writeType: WriteType,
+        deleteType: DeleteType,
+        readType: ReadType,
+        upstreamBucket: String,
+        upstreamPrefix: String,
+        syncIntervalMilliseconds: Int64
+    ) {
         self.writeType = writeType
         self.deleteType = deleteType
         self.readType = readType
@@ -57,7 +64,13 @@ public struct TieringPolicies: Sendable {
         public var upstreamBucket: String?
         public var upstreamPrefix: String?
 
-        public init(writeType: WriteType? = nil, deleteType: DeleteType? = nil, readType: ReadType? = nil, upstreamBucket: String? = nil, upstreamPrefix: String? = nil) {
+        public init(
+            writeType: WriteType? = nil,
+            deleteType: DeleteType? = nil,
+            readType: ReadType? = nil,
+            upstreamBucket: String? = nil,
+            upstreamPrefix: String? = nil
+        ) {
             self.writeType = writeType
             self.deleteType = deleteType
             self.readType = readType
@@ -83,7 +96,12 @@ public struct TieringPolicies: Sendable {
     public func policy(for bucket: String) -> BucketPolicy {
         let o = overrides[bucket]
         return BucketPolicy(
-            writeType: o?.writeType ?? writeType, deleteType: o?.deleteType ?? deleteType, readType: o?.readType ?? readType,
-            upstreamBucket: o?.upstreamBucket ?? bucket, upstreamPrefix: o?.upstreamPrefix ?? "", syncIntervalMilliseconds: syncIntervalMilliseconds)
+            writeType: o?.writeType ?? writeType,
+            deleteType: o?.deleteType ?? deleteType,
+            readType: o?.readType ?? readType,
+            upstreamBucket: o?.upstreamBucket ?? bucket,
+            upstreamPrefix: o?.upstreamPrefix ?? "",
+            syncIntervalMilliseconds: syncIntervalMilliseconds
+        )
     }
 }

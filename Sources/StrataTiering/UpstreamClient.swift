@@ -19,8 +19,15 @@ public struct UpstreamSettings: Sendable {
     public var concurrency: Int
 
     public init(
-        endpoint: String, region: String, accessKey: String, secretKey: String, pathStyle: Bool = true, verifyTLS: Bool = true,
-        connectTimeoutMilliseconds: Int64 = 10_000, requestTimeoutMilliseconds: Int64 = 300_000, concurrency: Int = 64
+        endpoint: String,
+        region: String,
+        accessKey: String,
+        secretKey: String,
+        pathStyle: Bool = true,
+        verifyTLS: Bool = true,
+        connectTimeoutMilliseconds: Int64 = 10_000,
+        requestTimeoutMilliseconds: Int64 = 300_000,
+        concurrency: Int = 64
     ) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.region = region
@@ -62,8 +69,10 @@ public final class UpstreamClient: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         if !settings.verifyTLS { tls.certificateVerification = .none }
         var configuration = HTTPClient.Configuration(
-            tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: .milliseconds(settings.connectTimeoutMilliseconds), read: .milliseconds(settings.requestTimeoutMilliseconds)))
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(settings.connectTimeoutMilliseconds), read: .milliseconds(settings.requestTimeoutMilliseconds))
+        )
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.concurrency)
         configuration.decompression = .disabled
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -101,7 +110,8 @@ public final class UpstreamClient: Sendable {
         if path.isEmpty { path = "/" }
         var url = scheme + authority + SigV4.uriEncode(path, encodeSlash: false)
         if !query.isEmpty {
-            url += "?" + query.map { "\(SigV4.uriEncode($0.0, encodeSlash: true))=\(SigV4.uriEncode($0.1, encodeSlash: true))" }.joined(separator: "&")
+            url +=
+                "?" + query.map { "\(SigV4.uriEncode($0.0, encodeSlash: true))=\(SigV4.uriEncode($0.1, encodeSlash: true))" }.joined(separator: "&")
         }
         return Target(url: url, host: authority, path: path)
     }
@@ -116,15 +126,22 @@ public final class UpstreamClient: Sendable {
         let headers = request.headers.map { (name: $0.name.lowercased(), value: $0.value) }
         let signed = Array(Set(headers.map(\.name))).sorted()
         let canonical = SigV4.canonicalRequest(
-            method: request.method.rawValue, path: target.path, query: query.map { (name: $0.0, value: $0.1) }, headers: headers,
-            signedHeaders: signed, payloadHash: payloadHash)
+            method: request.method.rawValue,
+            path: target.path,
+            query: query.map { (name: $0.0, value: $0.1) },
+            headers: headers,
+            signedHeaders: signed,
+            payloadHash: payloadHash
+        )
         let date = String(amzDate.prefix(8))
         let scope = "\(date)/\(settings.region)/s3/aws4_request"
         let key = SigV4.signingKey(secret: settings.secretKey, date: date, region: settings.region, service: "s3")
         let signature = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
         request.headers.replaceOrAdd(
             name: "authorization",
-            value: "\(SigV4.algorithm) Credential=\(settings.accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)")
+            value:
+                "\(SigV4.algorithm) Credential=\(settings.accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"
+        )
     }
 
     static func amzDate(_ date: Date) -> String {
@@ -134,8 +151,15 @@ public final class UpstreamClient: Sendable {
 
     var timeout: TimeAmount { .milliseconds(settings.requestTimeoutMilliseconds) }
 
-    func execute(_ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
-                 body: HTTPClientRequest.Body? = nil, payloadHash: String = SigV4.emptySHA256) async throws -> HTTPClientResponse {
+    func execute(
+        _ method: HTTPMethod,
+        bucket: String,
+        key: String?,
+        query: [(String, String)] = [],
+        headers: [(String, String)] = [],
+        body: HTTPClientRequest.Body? = nil,
+        payloadHash: String = SigV4.emptySHA256
+    ) async throws -> HTTPClientResponse {
         let target = target(bucket: bucket, key: key, query: query)
         var request = HTTPClientRequest(url: target.url)
         request.method = method
@@ -160,8 +184,11 @@ public final class UpstreamClient: Sendable {
 
     static func object(_ headers: HTTPHeaders) -> UpstreamObject {
         UpstreamObject(
-            etag: Conditions.unquote(headers.first(name: "etag") ?? ""), size: Int64(headers.first(name: "content-length") ?? "") ?? 0,
-            lastModified: headers.first(name: "last-modified").flatMap(HTTPDate.parse) ?? 0, contentType: headers.first(name: "content-type"))
+            etag: Conditions.unquote(headers.first(name: "etag") ?? ""),
+            size: Int64(headers.first(name: "content-length") ?? "") ?? 0,
+            lastModified: headers.first(name: "last-modified").flatMap(HTTPDate.parse) ?? 0,
+            contentType: headers.first(name: "content-type")
+        )
     }
 
     /// Starts a GET; nil when the upstream has no such object. The caller streams `response.body`.
@@ -179,11 +206,21 @@ public final class UpstreamClient: Sendable {
 
     /// Streams a body of known length to the upstream; returns the upstream ETag.
     public func put<Body: AsyncSequence & Sendable>(
-        bucket: String, key: String, body: Body, length: Int64, headers extra: [(String, String)]
+        bucket: String,
+        key: String,
+        body: Body,
+        length: Int64,
+        headers extra: [(String, String)]
     ) async throws -> String where Body.Element == ByteBuffer {
         let headers: [(String, String)] = [("content-length", String(length))] + extra
         let response = try await execute(
-            .PUT, bucket: bucket, key: key, headers: headers, body: .stream(body, length: .known(length)), payloadHash: SigV4.unsignedPayload)
+            .PUT,
+            bucket: bucket,
+            key: key,
+            headers: headers,
+            body: .stream(body, length: .known(length)),
+            payloadHash: SigV4.unsignedPayload
+        )
         _ = try? await response.body.collect(upTo: 1 << 16)
         guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "PUT") }
         return Conditions.unquote(response.headers.first(name: "etag") ?? "")
@@ -205,14 +242,22 @@ public final class UpstreamClient: Sendable {
     }
 
     /// Server-side copy inside the upstream; returns the new ETag.
-    public func copyObject(fromBucket: String, fromKey: String, toBucket: String, toKey: String, headers extra: [(String, String)]) async throws -> String {
+    public func copyObject(
+        fromBucket: String,
+        fromKey: String,
+        toBucket: String,
+        toKey: String,
+        headers extra: [(String, String)]
+    ) async throws -> String {
         let source = "/" + fromBucket + "/" + SigV4.uriEncode(fromKey, encodeSlash: false)
         let response = try await execute(.PUT, bucket: toBucket, key: toKey, headers: [("x-amz-copy-source", source)] + extra)
         let body = try await response.body.collect(upTo: 1 << 20)
         if response.status == .notFound { throw UpstreamError.status(404, "CopyObject") }
         guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "CopyObject") }
         let root = try XMLDocument.parse(Array(body.readableBytesView))
-        guard root.name != "Error", let etag = root.child("ETag")?.text else { throw UpstreamError.status(200, "CopyObject: \(root.child("Code")?.text ?? "no result")") }
+        guard root.name != "Error", let etag = root.child("ETag")?.text else {
+            throw UpstreamError.status(200, "CopyObject: \(root.child("Code")?.text ?? "no result")")
+        }
         return Conditions.unquote(etag)
     }
 
@@ -230,12 +275,23 @@ public final class UpstreamClient: Sendable {
     }
 
     public func uploadPart<Body: AsyncSequence & Sendable>(
-        bucket: String, key: String, uploadId: String, partNumber: Int, body: Body, length: Int64
+        bucket: String,
+        key: String,
+        uploadId: String,
+        partNumber: Int,
+        body: Body,
+        length: Int64
     ) async throws -> String where Body.Element == ByteBuffer {
         let query = [("partNumber", String(partNumber)), ("uploadId", uploadId)]
         let response = try await execute(
-            .PUT, bucket: bucket, key: key, query: query, headers: [("content-length", String(length))], body: .stream(body, length: .known(length)),
-            payloadHash: SigV4.unsignedPayload)
+            .PUT,
+            bucket: bucket,
+            key: key,
+            query: query,
+            headers: [("content-length", String(length))],
+            body: .stream(body, length: .known(length)),
+            payloadHash: SigV4.unsignedPayload
+        )
         _ = try? await response.body.collect(upTo: 1 << 16)
         guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "UploadPart") }
         return Conditions.unquote(response.headers.first(name: "etag") ?? "")
@@ -251,8 +307,14 @@ public final class UpstreamClient: Sendable {
         }
         let document = Array(xml.finish().utf8)
         let response = try await execute(
-            .POST, bucket: bucket, key: key, query: [("uploadId", uploadId)], headers: [("content-length", String(document.count))],
-            body: .bytes(ByteBuffer(bytes: document)), payloadHash: SigV4.sha256Hex(document))
+            .POST,
+            bucket: bucket,
+            key: key,
+            query: [("uploadId", uploadId)],
+            headers: [("content-length", String(document.count))],
+            body: .bytes(ByteBuffer(bytes: document)),
+            payloadHash: SigV4.sha256Hex(document)
+        )
         let body = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "CompleteMultipartUpload") }
         let root = try XMLDocument.parse(Array(body.readableBytesView))
@@ -272,7 +334,14 @@ public final class UpstreamClient: Sendable {
         }
     }
 
-    public func list(bucket: String, prefix: String, delimiter: String?, startAfter: String?, continuationToken: String? = nil, maxKeys: Int) async throws -> UpstreamListPage {
+    public func list(
+        bucket: String,
+        prefix: String,
+        delimiter: String?,
+        startAfter: String?,
+        continuationToken: String? = nil,
+        maxKeys: Int
+    ) async throws -> UpstreamListPage {
         var query: [(String, String)] = [("list-type", "2"), ("max-keys", String(maxKeys)), ("prefix", prefix)]
         if let delimiter { query.append(("delimiter", delimiter)) }
         if let startAfter { query.append(("start-after", startAfter)) }
@@ -288,9 +357,16 @@ public final class UpstreamClient: Sendable {
         for item in root.children("Contents") {
             guard let key = item.child("Key")?.text else { continue }
             page.objects.append(
-                (key, UpstreamObject(
-                    etag: Conditions.unquote(item.child("ETag")?.text ?? ""), size: Int64(item.child("Size")?.text ?? "") ?? 0,
-                    lastModified: item.child("LastModified").flatMap { HTTPDate.parse($0.text) } ?? 0, contentType: nil)))
+                (
+                    key,
+                    UpstreamObject(
+                        etag: Conditions.unquote(item.child("ETag")?.text ?? ""),
+                        size: Int64(item.child("Size")?.text ?? "") ?? 0,
+                        lastModified: item.child("LastModified").flatMap { HTTPDate.parse($0.text) } ?? 0,
+                        contentType: nil
+                    )
+                )
+            )
         }
         page.commonPrefixes = root.children("CommonPrefixes").compactMap { $0.child("Prefix")?.text }
         return page

@@ -102,7 +102,10 @@ struct Bench: AsyncParsableCommand {
     func request(_ client: HTTPClient, _ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, headers: [(String, String)] = []) async throws {
         var request = HTTPClientRequest(url: endpoint + path)
         request.method = method
-        request.headers.add(name: "authorization", value: "AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0")
+        request.headers.add(
+            name: "authorization",
+            value: "AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+        )
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.body = .bytes(body)

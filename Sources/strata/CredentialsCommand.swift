@@ -5,7 +5,9 @@ import StrataStore
 /// `strata credentials add|list|remove`: manages the credential store offline; a running server picks up changes.
 struct Credentials: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage SigV4 credentials in the root's credential store.", subcommands: [Add.self, List.self, Remove.self])
+        abstract: "Manage SigV4 credentials in the root's credential store.",
+        subcommands: [Add.self, List.self, Remove.self]
+    )
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add or replace a credential.")
@@ -22,7 +24,9 @@ struct Credentials: ParsableCommand {
         /// Exactly one source of the secret.
         func secret() throws -> String {
             let sources = [secretKeyArgument != nil, secretFromStdin, secretEnvironmentVariable != nil].filter { $0 }.count
-            guard sources == 1 else { throw ValidationError("give the secret with exactly one of --secret-key, --secret-key-stdin, --secret-key-env") }
+            guard sources == 1 else {
+                throw ValidationError("give the secret with exactly one of --secret-key, --secret-key-stdin, --secret-key-env")
+            }
             if let secretKeyArgument { return secretKeyArgument }
             if let name = secretEnvironmentVariable {
                 guard let value = ProcessInfo.processInfo.environment[name] else { throw ValidationError("environment variable \(name) is not set") }
@@ -33,7 +37,11 @@ struct Credentials: ParsableCommand {
         }
         @Option(
             name: .customLong("bucket"),
-            help: "Scope the credential to this bucket, with read, write or owner rights (default owner); repeatable. Without it the credential acts as its user on the user's own buckets.")
+            help: """
+                Scope the credential to this bucket, with read, write or owner rights (default owner); repeatable. \
+                Without it the credential acts as its user on the user's own buckets.
+                """
+        )
         var buckets: [String] = []
 
         func run() throws {
@@ -64,7 +72,9 @@ struct Credentials: ParsableCommand {
 
         func run() throws {
             for credential in try CredentialStore(root: root).all() {
-                let scope = credential.buckets.map { $0.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ",") } ?? "all of the user's buckets"
+                let scope =
+                    credential.buckets.map { $0.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ",") }
+                    ?? "all of the user's buckets"
                 print("\(credential.accessKey)\tuser=\(credential.user)\tbuckets=\(scope)")
             }
         }

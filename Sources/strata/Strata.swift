@@ -10,7 +10,8 @@ struct Strata: AsyncParsableCommand {
         commandName: "strata",
         abstract: "An S3-compatible object server over a local or mounted filesystem.",
         subcommands: [Serve.self, Conf.self, Credentials.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 
     static func main() async {
         CrashReports.harden()
@@ -41,7 +42,10 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Properties file (default: properties/strata-site.properties when present).")
     var properties: String?
 
-    @Option(name: .customLong("conf"), help: ArgumentHelp("Set a property, e.g. --conf strata.fs.sync.policy=NONE (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .customLong("conf"),
+        help: ArgumentHelp("Set a property, e.g. --conf strata.fs.sync.policy=NONE (repeatable).", valueName: "key=value")
+    )
     var overrides: [String] = []
 
     func resolve() throws -> Configuration {

@@ -44,18 +44,24 @@ import Testing
     @Test func presignedV4RequiresHostAndBoundedExpiry() throws {
         let base = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z"
         let signature = String(repeating: "a", count: 64)
-        let good = try PresignedV4.parse(try QueryParameters(raw: Substring(base + "&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=\(signature)")))
+        let good = try PresignedV4.parse(
+            try QueryParameters(raw: Substring(base + "&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=\(signature)"))
+        )
         #expect(good.expires == 60)
         #expect(good.credential.accessKey == "AK")
         for tail in [
             "&X-Amz-Expires=-9223372036854775808&X-Amz-SignedHeaders=host", "&X-Amz-Expires=9223372036854775807&X-Amz-SignedHeaders=host",
             "&X-Amz-Expires=604801&X-Amz-SignedHeaders=host", "&X-Amz-Expires=60&X-Amz-SignedHeaders=x-amz-date",
         ] {
-            #expect(throws: S3Error.self) { try PresignedV4.parse(try QueryParameters(raw: Substring(base + tail + "&X-Amz-Signature=\(signature)"))) }
+            #expect(throws: S3Error.self) {
+                try PresignedV4.parse(try QueryParameters(raw: Substring(base + tail + "&X-Amz-Signature=\(signature)")))
+            }
         }
         let farFuture = base.replacingOccurrences(of: "20260101T000000Z", with: "99999999T999999Z")
         #expect(throws: S3Error.self) {
-            try PresignedV4.parse(try QueryParameters(raw: Substring(farFuture + "&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=\(signature)")))
+            try PresignedV4.parse(
+                try QueryParameters(raw: Substring(farFuture + "&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=\(signature)"))
+            )
         }
     }
 

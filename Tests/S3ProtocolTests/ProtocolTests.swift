@@ -32,7 +32,9 @@ import Testing
         for good in ["abc", "my-bucket", "my.bucket.name", "a1b2c3", String(repeating: "a", count: 63), "a--b"] {
             #expect(BucketName.isValidAWS(good), "\(good)")
         }
-        for bad in ["ab", "ABC", "a_b", "-ab", "ab-", "a..b", "a.-b", "a-.b", "192.168.1.1", "xn--ab", "ab-s3alias", String(repeating: "a", count: 64)] {
+        for bad in [
+            "ab", "ABC", "a_b", "-ab", "ab-", "a..b", "a.-b", "a-.b", "192.168.1.1", "xn--ab", "ab-s3alias", String(repeating: "a", count: 64),
+        ] {
             #expect(!BucketName.isValidAWS(bad), "\(bad)")
         }
     }
@@ -110,7 +112,8 @@ import Testing
               <Object><Key>a&amp;b &lt;c&gt; &#x41;&#66;</Key></Object><!-- comment -->
               <Object><Key><![CDATA[raw <text>]]></Key><VersionId/></Object>
             </Delete>
-            """)
+            """
+        )
         #expect(doc.name == "Delete")
         #expect(doc.child("Quiet")?.text == "true")
         #expect(doc.children("Object").map { $0.child("Key")?.text } == ["a&b <c> AB", "raw <text>"])
@@ -166,7 +169,12 @@ import Testing
 
     @Test func simpleIdentityReadsTheAccessKey() throws {
         let none = QueryParameters()
-        #expect(try SimpleIdentity.user(authorization: "AWS4-HMAC-SHA256 Credential=alice/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x", query: none) == "alice")
+        #expect(
+            try SimpleIdentity.user(
+                authorization: "AWS4-HMAC-SHA256 Credential=alice/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x",
+                query: none
+            ) == "alice"
+        )
         #expect(try SimpleIdentity.user(authorization: "AWS bob:c2lnbmF0dXJl", query: none) == "bob")
         #expect(try SimpleIdentity.user(authorization: nil, query: none) == nil)
         let presigned = try QueryParameters(raw: "X-Amz-Credential=carol%2F20260101%2Fus-east-1%2Fs3%2Faws4_request")

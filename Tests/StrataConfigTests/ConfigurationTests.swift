@@ -8,7 +8,8 @@ import Testing
         let config = try Configuration(
             fileProperties: [("strata.proxy.web.port", "1000"), ("alluxio.proxy.s3.writetype", "THROUGH"), ("strata.log.level", "debug")],
             environment: ["STRATA_PROXY_WEB_PORT": "2000", "STRATA_LOG_LEVEL": "error", "UNRELATED": "x"],
-            commandLine: [("alluxio.proxy.web.port", "3000")])
+            commandLine: [("alluxio.proxy.web.port", "3000")]
+        )
         #expect(config.int(Keys.port) == 3000)
         #expect(config.entry(Keys.port).source == .commandLine)
         #expect(config.string(Keys.logLevel) == "error")
@@ -57,7 +58,10 @@ import Testing
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = repo.appendingPathComponent("properties/strata-site.properties.template").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text == Configuration.template(), "properties template is stale: run `strata conf --template > properties/strata-site.properties.template`")
+        #expect(
+            text == Configuration.template(),
+            "properties template is stale: run `strata conf --template > properties/strata-site.properties.template`"
+        )
         for key in Keys.all { #expect(text.contains("#\(key.name)=\(key.defaultValue)")) }
     }
 }

@@ -196,12 +196,19 @@ final class TemporaryRoot {
             try writer.commit(metadata: meta)
         }
         #expect(throws: S3Error.self) {
-            try root.store.completeUpload(upload, parts: [RequestedPart(number: 1, etag: etags[0]), RequestedPart(number: 3, etag: "wrong")], minPartSize: 0)
+            try root.store.completeUpload(
+                upload,
+                parts: [RequestedPart(number: 1, etag: etags[0]), RequestedPart(number: 3, etag: "wrong")],
+                minPartSize: 0
+            )
         }
         // The failed attempt left the upload intact.
         let again = try root.store.openUpload(bucketName: "bkt", key: "joined", uploadId: info.uploadId)
         let done = try root.store.completeUpload(
-            again, parts: [RequestedPart(number: 1, etag: etags[0]), RequestedPart(number: 3, etag: "\"\(etags[2])\"")], minPartSize: 0)
+            again,
+            parts: [RequestedPart(number: 1, etag: etags[0]), RequestedPart(number: 3, etag: "\"\(etags[2])\"")],
+            minPartSize: 0
+        )
         #expect(done.etag.hasSuffix("-2"))
         let object = try root.store.openObject(bucket: try root.store.openBucket("bkt"), key: "joined")
         #expect(object.size == Int64("first-last".utf8.count))
