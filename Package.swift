@@ -100,5 +100,14 @@ let package = Package(
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "S3Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataConfigTests", dependencies: ["StrataConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataServerTests",
+            dependencies: [
+                "StrataServer", "StrataConfig", "StrataStore", "S3Protocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -8,9 +8,44 @@ import StrataStore
 import StrataTiering
 import UnixSignals
 
+/// The S3 application and everything that runs beside it, built from a configuration and not yet running.
+/// Tests build it and drive `s3` in-process (HummingbirdTesting); the executable runs it.
+struct StrataApplication {
+    let s3: Application<S3Responder>
+    /// Background services (persister, evictor, cleaner) and the admin listener.
+    let services: [any Service]
+    let responder: S3Responder
+    let settings: ServerSettings
+
+    /// Releases what the services do not own: the upstream client and the I/O threads.
+    func shutdown() async {
+        await responder.tiering?.client.shutdown()
+        await responder.io.shutdown()
+    }
+}
+
 /// Builds and runs the S3 server from a resolved configuration.
 public enum StrataApp {
     public static func run(configuration: Configuration, logger: Logger) async throws {
+        let built = try buildApplication(configuration, logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: ([built.s3] + built.services).map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        // In-flight requests get the grace period; an upload cut short after it is discarded, never half-published.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(built.settings.shutdownGraceMilliseconds)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await built.shutdown()
+            throw error
+        }
+        await built.shutdown()
+    }
+
+    /// Opens the root, verifies its filesystem, and wires the store, authentication, tiering and services.
+    static func buildApplication(_ configuration: Configuration, logger: Logger) throws -> StrataApplication {
         let settings = ServerSettings(configuration)
         let rootPath = configuration.string(Keys.rootDir)
         let store = try FileSystemStore(rootPath: rootPath, options: settings.store)
@@ -78,45 +113,35 @@ public enum StrataApp {
             },
             logger: logger
         )
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
-        if let tiering { services.append(.init(service: tiering.persister)) }
+        var services: [any Service] = []
+        if let tiering { services.append(tiering.persister) }
         if let tiering, configuration.bytes(Keys.cacheQuota) > 0 {
             services.append(
-                .init(
-                    service: CacheEvictor(
-                        store: store,
-                        io: io,
-                        quotaBytes: configuration.bytes(Keys.cacheQuota),
-                        intervalMilliseconds: max(100, configuration.durationMilliseconds(Keys.cacheEvictionInterval)),
-                        accesses: tiering.accesses,
-                        logger: logger
-                    )
+                CacheEvictor(
+                    store: store,
+                    io: io,
+                    quotaBytes: configuration.bytes(Keys.cacheQuota),
+                    intervalMilliseconds: max(100, configuration.durationMilliseconds(Keys.cacheEvictionInterval)),
+                    accesses: tiering.accesses,
+                    logger: logger
                 )
             )
         }
         if configuration.bool(Keys.adminEnabled) {
-            let admin = AdminApp.make(
-                host: configuration.string(Keys.adminBindHost),
-                port: configuration.int(Keys.adminPort),
-                requests: requestMetrics,
-                tiering: tiering,
-                logger: logger
+            services.append(
+                AdminApp.make(
+                    host: configuration.string(Keys.adminBindHost),
+                    port: configuration.int(Keys.adminPort),
+                    requests: requestMetrics,
+                    tiering: tiering,
+                    logger: logger
+                )
             )
-            services.append(.init(service: admin))
         }
         if settings.cleaner.enabled {
-            services.append(.init(service: MultipartCleaner(store: store, io: io, settings: settings.cleaner, tiering: tiering, logger: logger)))
+            services.append(MultipartCleaner(store: store, io: io, settings: settings.cleaner, tiering: tiering, logger: logger))
         }
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-        // In-flight requests get the grace period; an upload cut short after it is discarded, never half-published.
-        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(settings.shutdownGraceMilliseconds)
-        try await ServiceGroup(configuration: groupConfiguration).run()
-        await tiering?.client.shutdown()
-        await io.shutdown()
+        return StrataApplication(s3: app, services: services, responder: responder, settings: settings)
     }
 
     /// The upstream client, journal and per-bucket policies, when `strata.underfs.s3.endpoint` is set.
