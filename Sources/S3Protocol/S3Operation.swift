@@ -32,41 +32,55 @@ public enum S3Operation: Sendable, Equatable {
     case listParts
     case notImplemented(String)
 
-    /// AWS's name for the action, used in logs, metrics and NotImplemented messages.
-    public var name: String {
+    /// The table of contents: each action's AWS name (for logs, metrics and NotImplemented messages) and the access
+    /// it needs on the bucket it addresses (copy sources need `read` besides).
+    var descriptor: (name: String, access: AccessLevel) {
         switch self {
-        case .listBuckets: "ListBuckets"
-        case .createBucket: "CreateBucket"
-        case .headBucket: "HeadBucket"
-        case .deleteBucket: "DeleteBucket"
-        case .getBucketLocation: "GetBucketLocation"
-        case .getBucketVersioning: "GetBucketVersioning"
-        case .getBucketAcl: "GetBucketAcl"
-        case .listObjects: "ListObjects"
-        case .listObjectsV2: "ListObjectsV2"
-        case .deleteObjects: "DeleteObjects"
-        case .getBucketTagging: "GetBucketTagging"
-        case .putBucketTagging: "PutBucketTagging"
-        case .deleteBucketTagging: "DeleteBucketTagging"
-        case .listMultipartUploads: "ListMultipartUploads"
-        case .putObject: "PutObject"
-        case .copyObject: "CopyObject"
-        case .getObject: "GetObject"
-        case .headObject: "HeadObject"
-        case .deleteObject: "DeleteObject"
-        case .getObjectAcl: "GetObjectAcl"
-        case .getObjectTagging: "GetObjectTagging"
-        case .putObjectTagging: "PutObjectTagging"
-        case .deleteObjectTagging: "DeleteObjectTagging"
-        case .createMultipartUpload: "CreateMultipartUpload"
-        case .uploadPart: "UploadPart"
-        case .uploadPartCopy: "UploadPartCopy"
-        case .completeMultipartUpload: "CompleteMultipartUpload"
-        case .abortMultipartUpload: "AbortMultipartUpload"
-        case .listParts: "ListParts"
-        case .notImplemented(let name): name
+        case .listBuckets: ("ListBuckets", .none)
+        case .createBucket: ("CreateBucket", .owner)
+        case .headBucket: ("HeadBucket", .read)
+        case .deleteBucket: ("DeleteBucket", .owner)
+        case .getBucketLocation: ("GetBucketLocation", .read)
+        case .getBucketVersioning: ("GetBucketVersioning", .read)
+        case .getBucketAcl: ("GetBucketAcl", .read)
+        case .listObjects: ("ListObjects", .read)
+        case .listObjectsV2: ("ListObjectsV2", .read)
+        case .deleteObjects: ("DeleteObjects", .write)
+        case .getBucketTagging: ("GetBucketTagging", .read)
+        case .putBucketTagging: ("PutBucketTagging", .owner)
+        case .deleteBucketTagging: ("DeleteBucketTagging", .owner)
+        case .listMultipartUploads: ("ListMultipartUploads", .read)
+        case .putObject: ("PutObject", .write)
+        case .copyObject: ("CopyObject", .write)
+        case .getObject: ("GetObject", .read)
+        case .headObject: ("HeadObject", .read)
+        case .deleteObject: ("DeleteObject", .write)
+        case .getObjectAcl: ("GetObjectAcl", .read)
+        case .getObjectTagging: ("GetObjectTagging", .read)
+        case .putObjectTagging: ("PutObjectTagging", .write)
+        case .deleteObjectTagging: ("DeleteObjectTagging", .write)
+        case .createMultipartUpload: ("CreateMultipartUpload", .write)
+        case .uploadPart: ("UploadPart", .write)
+        case .uploadPartCopy: ("UploadPartCopy", .write)
+        case .completeMultipartUpload: ("CompleteMultipartUpload", .write)
+        case .abortMultipartUpload: ("AbortMultipartUpload", .write)
+        case .listParts: ("ListParts", .read)
+        case .notImplemented(let name): (name, .none)
         }
     }
+
+    public var name: String { descriptor.name }
+    public var requiredAccess: AccessLevel { descriptor.access }
+}
+
+/// What an operation needs on its bucket when signatures are verified.
+public enum AccessLevel: Int, Comparable, Sendable {
+    case none = 0
+    case read
+    case write
+    case owner
+
+    public static func < (a: AccessLevel, b: AccessLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// The bucket, key and query an S3 request addresses (path-style).

@@ -1,34 +1,12 @@
 import S3Protocol
 import StrataStore
 
-/// What an operation needs on its bucket when signatures are verified.
-enum AccessLevel: Int, Comparable {
-    case none = 0
-    case read
-    case write
-    case owner
-
-    static func < (a: AccessLevel, b: AccessLevel) -> Bool { a.rawValue < b.rawValue }
-
+extension AccessLevel {
     init(_ grant: BucketGrant) {
         switch grant {
         case .read: self = .read
         case .write: self = .write
         case .owner: self = .owner
-        }
-    }
-
-    static func required(for operation: S3Operation) -> AccessLevel {
-        switch operation {
-        case .listBuckets, .notImplemented: .none
-        case .headBucket, .getBucketLocation, .getBucketVersioning, .getBucketAcl, .listObjects, .listObjectsV2, .listMultipartUploads,
-            .getObject, .headObject, .getObjectAcl, .getObjectTagging, .getBucketTagging, .listParts:
-            .read
-        case .putObject, .copyObject, .deleteObject, .deleteObjects, .putObjectTagging, .deleteObjectTagging, .createMultipartUpload,
-            .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload:
-            .write
-        case .createBucket, .deleteBucket, .putBucketTagging, .deleteBucketTagging:
-            .owner
         }
     }
 }
@@ -52,7 +30,7 @@ extension S3Responder {
     /// exist and are not the caller's.
     func authorize(_ call: S3Call) async throws {
         guard call.identity.credential != nil, !call.identity.isAdmin else { return }
-        let needed = AccessLevel.required(for: call.operation)
+        let needed = call.operation.requiredAccess
         guard needed > .none, let bucket = call.target.bucket else { return }
         if call.operation == .createBucket {
             try await authorizeCreate(bucket, call)
