@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import StrataTiering
 import Synchronization
 
 /// The admin listener (separate from S3): health, version and Prometheus metrics. The bucket/user/key REST API
@@ -9,7 +10,7 @@ import Synchronization
 enum AdminApp {
     static let version = "0.1.0"
 
-    static func make(host: String, port: Int, requests: RequestMetrics, tiering: Tiering?, logger: Logger) -> some ApplicationProtocol {
+    static func make(host: String, port: Int, requests: RequestMetrics, tiering: TieredStorage?, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.get("v1/s3/ping") { _, _ in "pong" }
         router.get("v1/s3/version") { _, _ in "{\"version\":\"\(version)\"}" }

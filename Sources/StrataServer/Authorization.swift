@@ -58,7 +58,7 @@ extension S3Responder {
     /// Checks one bucket: NoSuchBucket when it does not exist, AccessDenied when the identity lacks `needed`.
     private func require(_ needed: AccessLevel, on bucket: String, _ call: S3Call) async throws {
         try BucketName.validate(bucket, strict: false)
-        let owner: String? = try await io.run { [store] in try store.effectiveOwner(bucket) }
+        let owner = try await storage.bucketOwner(bucket)
         guard access(call.identity, bucket: bucket, owner: owner) >= needed else { throw denied(bucket) }
     }
 

@@ -4,12 +4,11 @@ import Hummingbird
 import Logging
 import S3Protocol
 import StrataStore
-import StrataTiering
 
 /// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning, GetBucketAcl.
 extension S3Responder {
     func listBuckets(_ call: S3Call) async throws -> Response {
-        let all = try await io.run { [store] in try store.listBuckets() }
+        let all = try await storage.listBuckets()
         let visible: [BucketInfo]
         if call.identity.credential != nil {
             visible = all.filter { access(call.identity, bucket: $0.name, owner: $0.owner) > .none }
@@ -41,18 +40,13 @@ extension S3Responder {
             guard root.name == "CreateBucketConfiguration" else { throw S3Error(.malformedXML) }
         }
         let user = call.user
-        _ = try await io.run { [store] in try store.createBucket(name, owner: user) }
-        if let tiering, let policy = policy(name) {
-            do { try await tiering.client.createBucket(policy.upstreamBucket) } catch {
-                logger.warning("could not create upstream bucket \(policy.upstreamBucket): \(error)")
-            }
-        }
+        try await storage.createBucket(name, owner: user)
         return Responses.empty(headers: [.location: "/\(name)"])
     }
 
     func headBucket(_ call: S3Call) async throws -> Response {
         let name = try call.bucket()
-        _ = try await openBucket(name)
+        _ = try await storage.headBucket(name)
         var headers = HTTPFields()
         headers.set("x-amz-bucket-region", settings.region)
         return Responses.empty(headers: headers)
@@ -60,12 +54,12 @@ extension S3Responder {
 
     func deleteBucket(_ call: S3Call) async throws -> Response {
         let name = try call.bucket()
-        try await io.run { [store] in try store.deleteBucket(name) }
+        try await storage.deleteBucket(name)
         return Responses.empty(.noContent)
     }
 
     func getBucketLocation(_ call: S3Call) async throws -> Response {
-        _ = try await openBucket(try call.bucket())
+        _ = try await storage.headBucket(try call.bucket())
         // AWS reports us-east-1 as an empty constraint.
         let region = settings.region == "us-east-1" ? "" : settings.region
         return Responses.xml(XMLWriter.textDocument(root: "LocationConstraint", text: region))
@@ -73,24 +67,22 @@ extension S3Responder {
 
     /// Strata buckets are never versioned: AWS answers an empty configuration for such buckets.
     func getBucketVersioning(_ call: S3Call) async throws -> Response {
-        _ = try await openBucket(try call.bucket())
+        _ = try await storage.headBucket(try call.bucket())
         return Responses.xml(XMLWriter(root: "VersioningConfiguration").finish())
     }
 
     func getBucketAcl(_ call: S3Call) async throws -> Response {
         let name = try call.bucket()
-        let info = try await io.run { [store] in store.bucketInfo(name, handle: try store.openBucket(name)) }
+        let info = try await storage.headBucket(name)
         return Responses.xml(Self.ownerOnlyACL(owner: info.owner ?? call.user))
     }
 
     func getObjectAcl(_ call: S3Call) async throws -> Response {
         let name = try call.bucket()
         let key = try call.key()
-        let owner = try await io.run { [store] in
-            let bucket = try store.openBucket(name)
-            let object = try store.openObject(bucket: bucket, key: key)
-            return object.metadata.owner ?? store.bucketInfo(name, handle: bucket).owner
-        }
+        let object = try await storage.getObject(GetObjectInput(bucket: name, key: key, headOnly: true))
+        var owner = object.metadata.owner
+        if owner == nil { owner = try await storage.headBucket(name).owner }
         return Responses.xml(Self.ownerOnlyACL(owner: owner ?? call.user))
     }
 

@@ -20,50 +20,7 @@ extension S3Responder {
             guard let key = object.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
             return key
         }
-        let bucket = try await openBucket(bucketName)
-        var upstreamFailures: [String: S3Error] = [:]
-        if tiering != nil {
-            // Upstream deletes run 16 at a time: a 1000-key request should not wait for 1000 round trips in a row.
-            let valid = keys.filter { (try? ObjectKey.validate($0, isReserved: ReservedNames.isReserved)) != nil }
-            upstreamFailures = await withTaskGroup(of: (String, S3Error?).self) { group in
-                var failures: [String: S3Error] = [:]
-                var running = 0
-                for key in valid {
-                    if running == 16, let (done, error) = await group.next() {
-                        running -= 1
-                        if let error { failures[done] = error }
-                    }
-                    group.addTask {
-                        do {
-                            try await deleteUpstream(bucketName, key)
-                            return (key, nil)
-                        } catch let error as S3Error {
-                            return (key, error)
-                        } catch {
-                            return (key, S3Error(.internalError))
-                        }
-                    }
-                    running += 1
-                }
-                for await (done, error) in group { if let error { failures[done] = error } }
-                return failures
-            }
-        }
-        let failed = upstreamFailures
-        let outcomes: [(String, S3Error?)] = try await io.run { [store] in
-            keys.map { key in
-                do {
-                    try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
-                    if let failure = failed[key] { throw failure }
-                    try store.deleteObject(bucket: bucket, key: key)
-                    return (key, nil)
-                } catch let error as S3Error {
-                    return (key, error)
-                } catch {
-                    return (key, S3Error(.internalError))
-                }
-            }
-        }
+        let outcomes = try await storage.deleteObjects(bucket: bucketName, keys: keys)
         var xml = XMLWriter(root: "DeleteResult")
         for (key, error) in outcomes {
             if let error {

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import S3Protocol
 import StrataStore
-import StrataTiering
 
 /// ListObjects (v1) and ListObjectsV2.
 extension S3Responder {
@@ -51,27 +50,11 @@ extension S3Responder {
             startAfter = q["marker"].flatMap { $0.isEmpty ? nil : $0 }
         }
 
-        let bucket = try await openBucket(bucketName)
-        let owner = try await io.run { [store] in store.bucketInfo(bucketName, handle: bucket).owner }
-        let from = startAfter
-        let limit = maxKeys
-        var page: ListPage =
-            maxKeys == 0
-            ? ListPage()
-            : try await io.run { [store] in
-                try store.listObjects(bucket: bucket, prefix: prefix, delimiter: delimiter, startAfter: from, maxKeys: limit)
-            }
-        if maxKeys > 0, let tiering, let policy = policy(bucketName) {
-            page = try await mergeUpstream(
-                page,
-                tiering: tiering,
-                policy: policy,
-                prefix: prefix,
-                delimiter: delimiter,
-                startAfter: from,
-                maxKeys: maxKeys
-            )
-        }
+        let listed = try await storage.listObjects(
+            ListObjectsInput(bucket: bucketName, prefix: prefix, delimiter: delimiter, startAfter: startAfter, maxKeys: maxKeys)
+        )
+        let page = listed.page
+        let owner = listed.bucketOwner
         let fetchOwner = version == 1 || q["fetch-owner"] == "true"
 
         var xml = XMLWriter(root: "ListBucketResult")
@@ -110,72 +93,6 @@ extension S3Responder {
             xml.group("CommonPrefixes") { $0.element("Prefix", encode(common)) }
         }
         return Responses.xml(xml.finish())
-    }
-}
-
-extension S3Responder {
-    /// A mounted bucket lists what the upstream holds plus what is only local (not yet persisted, or MUST_CACHE):
-    /// the first `maxKeys` of the union of both sides' pages, in S3 order, local entries winning on equal keys.
-    func mergeUpstream(
-        _ local: ListPage,
-        tiering: Tiering,
-        policy: BucketPolicy,
-        prefix: String,
-        delimiter: String?,
-        startAfter: String?,
-        maxKeys: Int
-    ) async throws -> ListPage {
-        let upstream: UpstreamListPage
-        do {
-            upstream = try await tiering.client.list(
-                bucket: policy.upstreamBucket,
-                prefix: policy.upstreamPrefix + prefix,
-                delimiter: delimiter,
-                startAfter: startAfter.map { policy.upstreamPrefix + $0 },
-                maxKeys: maxKeys
-            )
-        } catch let error as UpstreamError {
-            throw error.s3Error
-        }
-        let strip = policy.upstreamPrefix.count
-        enum Item {
-            case object(ObjectSummary)
-            case common(String)
-            var key: String {
-                switch self {
-                case .object(let o): o.key
-                case .common(let p): p
-                }
-            }
-        }
-        var items: [String: Item] = [:]
-        for (key, object) in upstream.objects {
-            let local = String(key.dropFirst(strip))
-            items[local] = .object(
-                ObjectSummary(
-                    key: local,
-                    size: object.size,
-                    lastModifiedSeconds: object.lastModified,
-                    lastModifiedMilliseconds: 0,
-                    etag: object.etag,
-                    owner: nil
-                )
-            )
-        }
-        for common in upstream.commonPrefixes { items[String(common.dropFirst(strip))] = .common(String(common.dropFirst(strip))) }
-        for object in local.contents { items[object.key] = .object(object) }
-        for common in local.commonPrefixes { items[common] = .common(common) }
-        let ordered = items.values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        var merged = ListPage()
-        for item in ordered.prefix(maxKeys) {
-            switch item {
-            case .object(let o): merged.contents.append(o)
-            case .common(let p): merged.commonPrefixes.append(p)
-            }
-            merged.lastItem = item.key
-        }
-        merged.isTruncated = ordered.count > maxKeys || local.isTruncated || upstream.isTruncated
-        return merged
     }
 }
 

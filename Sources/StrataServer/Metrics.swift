@@ -1,17 +1,6 @@
 import Foundation
 import Synchronization
 
-/// Counters Prometheus scrapes from the admin listener's `/metrics`.
-final class TieringMetrics: Sendable {
-    let cacheHits = Atomic<Int>(0)
-    let cacheMisses = Atomic<Int>(0)
-    let upstreamErrors = Atomic<Int>(0)
-    let persisted = Atomic<Int>(0)
-    let persistFailures = Atomic<Int>(0)
-
-    static func increment(_ counter: borrowing Atomic<Int>) { counter.add(1, ordering: .relaxed) }
-}
-
 /// Request counters by operation and status class, for every deployment.
 final class RequestMetrics: Sendable {
     private let counts = Mutex<[String: Int]>([:])

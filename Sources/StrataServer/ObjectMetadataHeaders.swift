@@ -62,20 +62,6 @@ enum ObjectMetadataHeaders {
         }
     }
 
-    /// Keeps only what CopyObject's COPY directive carries over to the new object.
-    static func copied(from source: ObjectMetadata, owner: String) -> ObjectMetadata {
-        var meta = ObjectMetadata()
-        meta.owner = owner
-        meta.contentType = source.contentType
-        meta.contentEncoding = source.contentEncoding
-        meta.contentDisposition = source.contentDisposition
-        meta.contentLanguage = source.contentLanguage
-        meta.cacheControl = source.cacheControl
-        meta.expires = source.expires
-        meta.userMetadata = source.userMetadata
-        return meta
-    }
-
     /// Checks a small collected body against its Content-MD5 header, when there is one.
     static func verifyContentMD5(_ headers: HTTPFields, body: [UInt8]) throws(S3Error) {
         if let expected = try contentMD5(headers), Array(Insecure.MD5.hash(data: body)) != expected { throw S3Error(.badDigest) }

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Hummingbird
 import NIOCore
 import S3Protocol
@@ -91,21 +90,19 @@ enum BodyFraming: Sendable, Equatable {
     }
 }
 
-/// Streams a request body into an ObjectWriter in batches of about 1 MiB, so one upload holds at most one batch
-/// in memory and each batch costs one hop to the I/O pool. aws-chunked framing is removed on the way.
-enum BodyStreamer {
+/// A request's object bytes as the store consumes them: batches of about 1 MiB, aws-chunked framing removed,
+/// the declared length and every signature over the body checked before `stream` returns.
+struct RequestPayload: PayloadSource {
     static let batchSize = 1 << 20
 
-    /// Writes the payload and returns the aws-chunked trailers (empty for plain bodies). Fails with IncompleteBody
-    /// when the client sends fewer bytes than declared and with InvalidRequest when it sends more.
-    @discardableResult
-    static func stream(
-        _ call: S3Call,
-        into writer: ObjectWriter?,
-        io: IOPool,
-        framing: BodyFraming,
-        mirror: AsyncChannel<ByteBuffer>? = nil
-    ) async throws -> [(String, String)] {
+    let call: S3Call
+    let framing: BodyFraming
+
+    var length: Int64 { framing.payloadLength }
+
+    /// Fails with IncompleteBody when the client sends fewer bytes than declared and with InvalidRequest when it
+    /// sends more. Returns the aws-chunked trailers (empty for plain bodies).
+    func stream(_ consume: @Sendable (ByteBuffer) async throws -> Void) async throws -> [(String, String)] {
         var pending = ByteBuffer()
         var received: Int64 = 0
         var decoder: AWSChunkedDecoder? = if case .awsChunked = framing { AWSChunkedDecoder() } else { nil }
@@ -126,8 +123,8 @@ enum BodyStreamer {
                 } else {
                     chunk.withUnsafeReadableBytes { verifier.update($0) }
                     received += Int64(chunk.readableBytes)
-                    if pending.readableBytes == 0 && chunk.readableBytes >= batchSize && received <= declared {
-                        try await flush(chunk, writer, io, mirror)
+                    if pending.readableBytes == 0 && chunk.readableBytes >= Self.batchSize && received <= declared {
+                        try await consume(chunk)
                         continue
                     }
                     var piece = chunk
@@ -136,8 +133,8 @@ enum BodyStreamer {
                 if received > declared {
                     throw S3Error(.invalidRequest, "The request body is longer than its declared length.")
                 }
-                if pending.readableBytes >= batchSize {
-                    try await flush(pending, writer, io, mirror)
+                if pending.readableBytes >= Self.batchSize {
+                    try await consume(pending)
                     pending = ByteBuffer()
                 }
             }
@@ -149,20 +146,9 @@ enum BodyStreamer {
         }
         call.bodyProgress.markFinished()
         try decoder?.finish()
-        if pending.readableBytes > 0 { try await flush(pending, writer, io, mirror) }
+        if pending.readableBytes > 0 { try await consume(pending) }
         guard received == declared else { throw S3Error(.incompleteBody) }
         try verifier.finish()
         return decoder?.trailers ?? []
-    }
-
-    /// Writes a batch locally and hands it to the upstream mirror at the same time; the mirror's consumer
-    /// (an upstream PUT) paces the upload, so a slow upstream slows the client instead of filling memory.
-    private static func flush(_ buffer: ByteBuffer, _ writer: ObjectWriter?, _ io: IOPool, _ mirror: AsyncChannel<ByteBuffer>?) async throws {
-        async let local: Void = {
-            guard let writer else { return }
-            try await io.write(buffer, to: writer)
-        }()
-        if let mirror { await mirror.send(buffer) }
-        try await local
     }
 }

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import S3Protocol
+import StrataStore
 
 /// Response construction shared by every handler.
 enum Responses {
@@ -13,6 +14,15 @@ enum Responses {
         let buffer = ByteBuffer(string: document)
         fields[.contentLength] = String(buffer.readableBytes)
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    /// A body the store produced, streamed at the client's pace.
+    static func stream(_ body: ObjectBody) -> ResponseBody {
+        let bytes = body.bytes
+        return ResponseBody(contentLength: Int(body.length)) { writer in
+            for try await buffer in bytes { try await writer.write(buffer) }
+            try await writer.finish(nil)
+        }
     }
 
     static func empty(_ status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {

@@ -5,25 +5,19 @@ import Logging
 import NIOCore
 import S3Protocol
 import StrataStore
-import StrataTiering
 
 /// The single entry point for S3 requests: parse the target, identify the caller, route to an operation,
 /// run its handler, and turn every failure into S3's error document. One access-log line per request.
 struct S3Responder: HTTPResponder {
     typealias Context = S3RequestContext
 
-    let store: FileSystemStore
-    let io: IOPool
+    /// Where objects live: the local filesystem, or the tiered store in front of an upstream S3.
+    let storage: any ObjectStorage
     let settings: ServerSettings
     let logger: Logger
     /// Verifies signatures in SIGV4 mode; nil in SIMPLE mode.
     let authenticator: Authenticator?
-    /// The upstream S3 when one is configured.
-    let tiering: Tiering?
     let requestMetrics: RequestMetrics
-
-    /// The bucket's tiering policy, when an upstream is configured.
-    func policy(_ bucket: String) -> BucketPolicy? { tiering?.policies.policy(for: bucket) }
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now
@@ -140,11 +134,6 @@ struct S3Responder: HTTPResponder {
         case .notImplemented(let name):
             throw S3Error(.notImplemented, "\(name) is not implemented by this server.")
         }
-    }
-
-    /// Opens a bucket on the I/O pool.
-    func openBucket(_ name: String) async throws -> OpenFile {
-        try await io.run { [store] in try store.openBucket(name) }
     }
 }
 

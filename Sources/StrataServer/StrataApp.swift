@@ -16,11 +16,13 @@ struct StrataApplication {
     let services: [any Service]
     let responder: S3Responder
     let settings: ServerSettings
+    let local: LocalStorage
+    let tiered: TieredStorage?
 
     /// Releases what the services do not own: the upstream client and the I/O threads.
     func shutdown() async {
-        await responder.tiering?.client.shutdown()
-        await responder.io.shutdown()
+        await tiered?.client.shutdown()
+        await local.io.shutdown()
     }
 }
 
@@ -81,15 +83,15 @@ public enum StrataApp {
             )
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
-        let tiering = try makeTiering(configuration, store: store, io: io, logger: logger)
+        let local = LocalStorage(store: store, io: io)
+        let tiered = try makeTieredStorage(configuration, local: local, logger: logger)
+        let storage: any ObjectStorage = tiered ?? local
         let requestMetrics = RequestMetrics()
         let responder = S3Responder(
-            store: store,
-            io: io,
+            storage: storage,
             settings: settings,
             logger: logger,
             authenticator: authenticator,
-            tiering: tiering,
             requestMetrics: requestMetrics
         )
         let app = Application(
@@ -114,18 +116,16 @@ public enum StrataApp {
             logger: logger
         )
         var services: [any Service] = []
-        if let tiering { services.append(tiering.persister) }
-        if let tiering, configuration.bytes(Keys.cacheQuota) > 0 {
-            services.append(
-                CacheEvictor(
-                    store: store,
-                    io: io,
-                    quotaBytes: configuration.bytes(Keys.cacheQuota),
-                    intervalMilliseconds: max(100, configuration.durationMilliseconds(Keys.cacheEvictionInterval)),
-                    accesses: tiering.accesses,
-                    logger: logger
+        if let tiered {
+            services.append(tiered.persister.service)
+            if configuration.bytes(Keys.cacheQuota) > 0 {
+                services.append(
+                    tiered.evictor(
+                        quotaBytes: configuration.bytes(Keys.cacheQuota),
+                        intervalMilliseconds: max(100, configuration.durationMilliseconds(Keys.cacheEvictionInterval))
+                    )
                 )
-            )
+            }
         }
         if configuration.bool(Keys.adminEnabled) {
             services.append(
@@ -133,19 +133,19 @@ public enum StrataApp {
                     host: configuration.string(Keys.adminBindHost),
                     port: configuration.int(Keys.adminPort),
                     requests: requestMetrics,
-                    tiering: tiering,
+                    tiering: tiered,
                     logger: logger
                 )
             )
         }
         if settings.cleaner.enabled {
-            services.append(MultipartCleaner(store: store, io: io, settings: settings.cleaner, tiering: tiering, logger: logger))
+            services.append(MultipartCleaner(local: local, storage: storage, settings: settings.cleaner, logger: logger).service)
         }
-        return StrataApplication(s3: app, services: services, responder: responder, settings: settings)
+        return StrataApplication(s3: app, services: services, responder: responder, settings: settings, local: local, tiered: tiered)
     }
 
-    /// The upstream client, journal and per-bucket policies, when `strata.underfs.s3.endpoint` is set.
-    static func makeTiering(_ config: Configuration, store: FileSystemStore, io: IOPool, logger: Logger) throws -> Tiering? {
+    /// The tiered store (upstream client, journal, per-bucket rules), when `strata.underfs.s3.endpoint` is set.
+    static func makeTieredStorage(_ config: Configuration, local: LocalStorage, logger: Logger) throws -> TieredStorage? {
         let endpoint = config.string(Keys.upstreamEndpoint)
         guard !endpoint.isEmpty else { return nil }
         let settings = UpstreamSettings(
@@ -159,9 +159,9 @@ public enum StrataApp {
             requestTimeoutMilliseconds: config.durationMilliseconds(Keys.upstreamRequestTimeout),
             concurrency: config.int(Keys.upstreamConcurrency)
         )
-        var overrides: [String: TieringPolicies.Override] = [:]
+        var overrides: [String: TieringRules.Override] = [:]
         for bucket in config.bucketsWithOverrides {
-            overrides[bucket] = TieringPolicies.Override(
+            overrides[bucket] = TieringRules.Override(
                 writeType: config.perBucket(Keys.bucketWriteType, bucket: bucket).flatMap { WriteType(rawValue: $0.uppercased()) },
                 deleteType: config.perBucket(Keys.bucketDeleteType, bucket: bucket).flatMap { DeleteType(rawValue: $0.uppercased()) },
                 readType: config.perBucket(Keys.bucketReadType, bucket: bucket).map(ReadType.init),
@@ -169,34 +169,23 @@ public enum StrataApp {
                 upstreamPrefix: config.perBucket(Keys.bucketUpstreamPrefix, bucket: bucket)
             )
         }
-        let policies = TieringPolicies(
+        let rules = TieringRules(
             writeType: WriteType(rawValue: config.choice(Keys.writeType)) ?? .mustCache,
             deleteType: DeleteType(rawValue: config.choice(Keys.deleteType)) ?? .everywhere,
             readType: ReadType(config.choice(Keys.readType)),
             syncIntervalMilliseconds: Configuration.syncIntervalMilliseconds(config.string(Keys.metadataSyncInterval)),
             overrides: overrides
         )
-        logger.info("tiering to \(endpoint): default write type \(policies.writeType.rawValue), delete type \(policies.deleteType.rawValue)")
-        let client = UpstreamClient(settings: settings, logger: logger)
-        let journal = try PersistJournal(root: store.rootPath)
-        let metrics = TieringMetrics()
-        let persister = AsyncPersister(
-            store: store,
-            io: io,
-            client: client,
-            journal: journal,
-            metrics: metrics,
+        logger.info("tiering to \(endpoint): default write type \(rules.writeType.rawValue), delete type \(rules.deleteType.rawValue)")
+        return TieredStorage(
+            local: local,
+            client: UpstreamClient(settings: settings, logger: logger),
+            rules: rules,
+            journal: try PersistJournal(root: local.store.rootPath),
             workers: config.int(Keys.asyncWorkers),
             maxBackoffMilliseconds: config.durationMilliseconds(Keys.asyncMaxBackoff),
-            logger: logger
-        )
-        return Tiering(
-            client: client,
-            policies: policies,
-            journal: journal,
-            persister: persister,
             fillOnRangedMiss: config.choice(Keys.rangeMissPolicy) == "FILL_OBJECT",
-            metrics: metrics
+            logger: logger
         )
     }
 

@@ -32,42 +32,42 @@ extension S3Responder {
 
     func getObjectTagging(_ call: S3Call) async throws -> Response {
         let (bucketName, key) = (try call.bucket(), try call.key())
-        let tags = try await io.run { [store] in try store.objectTags(bucket: try store.openBucket(bucketName), key: key) }
+        let tags = try await storage.objectTagging(bucket: bucketName, key: key)
         return Responses.xml(tags.xml())
     }
 
     func putObjectTagging(_ call: S3Call) async throws -> Response {
         let (bucketName, key) = (try call.bucket(), try call.key())
-        let bucket = try await openBucket(bucketName)
+        _ = try await storage.headBucket(bucketName)
         let tags = try await bodyTags(call, limits: objectTagLimits)
-        try await io.run { [store] in try store.setObjectTags(bucket: bucket, key: key, tags: tags) }
+        try await storage.setObjectTagging(bucket: bucketName, key: key, tags: tags)
         return Responses.empty()
     }
 
     func deleteObjectTagging(_ call: S3Call) async throws -> Response {
         let (bucketName, key) = (try call.bucket(), try call.key())
-        try await io.run { [store] in try store.setObjectTags(bucket: try store.openBucket(bucketName), key: key, tags: nil) }
+        try await storage.setObjectTagging(bucket: bucketName, key: key, tags: nil)
         return Responses.empty(.noContent)
     }
 
     func getBucketTagging(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
-        let tags = try await io.run { [store] in try store.bucketTags(try store.openBucket(bucketName)) }
+        let tags = try await storage.bucketTagging(bucketName)
         guard !tags.isEmpty else { throw S3Error(.noSuchTagSet, details: [("BucketName", bucketName)]) }
         return Responses.xml(tags.xml())
     }
 
     func putBucketTagging(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
-        let bucket = try await openBucket(bucketName)
+        _ = try await storage.headBucket(bucketName)
         let tags = try await bodyTags(call, limits: bucketTagLimits)
-        try await io.run { [store] in try store.setBucketTags(bucket, tags: tags) }
+        try await storage.setBucketTagging(bucketName, tags: tags)
         return Responses.empty(.noContent)
     }
 
     func deleteBucketTagging(_ call: S3Call) async throws -> Response {
         let bucketName = try call.bucket()
-        try await io.run { [store] in try store.setBucketTags(try store.openBucket(bucketName), tags: nil) }
+        try await storage.setBucketTagging(bucketName, tags: nil)
         return Responses.empty(.noContent)
     }
 }

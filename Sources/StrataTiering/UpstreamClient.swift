@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -5,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import S3Protocol
+import StrataStore
 
 /// How to reach the upstream S3 service.
 public struct UpstreamSettings: Sendable {
@@ -57,8 +59,52 @@ public struct UpstreamListPage: Sendable {
     public var nextContinuationToken: String?
 }
 
+/// The upstream S3 as the tiered store uses it: the S3 actions it needs, typed. `UpstreamClient` speaks it over
+/// HTTP; tests substitute an in-memory upstream.
+public protocol UpstreamS3: Sendable {
+    func head(bucket: String, key: String) async throws -> UpstreamObject?
+    /// nil when the upstream has no such object; the body is pulled as it is consumed.
+    func get(bucket: String, key: String, range: ClosedRange<Int64>?) async throws -> (UpstreamObject, ByteStream)?
+    /// Streams a body of known length; returns the upstream ETag.
+    func put(bucket: String, key: String, body: AsyncChannel<ByteBuffer>, length: Int64, headers: [(String, String)]) async throws -> String
+    /// Creates a bucket; one that exists already is fine.
+    func createBucket(_ bucket: String) async throws
+    /// Deletes a key; a missing key is fine.
+    func delete(bucket: String, key: String) async throws
+    func copyObject(fromBucket: String, fromKey: String, toBucket: String, toKey: String, headers: [(String, String)]) async throws -> String
+    func createMultipartUpload(bucket: String, key: String, headers: [(String, String)]) async throws -> String
+    func uploadPart(
+        bucket: String,
+        key: String,
+        uploadId: String,
+        partNumber: Int,
+        body: AsyncChannel<ByteBuffer>,
+        length: Int64
+    ) async throws -> String
+    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [(number: Int, etag: String)]) async throws -> String
+    func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws
+    func list(
+        bucket: String,
+        prefix: String,
+        delimiter: String?,
+        startAfter: String?,
+        continuationToken: String?,
+        maxKeys: Int
+    ) async throws
+        -> UpstreamListPage
+    func shutdown() async
+}
+
+extension UpstreamS3 {
+    public func get(bucket: String, key: String) async throws -> (UpstreamObject, ByteStream)? { try await get(bucket: bucket, key: key, range: nil) }
+
+    public func list(bucket: String, prefix: String, delimiter: String?, startAfter: String?, maxKeys: Int) async throws -> UpstreamListPage {
+        try await list(bucket: bucket, prefix: prefix, delimiter: delimiter, startAfter: startAfter, continuationToken: nil, maxKeys: maxKeys)
+    }
+}
+
 /// A pooled, SigV4-signing client for the upstream S3, signed by the same signer that verifies requests.
-public final class UpstreamClient: Sendable {
+public final class UpstreamClient: UpstreamS3 {
     public let settings: UpstreamSettings
     let http: HTTPClient
     let logger: Logger
@@ -191,8 +237,9 @@ public final class UpstreamClient: Sendable {
         )
     }
 
-    /// Starts a GET; nil when the upstream has no such object. The caller streams `response.body`.
-    public func get(bucket: String, key: String, range: ClosedRange<Int64>? = nil) async throws -> (UpstreamObject, HTTPClientResponse)? {
+    /// Starts a GET; nil when the upstream has no such object. The caller streams the body, which pulls from the
+    /// connection only as fast as it is consumed.
+    public func get(bucket: String, key: String, range: ClosedRange<Int64>?) async throws -> (UpstreamObject, ByteStream)? {
         var headers: [(String, String)] = []
         if let range { headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound)")) }
         let response = try await execute(.GET, bucket: bucket, key: key, headers: headers)
@@ -201,17 +248,22 @@ public final class UpstreamClient: Sendable {
             _ = try? await response.body.collect(upTo: 1 << 16)
             throw UpstreamError.status(Int(response.status.code), "GET")
         }
-        return (Self.object(response.headers), response)
+        let body = response.body
+        let stream = ByteStream {
+            let iterator = IteratorBox(body.makeAsyncIterator())
+            return { try await iterator.next() }
+        }
+        return (Self.object(response.headers), stream)
     }
 
     /// Streams a body of known length to the upstream; returns the upstream ETag.
-    public func put<Body: AsyncSequence & Sendable>(
+    public func put(
         bucket: String,
         key: String,
-        body: Body,
+        body: AsyncChannel<ByteBuffer>,
         length: Int64,
         headers extra: [(String, String)]
-    ) async throws -> String where Body.Element == ByteBuffer {
+    ) async throws -> String {
         let headers: [(String, String)] = [("content-length", String(length))] + extra
         let response = try await execute(
             .PUT,
@@ -274,14 +326,14 @@ public final class UpstreamClient: Sendable {
         return id
     }
 
-    public func uploadPart<Body: AsyncSequence & Sendable>(
+    public func uploadPart(
         bucket: String,
         key: String,
         uploadId: String,
         partNumber: Int,
-        body: Body,
+        body: AsyncChannel<ByteBuffer>,
         length: Int64
-    ) async throws -> String where Body.Element == ByteBuffer {
+    ) async throws -> String {
         let query = [("partNumber", String(partNumber)), ("uploadId", uploadId)]
         let response = try await execute(
             .PUT,
@@ -339,7 +391,7 @@ public final class UpstreamClient: Sendable {
         prefix: String,
         delimiter: String?,
         startAfter: String?,
-        continuationToken: String? = nil,
+        continuationToken: String?,
         maxKeys: Int
     ) async throws -> UpstreamListPage {
         var query: [(String, String)] = [("list-type", "2"), ("max-keys", String(maxKeys)), ("prefix", prefix)]
@@ -388,4 +440,13 @@ public enum UpstreamError: Error, CustomStringConvertible {
     public var s3Error: S3Error {
         S3Error(.serviceUnavailable, "The upstream S3 service failed: \(description)")
     }
+}
+
+/// Holds the HTTP client's body iterator for a ByteStream; only the one task that reads the body uses it.
+private final class IteratorBox: @unchecked Sendable {
+    var iterator: HTTPClientResponse.Body.AsyncIterator
+
+    init(_ iterator: HTTPClientResponse.Body.AsyncIterator) { self.iterator = iterator }
+
+    func next() async throws -> ByteBuffer? { try await iterator.next() }
 }

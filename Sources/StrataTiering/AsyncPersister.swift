@@ -3,28 +3,25 @@ import Foundation
 import Logging
 import NIOCore
 import S3Protocol
-import ServiceLifecycle
 import StrataStore
-import StrataTiering
 
 /// Persists ASYNC_THROUGH writes upstream from the journal: a pool of workers, retries with exponential backoff,
 /// resumption after restarts (the journal is on disk). An entry leaves the journal only once the version it names
 /// is upstream; a newer write of the same key supersedes it.
-struct AsyncPersister: Service {
-    let store: FileSystemStore
-    let io: IOPool
-    let client: UpstreamClient
+public struct AsyncPersister: Sendable {
+    let local: LocalStorage
+    var store: FileSystemStore { local.store }
+    var io: IOPool { local.io }
+    let client: any UpstreamS3
     let journal: PersistJournal
     let metrics: TieringMetrics
     let workers: Int
     let maxBackoffMilliseconds: Int64
     let logger: Logger
 
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await persistDue()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
-        }
+    /// The background loop: every quarter second, persists what is due.
+    public var service: PeriodicService {
+        PeriodicService(name: "async-through persister", interval: .milliseconds(250)) { await persistDue() }
     }
 
     func persistDue() async {
@@ -93,7 +90,7 @@ struct AsyncPersister: Service {
     }
 
     /// Pending journal entries and the bytes they stand for, for `/metrics`.
-    func pending() async -> (entries: Int, bytes: Int64) {
+    public func pending() async -> (entries: Int, bytes: Int64) {
         let journal = journal
         let store = store
         return
@@ -116,9 +113,9 @@ struct AsyncPersister: Service {
         let reader = Task {
             var offset: Int64 = 0
             while offset < size, !Task.isCancelled {
-                let count = Int(min(Int64(FileStreaming.chunkSize), size - offset))
+                let count = Int(min(Int64(FileChunks.chunkSize), size - offset))
                 let position = offset
-                guard let chunk = try? await io.run({ try FileStreaming.readChunk(file: file, at: position, count: count) }) else { break }
+                guard let chunk = try? await io.run({ try FileChunks.read(file: file, at: position, count: count) }) else { break }
                 await channel.send(chunk)
                 offset += Int64(chunk.readableBytes)
             }

@@ -1,24 +1,21 @@
 import Foundation
 import Logging
-import ServiceLifecycle
 import StrataStore
 import Synchronization
 
 /// When the objects kept locally exceed the cache quota, evicts the least recently used copies that the upstream
 /// already holds, down to 90% of the quota. Objects not yet persisted (or local only) are never evicted.
-struct CacheEvictor: Service {
-    let store: FileSystemStore
-    let io: IOPool
+struct CacheEvictor: Sendable {
+    let local: LocalStorage
+    var store: FileSystemStore { local.store }
+    var io: IOPool { local.io }
     let quotaBytes: Int64
     let intervalMilliseconds: Int64
     let accesses: AccessTracker
     let logger: Logger
 
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(intervalMilliseconds)) }
-            await enforce()
-        }
+    var service: PeriodicService {
+        PeriodicService(name: "cache evictor", interval: .milliseconds(intervalMilliseconds), startsImmediately: false) { await enforce() }
     }
 
     func enforce() async {
@@ -52,12 +49,14 @@ struct CacheEvictor: Service {
 }
 
 /// When cached objects were last read, for least-recently-used eviction (file mtimes stand in after a restart).
-final class AccessTracker: Sendable {
+public final class AccessTracker: Sendable {
+    public init() {}
+
     private let times = Mutex<[String: Int64]>([:])
 
     private static func id(_ bucket: String, _ key: String) -> String { bucket + "\u{0}" + key }
 
-    func touch(_ bucket: String, _ key: String) {
+    public func touch(_ bucket: String, _ key: String) {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         times.withLock { $0[Self.id(bucket, key)] = now }
     }

@@ -1,3 +1,5 @@
+import S3Protocol
+
 /// Alluxio's write types: where a write goes when a bucket is mounted on an upstream S3.
 public enum WriteType: String, Sendable {
     /// Local only.
@@ -26,8 +28,8 @@ public enum ReadType: Sendable {
     public init(_ name: String) { self = name.uppercased() == "NO_CACHE" ? .noCache : .cache }
 }
 
-/// The tiering behaviour of one bucket.
-public struct BucketPolicy: Sendable, Equatable {
+/// How one bucket uses the upstream (named apart from S3 bucket policies, which Strata does not implement).
+public struct TieringRule: Sendable, Equatable {
     public var writeType: WriteType
     public var deleteType: DeleteType
     public var readType: ReadType
@@ -55,8 +57,8 @@ public struct BucketPolicy: Sendable, Equatable {
     public func upstreamKey(_ key: String) -> String { upstreamPrefix + key }
 }
 
-/// Global policies with per-bucket overrides, resolved per request.
-public struct TieringPolicies: Sendable {
+/// The global rule with per-bucket overrides, resolved per request.
+public struct TieringRules: Sendable {
     public struct Override: Sendable {
         public var writeType: WriteType?
         public var deleteType: DeleteType?
@@ -93,9 +95,9 @@ public struct TieringPolicies: Sendable {
         self.overrides = overrides
     }
 
-    public func policy(for bucket: String) -> BucketPolicy {
-        let o = overrides[bucket]
-        return BucketPolicy(
+    public func rule(for bucket: String) -> TieringRule {
+        let o = overrides.valueForBytes(bucket)
+        return TieringRule(
             writeType: o?.writeType ?? writeType,
             deleteType: o?.deleteType ?? deleteType,
             readType: o?.readType ?? readType,

@@ -1,0 +1,184 @@
+import Foundation
+import NIOCore
+import S3Protocol
+
+/// Points where a layer above (the tiered store) joins a local write.
+public struct WriteHooks: Sendable {
+    /// Receives every batch, concurrently with its local write (write-through mirrors it upstream).
+    public var mirror: (@Sendable (ByteBuffer) async throws -> Void)?
+    /// Runs once the body is complete and verified, just before the object is published; returns the metadata
+    /// to publish (write-through records the upstream ETag there).
+    public var beforePublish: (@Sendable (ObjectMetadata) async throws -> ObjectMetadata)?
+
+    public init(
+        mirror: (@Sendable (ByteBuffer) async throws -> Void)? = nil,
+        beforePublish: (@Sendable (ObjectMetadata) async throws -> ObjectMetadata)? = nil
+    ) {
+        self.mirror = mirror
+        self.beforePublish = beforePublish
+    }
+}
+
+extension LocalStorage {
+    public func putObject(_ input: PutObjectInput, body: any PayloadSource) async throws -> PutObjectOutput {
+        try await putObject(input, body: body, hooks: WriteHooks())
+    }
+
+    /// Streams the body into a temporary file (hashing on the way), verifies Content-MD5 and the requested checksum,
+    /// and publishes atomically. Nothing becomes visible unless every check passed.
+    public func putObject(_ input: PutObjectInput, body: any PayloadSource, hooks: WriteHooks) async throws -> PutObjectOutput {
+        let key = input.key
+        let bucket = try await run { try $0.openBucket(input.bucket) }
+        if key.hasSuffix("/") {
+            guard body.length == 0 else {
+                throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
+            }
+            try await run { try $0.putDirectoryObject(bucket: bucket, key: key, metadata: input.metadata, tags: input.tags) }
+            return PutObjectOutput(etag: emptyMD5)
+        }
+        let writer = try await run { try $0.beginWrite(bucket: bucket, key: key) }
+        writer.checksum = input.checksum.map { Checksummer($0.algorithm) }
+        do {
+            let io = io
+            let mirror = hooks.mirror
+            let trailers = try await body.stream { buffer in
+                async let local: Void = io.write(buffer, to: writer)
+                if let mirror { try await mirror(buffer) }
+                try await local
+            }
+            if let expected = input.contentMD5, expected != writer.md5.digest() { throw S3Error(.badDigest) }
+            var meta = input.metadata
+            meta.etag = writer.md5.hex()
+            var checksum: (algorithm: ChecksumAlgorithm, value: String)?
+            if let requested = input.checksum, let computed = writer.checksum {
+                let value = try requested.verify(computed: computed.base64(), trailers: trailers)
+                meta.checksumAlgorithm = requested.algorithm
+                meta.checksum = value
+                checksum = (requested.algorithm, value)
+            }
+            if let beforePublish = hooks.beforePublish { meta = try await beforePublish(meta) }
+            let committed = meta
+            let tags = input.tags
+            let condition = input.condition
+            try await io.run { _ = try writer.commit(metadata: committed, tags: tags, condition: condition) }
+            return PutObjectOutput(etag: committed.etag, checksum: checksum)
+        } catch {
+            writer.discard()
+            throw error
+        }
+    }
+
+    /// Opens an object for serving; NoSuchBucket or NoSuchKey when it is not here.
+    public func openObject(bucket: String, key: String) async throws -> ObjectHandle {
+        try await run { try $0.openObject(bucket: try $0.openBucket(bucket), key: key) }
+    }
+
+    public func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
+        try serve(input, try await openObject(bucket: input.bucket, key: input.key))
+    }
+
+    /// Applies the conditions, the part number or the range to an opened object: AWS's precedence, 304 and 412,
+    /// 416 with the object's size.
+    public func serve(_ input: GetObjectInput, _ object: ObjectHandle) throws -> GetObjectOutput {
+        let etag = object.metadata.etag
+        var output = GetObjectOutput(
+            status: .ok,
+            etag: etag,
+            lastModifiedSeconds: object.lastModifiedSeconds,
+            metadata: object.metadata,
+            size: object.size,
+            contentLength: object.size,
+            tagCount: object.tags.count
+        )
+        switch input.conditions.evaluate(etag: etag, lastModified: object.lastModifiedSeconds) {
+        case .proceed: break
+        case .notModified:
+            output.status = .notModified
+            output.contentLength = 0
+            return output
+        case .preconditionFailed:
+            throw S3Error(.preconditionFailed, details: [("Condition", input.conditions.ifMatch != nil ? "If-Match" : "If-Unmodified-Since")])
+        }
+        let size = object.size
+        var first: Int64 = 0
+        if let number = input.partNumber {
+            guard input.rangeHeader == nil else { throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter") }
+            // An object without a (valid) part layout is one part: the whole object.
+            let layout =
+                object.metadata.part(number, size: size)
+                ?? (number == 1 ? (found: (offset: 0, length: size), count: 1) : (found: nil, count: 1))
+            guard let part = layout.found else {
+                throw S3Error(.invalidPartNumber, details: [("PartNumberRequested", "\(number)"), ("ActualPartCount", "\(layout.count)")])
+            }
+            first = part.offset
+            output.contentLength = part.length
+            output.status = .partialContent
+            // An empty part has no byte range to name.
+            output.contentRange = part.length > 0 ? "bytes \(first)-\(first + part.length - 1)/\(size)" : "bytes */\(size)"
+            output.partsCount = layout.count
+        } else if let spec = input.range {
+            guard let range = spec.resolve(size: size) else {
+                throw S3Error(.invalidRange, details: [("RangeRequested", input.rangeHeader ?? ""), ("ActualObjectSize", "\(size)")])
+                    .with(header: "Content-Range", "bytes */\(size)")
+            }
+            first = range.lowerBound
+            output.contentLength = range.upperBound - range.lowerBound + 1
+            output.status = .partialContent
+            output.contentRange = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        }
+        if !input.headOnly, output.contentLength > 0, let file = object.file {
+            output.body = .file(
+                file,
+                offset: first,
+                length: output.contentLength,
+                reader: fileStream(file, offset: first, length: output.contentLength)
+            )
+        }
+        return output
+    }
+}
+
+extension LocalStorage {
+    /// Reads a byte range in 1 MiB chunks on the I/O pool, the next chunk already being read while the previous
+    /// one is sent.
+    public func fileStream(_ file: OpenFile, offset: Int64, length: Int64) -> ByteStream {
+        let io = io
+        return ByteStream {
+            let reader = FileReadAhead(file: file, offset: offset, length: length, io: io)
+            return { try await reader.next() }
+        }
+    }
+}
+
+/// One reader of a file range, used by a single consumer.
+final class FileReadAhead: @unchecked Sendable {
+    private let file: OpenFile
+    private let io: IOPool
+    private var position: Int64
+    private var remaining: Int64
+    private var pending: Task<ByteBuffer, any Error>?
+
+    init(file: OpenFile, offset: Int64, length: Int64, io: IOPool) {
+        self.file = file
+        self.io = io
+        position = offset
+        remaining = length
+        pending = length > 0 ? read() : nil
+    }
+
+    deinit { pending?.cancel() }
+
+    private func read() -> Task<ByteBuffer, any Error> {
+        let (file, io, at, count) = (file, io, position, Int(min(Int64(FileChunks.chunkSize), remaining)))
+        return Task { try await io.run { try FileChunks.read(file: file, at: at, count: count) } }
+    }
+
+    func next() async throws -> ByteBuffer? {
+        guard let task = pending else { return nil }
+        let buffer = try await task.value
+        position += Int64(buffer.readableBytes)
+        remaining -= Int64(buffer.readableBytes)
+        pending = remaining > 0 ? read() : nil
+        return buffer
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import NIOCore
+import S3Protocol
+
+/// ObjectStorage on the local filesystem: every blocking call runs on its own I/O pool, never on the caller's
+/// threads. The tiered store builds on the finer steps it exposes (open, serve, write with hooks).
+public struct LocalStorage: ObjectStorage {
+    public let store: FileSystemStore
+    public let io: IOPool
+
+    public init(store: FileSystemStore, io: IOPool) {
+        self.store = store
+        self.io = io
+    }
+
+    /// Runs filesystem work on the I/O pool.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (FileSystemStore) throws -> T) async throws -> T {
+        let store = store
+        return try await io.run { try body(store) }
+    }
+
+    // MARK: Buckets
+
+    public func listBuckets() async throws -> [BucketInfo] {
+        try await run { try $0.listBuckets() }
+    }
+
+    public func createBucket(_ name: String, owner: String) async throws {
+        _ = try await run { try $0.createBucket(name, owner: owner) }
+    }
+
+    public func headBucket(_ name: String) async throws -> BucketInfo {
+        try await run { $0.bucketInfo(name, handle: try $0.openBucket(name)) }
+    }
+
+    public func deleteBucket(_ name: String) async throws {
+        try await run { try $0.deleteBucket(name) }
+    }
+
+    public func bucketOwner(_ name: String) async throws -> String? {
+        try await run { try $0.effectiveOwner(name) }
+    }
+
+    public func bucketTagging(_ bucket: String) async throws -> TagSet {
+        try await run { try $0.bucketTags(try $0.openBucket(bucket)) }
+    }
+
+    public func setBucketTagging(_ bucket: String, tags: TagSet?) async throws {
+        try await run { try $0.setBucketTags(try $0.openBucket(bucket), tags: tags) }
+    }
+
+    // MARK: Objects
+
+    public func deleteObject(bucket: String, key: String) async throws {
+        try await run { try $0.deleteObject(bucket: try $0.openBucket(bucket), key: key) }
+    }
+
+    public func deleteObjects(bucket: String, keys: [String]) async throws -> [(key: String, error: S3Error?)] {
+        try await deleteObjects(bucket: bucket, keys: keys, failed: [:])
+    }
+
+    /// Deletes the keys not already known to have failed (the tiered store's upstream deletes).
+    public func deleteObjects(bucket: String, keys: [String], failed: [String: S3Error]) async throws -> [(key: String, error: S3Error?)] {
+        try await run { store in
+            let handle = try store.openBucket(bucket)
+            return keys.map { key in
+                do {
+                    try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
+                    if let failure = failed[key] { throw failure }
+                    try store.deleteObject(bucket: handle, key: key)
+                    return (key, nil)
+                } catch let error as S3Error {
+                    return (key, error)
+                } catch {
+                    return (key, S3Error(.internalError))
+                }
+            }
+        }
+    }
+
+    public func objectTagging(bucket: String, key: String) async throws -> TagSet {
+        try await run { try $0.objectTags(bucket: try $0.openBucket(bucket), key: key) }
+    }
+
+    public func setObjectTagging(bucket: String, key: String, tags: TagSet?) async throws {
+        try await run { try $0.setObjectTags(bucket: try $0.openBucket(bucket), key: key, tags: tags) }
+    }
+
+    public func listObjects(_ input: ListObjectsInput) async throws -> ListObjectsOutput {
+        try await run { store in
+            let bucket = try store.openBucket(input.bucket)
+            let owner = store.bucketInfo(input.bucket, handle: bucket).owner
+            let page =
+                input.maxKeys == 0
+                ? ListPage()
+                : try store.listObjects(
+                    bucket: bucket,
+                    prefix: input.prefix,
+                    delimiter: input.delimiter,
+                    startAfter: input.startAfter,
+                    maxKeys: input.maxKeys
+                )
+            return ListObjectsOutput(page: page, bucketOwner: owner)
+        }
+    }
+
+    /// CopyObject within the local store: the kernel copies the bytes; a copy onto itself replaces metadata only.
+    public func copyObject(_ input: CopyObjectInput) async throws -> CopyObjectOutput {
+        try await run { store in
+            let destination = try store.openBucket(input.bucket)
+            let sourceBucket = try store.openBucket(input.source.bucket)
+            let object = try store.openObject(bucket: sourceBucket, key: input.source.key)
+            if input.conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
+                throw S3Error(.preconditionFailed)
+            }
+            let metadata: ObjectMetadata
+            switch input.metadata {
+            case .copy(let owner): metadata = object.metadata.copiedForCopy(owner: owner)
+            case .replace(let replacement): metadata = replacement
+            }
+            let tags = input.tags ?? object.tags
+            let isSelf = input.source.bucket.bytesEqual(input.bucket) && input.source.key.bytesEqual(input.key)
+            if isSelf {
+                try store.replaceMetadata(bucket: destination, key: input.key, metadata: metadata)
+                try store.setObjectTags(bucket: destination, key: input.key, tags: tags)
+                let updated = try store.openObject(bucket: destination, key: input.key)
+                return CopyObjectOutput(etag: updated.metadata.etag, lastModifiedSeconds: updated.lastModifiedSeconds)
+            }
+            if input.key.hasSuffix("/") {
+                guard object.size == 0 else {
+                    throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
+                }
+                try store.putDirectoryObject(bucket: destination, key: input.key, metadata: metadata, tags: tags)
+                let created = try store.openObject(bucket: destination, key: input.key)
+                return CopyObjectOutput(etag: emptyMD5, lastModifiedSeconds: created.lastModifiedSeconds)
+            }
+            let writer = try store.beginWrite(bucket: destination, key: input.key)
+            var meta = metadata
+            if let file = object.file {
+                try writer.copy(from: file, offset: 0, length: object.size)
+            }
+            // A plain MD5 ETag describes the same bytes; a multipart ETag does not, so hash the copy.
+            meta.etag = object.metadata.etag.contains("-") ? try store.md5(of: writer) : object.metadata.etag
+            let st = try writer.commit(metadata: meta, tags: tags)
+            return CopyObjectOutput(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds)
+        }
+    }
+
+    public func releaseAbandonedUpload(_ info: UploadInfo) async throws {}
+}
