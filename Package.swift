@@ -105,6 +105,15 @@ let package = Package(
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "S3Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataConfigTests", dependencies: ["StrataConfig"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "StrataTieringTests",
+            dependencies: [
+                "StrataTiering", "StrataStore", "S3Protocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StrataServerTests",
             dependencies: [
                 "StrataServer", "StrataConfig", "StrataStore", "S3Protocol",

@@ -49,6 +49,13 @@ public struct UpstreamObject: Sendable, Equatable {
     public var size: Int64
     public var lastModified: Int64
     public var contentType: String?
+
+    public init(etag: String, size: Int64, lastModified: Int64, contentType: String?) {
+        self.etag = etag
+        self.size = size
+        self.lastModified = lastModified
+        self.contentType = contentType
+    }
 }
 
 /// One page of an upstream ListObjectsV2.
@@ -57,6 +64,8 @@ public struct UpstreamListPage: Sendable {
     public var commonPrefixes: [String] = []
     public var isTruncated = false
     public var nextContinuationToken: String?
+
+    public init() {}
 }
 
 /// The upstream S3 as the tiered store uses it: the S3 actions it needs, typed. `UpstreamClient` speaks it over
