@@ -119,6 +119,7 @@ let package = Package(
                 "StrataServer", "StrataConfig", "StrataStore", "S3Protocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

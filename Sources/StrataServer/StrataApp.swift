@@ -47,7 +47,14 @@ public enum StrataApp {
     }
 
     /// Opens the root, verifies its filesystem, and wires the store, authentication, tiering and services.
-    static func buildApplication(_ configuration: Configuration, logger: Logger) throws -> StrataApplication {
+    /// `storage` replaces the store the configuration describes (tests use an in-memory one).
+    static func buildApplication(
+        _ configuration: Configuration,
+        logger: Logger,
+        storage override: (any ObjectStorage)? = nil
+    ) throws
+        -> StrataApplication
+    {
         let settings = ServerSettings(configuration)
         let rootPath = configuration.string(Keys.rootDir)
         let store = try FileSystemStore(rootPath: rootPath, options: settings.store)
@@ -85,7 +92,7 @@ public enum StrataApp {
         }
         let local = LocalStorage(store: store, io: io)
         let tiered = try makeTieredStorage(configuration, local: local, logger: logger)
-        let storage: any ObjectStorage = tiered ?? local
+        let storage: any ObjectStorage = override ?? tiered ?? local
         let requestMetrics = RequestMetrics()
         let responder = S3Responder(
             storage: storage,

@@ -8,6 +8,12 @@ public struct BucketInfo: Sendable, Equatable {
     public var name: String
     public var owner: String?
     public var creationSeconds: Int64
+
+    public init(name: String, owner: String?, creationSeconds: Int64) {
+        self.name = name
+        self.owner = owner
+        self.creationSeconds = creationSeconds
+    }
 }
 
 /// The filesystem object store: top-level directories of the root are buckets, files are objects and

@@ -7,6 +7,8 @@ public struct UploadsPage: Sendable {
     public var isTruncated = false
     public var nextKeyMarker: String?
     public var nextUploadIdMarker: String?
+
+    public init() {}
 }
 
 /// ListMultipartUploads without holding every upload of a bucket: uploads stream past one at a time and only the

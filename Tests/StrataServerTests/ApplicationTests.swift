@@ -18,7 +18,7 @@ final class TestRoot: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
-    func application(_ properties: [(String, String)] = []) throws -> StrataApplication {
+    func application(_ properties: [(String, String)] = [], storage: (any ObjectStorage)? = nil) throws -> StrataApplication {
         let configuration = try Configuration(
             fileProperties: [],
             environment: [:],
@@ -29,7 +29,7 @@ final class TestRoot: Sendable {
         )
         var logger = Logger(label: "strata-test")
         logger.logLevel = .error
-        return try StrataApp.buildApplication(configuration, logger: logger)
+        return try StrataApp.buildApplication(configuration, logger: logger, storage: storage)
     }
 }
 

@@ -1,0 +1,173 @@
+import Crypto
+import Foundation
+import NIOCore
+import S3Protocol
+import StrataStore
+import Synchronization
+
+/// ObjectStorage held in memory: enough of S3 to drive the handlers without a filesystem, which shows they
+/// depend on the protocol alone. Multipart uploads are not modelled.
+final class InMemoryStorage: ObjectStorage {
+    struct Object {
+        var bytes: [UInt8]
+        var metadata: ObjectMetadata
+        var tags: TagSet
+        var modified: Int64
+    }
+
+    struct Bucket {
+        var owner: String
+        var tags = TagSet()
+        var objects: [String: Object] = [:]
+    }
+
+    private let buckets = Mutex<[String: Bucket]>([:])
+
+    private func bucket(_ name: String) throws(S3Error) -> Bucket {
+        guard let bucket = buckets.withLock({ $0[name] }) else { throw S3Error(.noSuchBucket, details: [("BucketName", name)]) }
+        return bucket
+    }
+
+    private func object(_ bucket: String, _ key: String) throws(S3Error) -> Object {
+        guard let object = try self.bucket(bucket).objects[key] else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
+        return object
+    }
+
+    private func update(_ name: String, _ change: (inout Bucket) throws(S3Error) -> Void) throws(S3Error) {
+        var bucket = try bucket(name)
+        try change(&bucket)
+        buckets.withLock { $0[name] = bucket }
+    }
+
+    func listBuckets() async throws -> [BucketInfo] {
+        buckets.withLock { $0 }.map { BucketInfo(name: $0.key, owner: $0.value.owner, creationSeconds: 0) }.sorted { $0.name < $1.name }
+    }
+
+    func createBucket(_ name: String, owner: String) async throws {
+        buckets.withLock { if $0[name] == nil { $0[name] = Bucket(owner: owner) } }
+    }
+
+    func headBucket(_ name: String) async throws -> BucketInfo { BucketInfo(name: name, owner: try bucket(name).owner, creationSeconds: 0) }
+
+    func deleteBucket(_ name: String) async throws {
+        guard try bucket(name).objects.isEmpty else { throw S3Error(.bucketNotEmpty) }
+        _ = buckets.withLock { $0.removeValue(forKey: name) }
+    }
+
+    func bucketOwner(_ name: String) async throws -> String? { try bucket(name).owner }
+    func bucketTagging(_ bucket: String) async throws -> TagSet { try self.bucket(bucket).tags }
+    func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try update(bucket) { $0.tags = tags ?? TagSet() } }
+
+    func putObject(_ input: PutObjectInput, body: any PayloadSource) async throws -> PutObjectOutput {
+        _ = try bucket(input.bucket)
+        let collected = Mutex<[UInt8]>([])
+        _ = try await body.stream { buffer in collected.withLock { $0 += Array(buffer.readableBytesView) } }
+        let bytes = collected.withLock { $0 }
+        var meta = input.metadata
+        meta.etag = Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        if let expected = input.contentMD5, expected != Array(Insecure.MD5.hash(data: bytes)) { throw S3Error(.badDigest) }
+        let object = Object(bytes: bytes, metadata: meta, tags: input.tags ?? TagSet(), modified: 1_700_000_000)
+        try update(input.bucket) { $0.objects[input.key] = object }
+        return PutObjectOutput(etag: meta.etag)
+    }
+
+    func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
+        let object = try object(input.bucket, input.key)
+        var output = GetObjectOutput(
+            status: .ok,
+            etag: object.metadata.etag,
+            lastModifiedSeconds: object.modified,
+            metadata: object.metadata,
+            size: Int64(object.bytes.count),
+            contentLength: Int64(object.bytes.count),
+            tagCount: object.tags.count
+        )
+        var bytes = object.bytes
+        if let range = input.range?.resolve(size: Int64(bytes.count)) {
+            bytes = Array(bytes[Int(range.lowerBound)...Int(range.upperBound)])
+            output.status = .partialContent
+            output.contentLength = Int64(bytes.count)
+            output.contentRange = "bytes \(range.lowerBound)-\(range.upperBound)/\(object.bytes.count)"
+        }
+        if !input.headOnly, !bytes.isEmpty {
+            let sent = Atomic<Bool>(false)
+            let chunk = bytes
+            output.body = .stream(
+                length: Int64(bytes.count),
+                ByteStream { { sent.exchange(true, ordering: .relaxed) ? nil : ByteBuffer(bytes: chunk) } }
+            )
+        }
+        return output
+    }
+
+    func deleteObject(bucket: String, key: String) async throws { try update(bucket) { $0.objects[key] = nil } }
+
+    func deleteObjects(bucket: String, keys: [String]) async throws -> [(key: String, error: S3Error?)] {
+        try await keys.asyncMap { key in
+            if key.hasPrefix("forbidden") { return (key, S3Error(.accessDenied)) }
+            try await self.deleteObject(bucket: bucket, key: key)
+            return (key, nil)
+        }
+    }
+
+    func copyObject(_ input: CopyObjectInput) async throws -> CopyObjectOutput {
+        var object = try object(input.source.bucket, input.source.key)
+        if case .replace(let meta) = input.metadata {
+            let etag = object.metadata.etag
+            object.metadata = meta
+            object.metadata.etag = etag
+        }
+        if let tags = input.tags { object.tags = tags }
+        let copy = object
+        try update(input.bucket) { $0.objects[input.key] = copy }
+        return CopyObjectOutput(etag: object.metadata.etag, lastModifiedSeconds: object.modified)
+    }
+
+    func listObjects(_ input: ListObjectsInput) async throws -> ListObjectsOutput {
+        let bucket = try bucket(input.bucket)
+        var page = ListPage()
+        let keys = bucket.objects.keys.filter { key in key.hasPrefix(input.prefix) && (input.startAfter.map { $0 < key } ?? true) }.sorted()
+        for key in keys.prefix(input.maxKeys) {
+            let object = bucket.objects[key]!
+            page.contents.append(
+                ObjectSummary(
+                    key: key,
+                    size: Int64(object.bytes.count),
+                    lastModifiedSeconds: object.modified,
+                    lastModifiedMilliseconds: 0,
+                    etag: object.metadata.etag,
+                    owner: nil
+                )
+            )
+            page.lastItem = key
+        }
+        page.isTruncated = keys.count > input.maxKeys
+        return ListObjectsOutput(page: page, bucketOwner: bucket.owner)
+    }
+
+    func objectTagging(bucket: String, key: String) async throws -> TagSet { try object(bucket, key).tags }
+
+    func setObjectTagging(bucket: String, key: String, tags: TagSet?) async throws {
+        _ = try object(bucket, key)
+        try update(bucket) { $0.objects[key]?.tags = tags ?? TagSet() }
+    }
+
+    private func unsupported() -> S3Error { S3Error(.notImplemented, "Multipart uploads are not modelled in memory.") }
+
+    func createMultipartUpload(_ input: CreateUploadInput) async throws -> UploadInfo { throw unsupported() }
+    func uploadPart(_ input: UploadPartInput, body: any PayloadSource) async throws -> UploadPartOutput { throw unsupported() }
+    func uploadPartCopy(_ input: UploadPartCopyInput) async throws -> CopyObjectOutput { throw unsupported() }
+    func completeMultipartUpload(_ input: CompleteUploadInput) async throws -> CompletedUpload { throw unsupported() }
+    func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws { throw unsupported() }
+    func listParts(_ input: ListPartsInput) async throws -> ListPartsOutput { throw unsupported() }
+    func listMultipartUploads(_ input: ListUploadsInput) async throws -> UploadsPage { UploadsPage() }
+    func releaseAbandonedUpload(_ info: UploadInfo) async throws {}
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
+    }
+}
