@@ -3,6 +3,11 @@ public struct CopySource: Sendable, Equatable {
     public var bucket: String
     public var key: String
 
+    public init(bucket: String, key: String) {
+        self.bucket = bucket
+        self.key = key
+    }
+
     /// `isReserved` names the key segments the store keeps for itself.
     public init(header: String, isReserved: (Substring) -> Bool = { _ in false }) throws(S3Error) {
         func malformed() -> S3Error {

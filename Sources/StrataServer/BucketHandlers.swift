@@ -31,8 +31,7 @@ extension S3Responder {
         return Responses.xml(xml.finish())
     }
 
-    func createBucket(_ call: S3Call) async throws -> Response {
-        guard let name = call.target.bucket else { throw S3Error(.invalidURI) }
+    func createBucket(_ call: S3Call, _ name: String) async throws -> Response {
         try BucketName.validate(name, strict: settings.bucketNamingRestrictions)
         let body = try await BodyCollector.collect(call, limit: 64 * 1024)
         if !body.isEmpty {
@@ -44,42 +43,38 @@ extension S3Responder {
         return Responses.empty(headers: [.location: "/\(name)"])
     }
 
-    func headBucket(_ call: S3Call) async throws -> Response {
-        let name = try call.bucket()
+    func headBucket(_ name: String) async throws -> Response {
         _ = try await storage.headBucket(name)
         var headers = HTTPFields()
         headers.set("x-amz-bucket-region", settings.region)
         return Responses.empty(headers: headers)
     }
 
-    func deleteBucket(_ call: S3Call) async throws -> Response {
-        let name = try call.bucket()
+    func deleteBucket(_ name: String) async throws -> Response {
         try await storage.deleteBucket(name)
         return Responses.empty(.noContent)
     }
 
-    func getBucketLocation(_ call: S3Call) async throws -> Response {
-        _ = try await storage.headBucket(try call.bucket())
+    func getBucketLocation(_ name: String) async throws -> Response {
+        _ = try await storage.headBucket(name)
         // AWS reports us-east-1 as an empty constraint.
         let region = settings.region == "us-east-1" ? "" : settings.region
         return Responses.xml(XMLWriter.textDocument(root: "LocationConstraint", text: region))
     }
 
     /// Strata buckets are never versioned: AWS answers an empty configuration for such buckets.
-    func getBucketVersioning(_ call: S3Call) async throws -> Response {
-        _ = try await storage.headBucket(try call.bucket())
+    func getBucketVersioning(_ name: String) async throws -> Response {
+        _ = try await storage.headBucket(name)
         return Responses.xml(XMLWriter(root: "VersioningConfiguration").finish())
     }
 
-    func getBucketAcl(_ call: S3Call) async throws -> Response {
-        let name = try call.bucket()
+    func getBucketAcl(_ call: S3Call, _ name: String) async throws -> Response {
         let info = try await storage.headBucket(name)
         return Responses.xml(Self.ownerOnlyACL(owner: info.owner ?? call.user))
     }
 
-    func getObjectAcl(_ call: S3Call) async throws -> Response {
-        let name = try call.bucket()
-        let key = try call.key()
+    func getObjectAcl(_ call: S3Call, _ address: ObjectAddress) async throws -> Response {
+        let (name, key) = (address.bucket, address.key)
         let object = try await storage.getObject(GetObjectInput(bucket: name, key: key, headOnly: true))
         var owner = object.metadata.owner
         if owner == nil { owner = try await storage.headBucket(name).owner }

@@ -6,8 +6,7 @@ import StrataStore
 extension S3Responder {
     static let maxDeleteKeys = 1000
 
-    func deleteObjects(_ call: S3Call) async throws -> Response {
-        let bucketName = try call.bucket()
+    func deleteObjects(_ call: S3Call, _ bucketName: String) async throws -> Response {
         let body = try await BodyCollector.collect(call, limit: 2 << 20)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         guard !body.isEmpty else { throw S3Error(.missingRequestBody) }

@@ -11,8 +11,8 @@ import Synchronization
 extension S3Responder {
     static let maxCompleteBody = 4 << 20
 
-    func createMultipartUpload(_ call: S3Call) async throws -> Response {
-        let (bucketName, key) = (try call.bucket(), try call.key())
+    func createMultipartUpload(_ call: S3Call, _ object: ObjectAddress) async throws -> Response {
+        let (bucketName, key) = (object.bucket, object.key)
         guard !key.hasSuffix("/") else {
             throw S3Error(.invalidArgument, "A key ending in '/' names a directory, which cannot hold the data of a multipart upload.")
         }
@@ -45,14 +45,13 @@ extension S3Responder {
         return Responses.xml(xml.finish(), headers: responseHeaders)
     }
 
-    func uploadPart(_ call: S3Call) async throws -> Response {
-        let number = try call.partNumber()
+    func uploadPart(_ call: S3Call, _ upload: UploadAddress, partNumber: Int) async throws -> Response {
         let framing = try BodyFraming.of(call)
         let input = UploadPartInput(
-            bucket: try call.bucket(),
-            key: try call.key(),
-            uploadId: call.query["uploadId"] ?? "",
-            partNumber: number,
+            bucket: upload.bucket,
+            key: upload.key,
+            uploadId: upload.uploadId,
+            partNumber: partNumber,
             contentMD5: try ObjectMetadataHeaders.contentMD5(call.headers),
             checksum: try ChecksumRequest.of(call)
         )
@@ -62,15 +61,23 @@ extension S3Responder {
         return Responses.empty(headers: headers)
     }
 
-    func uploadPartCopy(_ call: S3Call) async throws -> Response {
+    func uploadPartCopy(
+        _ upload: UploadAddress,
+        partNumber: Int,
+        source: CopySource,
+        range: String?,
+        conditions: Conditions
+    ) async throws
+        -> Response
+    {
         let input = UploadPartCopyInput(
-            bucket: try call.bucket(),
-            key: try call.key(),
-            uploadId: call.query["uploadId"] ?? "",
-            partNumber: try call.partNumber(),
-            source: try CopySource(header: call.header("x-amz-copy-source") ?? "", isReserved: ReservedNames.isReserved),
-            rangeHeader: call.header("x-amz-copy-source-range"),
-            conditions: call.copySourceConditions()
+            bucket: upload.bucket,
+            key: upload.key,
+            uploadId: upload.uploadId,
+            partNumber: partNumber,
+            source: source,
+            rangeHeader: range,
+            conditions: conditions
         )
         let result = try await storage.uploadPartCopy(input)
         var xml = XMLWriter(root: "CopyPartResult")
@@ -79,17 +86,9 @@ extension S3Responder {
         return Responses.xml(xml.finish())
     }
 
-    func listParts(_ call: S3Call) async throws -> Response {
-        let maxParts = try boundedInteger(call, "max-parts", default: 1000)
-        let marker = try boundedInteger(call, "part-number-marker", default: 0)
+    func listParts(_ address: UploadAddress, partNumberMarker marker: Int, maxParts: Int) async throws -> Response {
         let listed = try await storage.listParts(
-            ListPartsInput(
-                bucket: try call.bucket(),
-                key: try call.key(),
-                uploadId: call.query["uploadId"] ?? "",
-                partNumberMarker: marker,
-                maxParts: maxParts
-            )
+            ListPartsInput(bucket: address.bucket, key: address.key, uploadId: address.uploadId, partNumberMarker: marker, maxParts: maxParts)
         )
         let upload = listed.upload
         let page = listed.parts
@@ -125,31 +124,16 @@ extension S3Responder {
         }
     }
 
-    /// A non-negative integer query parameter, capped at 1000 like AWS's page sizes.
-    private func boundedInteger(_ call: S3Call, _ name: String, default value: Int) throws(S3Error) -> Int {
-        guard let raw = call.query[name] else { return value }
-        guard let n = DecimalNumber.parseInt(raw, in: 0...Int.max) else {
-            throw S3Error(
-                .invalidArgument,
-                "Provided \(name) not an integer or within integer range",
-                details: [("ArgumentName", name), ("ArgumentValue", raw)]
-            )
-        }
-        return min(n, 1000)
-    }
-
-    func abortMultipartUpload(_ call: S3Call) async throws -> Response {
-        try await storage.abortMultipartUpload(bucket: try call.bucket(), key: try call.key(), uploadId: call.query["uploadId"] ?? "")
+    func abortMultipartUpload(_ upload: UploadAddress) async throws -> Response {
+        try await storage.abortMultipartUpload(bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId)
         return Responses.empty(.noContent)
     }
 
-    func completeMultipartUpload(_ call: S3Call) async throws -> Response {
-        let (bucketName, key) = (try call.bucket(), try call.key())
-        let uploadId = call.query["uploadId"] ?? ""
+    func completeMultipartUpload(_ call: S3Call, _ upload: UploadAddress, condition: WriteCondition) async throws -> Response {
+        let (bucketName, key, uploadId) = (upload.bucket, upload.key, upload.uploadId)
         let body = try await BodyCollector.collect(call, limit: Self.maxCompleteBody)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         let parts = try Self.parseCompleteBody(body)
-        let condition = try call.writeCondition()
         let authority = call.request.head.authority ?? "\(settings.host):\(settings.port)"
         let location = "http://\(authority)/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
         let input = CompleteUploadInput(
@@ -231,14 +215,10 @@ extension S3Responder {
         }
     }
 
-    func listMultipartUploads(_ call: S3Call) async throws -> Response {
-        let bucketName = try call.bucket()
-        let q = call.query
-        let prefix = q["prefix"] ?? ""
-        let delimiter = q["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
-        let keyMarker = q["key-marker"] ?? ""
-        let uploadIdMarker = q["upload-id-marker"] ?? ""
-        let maxUploads = try boundedInteger(call, "max-uploads", default: 1000)
+    func listMultipartUploads(_ list: ListUploadsArguments) async throws -> Response {
+        let (bucketName, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads) = (
+            list.bucket, list.prefix, list.delimiter, list.keyMarker, list.uploadIdMarker, list.maxUploads
+        )
         let page = try await storage.listMultipartUploads(
             ListUploadsInput(
                 bucket: bucketName,

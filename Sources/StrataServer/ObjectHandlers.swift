@@ -7,18 +7,16 @@ import StrataStore
 
 /// PutObject, GetObject, HeadObject, DeleteObject.
 extension S3Responder {
-    func putObject(_ call: S3Call) async throws -> Response {
-        let bucketName = try call.bucket()
-        let key = try call.key()
+    func putObject(_ call: S3Call, _ object: ObjectAddress, condition: WriteCondition) async throws -> Response {
         let framing = try BodyFraming.of(call)
         let input = PutObjectInput(
-            bucket: bucketName,
-            key: key,
+            bucket: object.bucket,
+            key: object.key,
             metadata: try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize),
             tags: try headerTags(call),
             contentMD5: try ObjectMetadataHeaders.contentMD5(call.headers),
             checksum: try ChecksumRequest.of(call),
-            condition: try call.writeCondition()
+            condition: condition
         )
         let output = try await storage.putObject(input, body: RequestPayload(call: call, framing: framing))
         var headers: HTTPFields = [.eTag: "\"\(output.etag)\""]
@@ -27,21 +25,15 @@ extension S3Responder {
         return Responses.empty(headers: headers)
     }
 
-    func getObject(_ call: S3Call, head: Bool) async throws -> Response {
-        let bucketName = try call.bucket()
-        let key = try call.key()
-        if let versionId = call.query["versionId"], versionId != "null" {
-            throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "versionId"), ("ArgumentValue", versionId)])
-        }
-        let rangeHeader = call.header("range")
+    func getObject(_ call: S3Call, _ read: ReadArguments, head: Bool) async throws -> Response {
         let input = GetObjectInput(
-            bucket: bucketName,
-            key: key,
+            bucket: read.object.bucket,
+            key: read.object.key,
             headOnly: head,
-            conditions: call.readConditions(),
-            range: rangeHeader.flatMap(ByteRangeSpec.parse),
-            rangeHeader: rangeHeader,
-            partNumber: call.query["partNumber"] != nil ? try call.partNumber() : nil
+            conditions: read.conditions,
+            range: read.range,
+            rangeHeader: read.rangeHeader,
+            partNumber: read.partNumber
         )
         let output = try await storage.getObject(input)
         var headers = HTTPFields()
@@ -66,8 +58,8 @@ extension S3Responder {
         return Response(status: status, headers: headers, body: Responses.stream(body))
     }
 
-    func deleteObject(_ call: S3Call) async throws -> Response {
-        try await storage.deleteObject(bucket: try call.bucket(), key: try call.key())
+    func deleteObject(_ object: ObjectAddress) async throws -> Response {
+        try await storage.deleteObject(bucket: object.bucket, key: object.key)
         return Responses.empty(.noContent)
     }
 }

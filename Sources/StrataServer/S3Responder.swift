@@ -53,7 +53,13 @@ struct S3Responder: HTTPResponder {
             if request.headers[.expect] != nil {
                 try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
             }
-            response = try await dispatch(call)
+            let parsed = try S3Request.parse(
+                operation: operation,
+                target: target,
+                header: { request.headers[named: $0] },
+                isReservedKey: ReservedNames.isReserved
+            )
+            response = try await dispatch(call, parsed.action)
         } catch let error as S3Error {
             response = Responses.error(error, requestID: requestID, resource: resource, isHead: request.method == .head)
         } catch {
@@ -100,37 +106,38 @@ struct S3Responder: HTTPResponder {
         return .simple(settings.anonymousUser)
     }
 
-    private func dispatch(_ call: S3Call) async throws -> Response {
-        switch call.operation {
+    /// One case per action, each handing its parsed arguments to the handler of its area.
+    private func dispatch(_ call: S3Call, _ action: S3Action) async throws -> Response {
+        switch action {
         case .listBuckets: return try await listBuckets(call)
-        case .createBucket: return try await createBucket(call)
-        case .headBucket: return try await headBucket(call)
-        case .deleteBucket: return try await deleteBucket(call)
-        case .getBucketLocation: return try await getBucketLocation(call)
-        case .getBucketVersioning: return try await getBucketVersioning(call)
-        case .getBucketAcl: return try await getBucketAcl(call)
-        case .listObjects: return try await listObjects(call, version: 1)
-        case .listObjectsV2: return try await listObjects(call, version: 2)
-        case .deleteObjects: return try await deleteObjects(call)
-        case .putObject: return try await putObject(call)
-        case .copyObject: return try await copyObject(call)
-        case .getObject: return try await getObject(call, head: false)
-        case .headObject: return try await getObject(call, head: true)
-        case .deleteObject: return try await deleteObject(call)
-        case .getObjectAcl: return try await getObjectAcl(call)
-        case .getBucketTagging: return try await getBucketTagging(call)
-        case .putBucketTagging: return try await putBucketTagging(call)
-        case .deleteBucketTagging: return try await deleteBucketTagging(call)
-        case .getObjectTagging: return try await getObjectTagging(call)
-        case .putObjectTagging: return try await putObjectTagging(call)
-        case .deleteObjectTagging: return try await deleteObjectTagging(call)
-        case .createMultipartUpload: return try await createMultipartUpload(call)
-        case .uploadPart: return try await uploadPart(call)
-        case .uploadPartCopy: return try await uploadPartCopy(call)
-        case .completeMultipartUpload: return try await completeMultipartUpload(call)
-        case .abortMultipartUpload: return try await abortMultipartUpload(call)
-        case .listParts: return try await listParts(call)
-        case .listMultipartUploads: return try await listMultipartUploads(call)
+        case .createBucket(let bucket): return try await createBucket(call, bucket)
+        case .headBucket(let bucket): return try await headBucket(bucket)
+        case .deleteBucket(let bucket): return try await deleteBucket(bucket)
+        case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
+        case .getBucketVersioning(let bucket): return try await getBucketVersioning(bucket)
+        case .getBucketAcl(let bucket): return try await getBucketAcl(call, bucket)
+        case .listObjects(let arguments): return try await listObjects(call, arguments)
+        case .deleteObjects(let bucket): return try await deleteObjects(call, bucket)
+        case .putObject(let object, let condition): return try await putObject(call, object, condition: condition)
+        case .copyObject(let arguments): return try await copyObject(call, arguments)
+        case .getObject(let arguments): return try await getObject(call, arguments, head: false)
+        case .headObject(let arguments): return try await getObject(call, arguments, head: true)
+        case .deleteObject(let object): return try await deleteObject(object)
+        case .getObjectAcl(let object): return try await getObjectAcl(call, object)
+        case .getBucketTagging(let bucket): return try await getBucketTagging(bucket)
+        case .putBucketTagging(let bucket): return try await putBucketTagging(call, bucket)
+        case .deleteBucketTagging(let bucket): return try await deleteBucketTagging(bucket)
+        case .getObjectTagging(let object): return try await getObjectTagging(object)
+        case .putObjectTagging(let object): return try await putObjectTagging(call, object)
+        case .deleteObjectTagging(let object): return try await deleteObjectTagging(object)
+        case .createMultipartUpload(let object): return try await createMultipartUpload(call, object)
+        case .uploadPart(let upload, let number): return try await uploadPart(call, upload, partNumber: number)
+        case .uploadPartCopy(let upload, let number, let source, let range, let conditions):
+            return try await uploadPartCopy(upload, partNumber: number, source: source, range: range, conditions: conditions)
+        case .completeMultipartUpload(let upload, let condition): return try await completeMultipartUpload(call, upload, condition: condition)
+        case .abortMultipartUpload(let upload): return try await abortMultipartUpload(upload)
+        case .listParts(let upload, let marker, let maxParts): return try await listParts(upload, partNumberMarker: marker, maxParts: maxParts)
+        case .listMultipartUploads(let arguments): return try await listMultipartUploads(arguments)
         case .notImplemented(let name):
             throw S3Error(.notImplemented, "\(name) is not implemented by this server.")
         }

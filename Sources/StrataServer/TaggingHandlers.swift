@@ -30,43 +30,40 @@ extension S3Responder {
         return tags
     }
 
-    func getObjectTagging(_ call: S3Call) async throws -> Response {
-        let (bucketName, key) = (try call.bucket(), try call.key())
+    func getObjectTagging(_ object: ObjectAddress) async throws -> Response {
+        let (bucketName, key) = (object.bucket, object.key)
         let tags = try await storage.objectTagging(bucket: bucketName, key: key)
         return Responses.xml(tags.xml())
     }
 
-    func putObjectTagging(_ call: S3Call) async throws -> Response {
-        let (bucketName, key) = (try call.bucket(), try call.key())
+    func putObjectTagging(_ call: S3Call, _ object: ObjectAddress) async throws -> Response {
+        let (bucketName, key) = (object.bucket, object.key)
         _ = try await storage.headBucket(bucketName)
         let tags = try await bodyTags(call, limits: objectTagLimits)
         try await storage.setObjectTagging(bucket: bucketName, key: key, tags: tags)
         return Responses.empty()
     }
 
-    func deleteObjectTagging(_ call: S3Call) async throws -> Response {
-        let (bucketName, key) = (try call.bucket(), try call.key())
+    func deleteObjectTagging(_ object: ObjectAddress) async throws -> Response {
+        let (bucketName, key) = (object.bucket, object.key)
         try await storage.setObjectTagging(bucket: bucketName, key: key, tags: nil)
         return Responses.empty(.noContent)
     }
 
-    func getBucketTagging(_ call: S3Call) async throws -> Response {
-        let bucketName = try call.bucket()
+    func getBucketTagging(_ bucketName: String) async throws -> Response {
         let tags = try await storage.bucketTagging(bucketName)
         guard !tags.isEmpty else { throw S3Error(.noSuchTagSet, details: [("BucketName", bucketName)]) }
         return Responses.xml(tags.xml())
     }
 
-    func putBucketTagging(_ call: S3Call) async throws -> Response {
-        let bucketName = try call.bucket()
+    func putBucketTagging(_ call: S3Call, _ bucketName: String) async throws -> Response {
         _ = try await storage.headBucket(bucketName)
         let tags = try await bodyTags(call, limits: bucketTagLimits)
         try await storage.setBucketTagging(bucketName, tags: tags)
         return Responses.empty(.noContent)
     }
 
-    func deleteBucketTagging(_ call: S3Call) async throws -> Response {
-        let bucketName = try call.bucket()
+    func deleteBucketTagging(_ bucketName: String) async throws -> Response {
         try await storage.setBucketTagging(bucketName, tags: nil)
         return Responses.empty(.noContent)
     }

@@ -3,15 +3,6 @@ import Foundation
 import Glibc
 import S3Protocol
 
-/// A precondition on the object a write replaces, checked atomically with the publish.
-public enum WriteCondition: Sendable, Equatable {
-    case none
-    /// `If-None-Match: *`: only if no object has the key.
-    case absent
-    /// `If-Match`: only if the current object's ETag is one of these (or `*`: any object exists).
-    case matches(String)
-}
-
 /// One object being written: bytes go to an anonymous O_TMPFILE (or a reserved temporary name) in the
 /// target's directory and become visible only at `commit`, atomically replacing any previous version.
 /// Dropping an uncommitted writer discards everything it wrote and the directories it created.

@@ -1,0 +1,396 @@
+import Foundation
+
+/// A request as S3 defines it: the action with its arguments parsed, bounded and validated, built by one pure
+/// function from method, target and headers. Handlers receive these values and never read raw parameters.
+public struct S3Request: Sendable {
+    public var target: S3Target
+    public var action: S3Action
+
+    public var operation: S3Operation { action.operation }
+
+    /// Parses the arguments of an already routed request. `isReservedKey` names key segments the store keeps for
+    /// itself. Runs after authentication, so an unauthenticated client learns nothing from argument errors.
+    public static func parse(
+        operation: S3Operation,
+        target: S3Target,
+        header: @escaping (String) -> String?,
+        isReservedKey: @escaping (Substring) -> Bool
+    ) throws(S3Error) -> S3Request {
+        var parser = ArgumentParser(target: target, header: header, isReservedKey: isReservedKey)
+        return S3Request(target: target, action: try parser.action(for: operation))
+    }
+}
+
+/// Every action with the arguments it takes. `operation` names it in the operation table.
+public enum S3Action: Sendable {
+    case listBuckets
+    case createBucket(bucket: String)
+    case headBucket(bucket: String)
+    case deleteBucket(bucket: String)
+    case getBucketLocation(bucket: String)
+    case getBucketVersioning(bucket: String)
+    case getBucketAcl(bucket: String)
+    case listObjects(ListObjectsArguments)
+    case deleteObjects(bucket: String)
+    case getBucketTagging(bucket: String)
+    case putBucketTagging(bucket: String)
+    case deleteBucketTagging(bucket: String)
+    case listMultipartUploads(ListUploadsArguments)
+    case putObject(ObjectAddress, condition: WriteCondition)
+    case copyObject(CopyArguments)
+    case getObject(ReadArguments)
+    case headObject(ReadArguments)
+    case deleteObject(ObjectAddress)
+    case getObjectAcl(ObjectAddress)
+    case getObjectTagging(ObjectAddress)
+    case putObjectTagging(ObjectAddress)
+    case deleteObjectTagging(ObjectAddress)
+    case createMultipartUpload(ObjectAddress)
+    case uploadPart(UploadAddress, partNumber: Int)
+    case uploadPartCopy(UploadAddress, partNumber: Int, source: CopySource, range: String?, conditions: Conditions)
+    case completeMultipartUpload(UploadAddress, condition: WriteCondition)
+    case abortMultipartUpload(UploadAddress)
+    case listParts(UploadAddress, partNumberMarker: Int, maxParts: Int)
+    case notImplemented(String)
+
+    public var operation: S3Operation {
+        switch self {
+        case .listBuckets: .listBuckets
+        case .createBucket: .createBucket
+        case .headBucket: .headBucket
+        case .deleteBucket: .deleteBucket
+        case .getBucketLocation: .getBucketLocation
+        case .getBucketVersioning: .getBucketVersioning
+        case .getBucketAcl: .getBucketAcl
+        case .listObjects(let arguments): arguments.version == 2 ? .listObjectsV2 : .listObjects
+        case .deleteObjects: .deleteObjects
+        case .getBucketTagging: .getBucketTagging
+        case .putBucketTagging: .putBucketTagging
+        case .deleteBucketTagging: .deleteBucketTagging
+        case .listMultipartUploads: .listMultipartUploads
+        case .putObject: .putObject
+        case .copyObject: .copyObject
+        case .getObject: .getObject
+        case .headObject: .headObject
+        case .deleteObject: .deleteObject
+        case .getObjectAcl: .getObjectAcl
+        case .getObjectTagging: .getObjectTagging
+        case .putObjectTagging: .putObjectTagging
+        case .deleteObjectTagging: .deleteObjectTagging
+        case .createMultipartUpload: .createMultipartUpload
+        case .uploadPart: .uploadPart
+        case .uploadPartCopy: .uploadPartCopy
+        case .completeMultipartUpload: .completeMultipartUpload
+        case .abortMultipartUpload: .abortMultipartUpload
+        case .listParts: .listParts
+        case .notImplemented(let name): .notImplemented(name)
+        }
+    }
+}
+
+/// A precondition on the object a write replaces, checked atomically with the publish.
+public enum WriteCondition: Sendable, Equatable {
+    case none
+    /// `If-None-Match: *`: only if no object has the key.
+    case absent
+    /// `If-Match`: only if the current object's ETag is one of these (or `*`: any object exists).
+    case matches(String)
+}
+
+public struct ObjectAddress: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+}
+
+public struct UploadAddress: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    public var uploadId: String
+}
+
+/// GetObject and HeadObject.
+public struct ReadArguments: Sendable {
+    public var object: ObjectAddress
+    public var conditions: Conditions
+    /// The Range header as sent (an unparseable one is ignored, as AWS does) and its parsed form.
+    public var rangeHeader: String?
+    public var range: ByteRangeSpec?
+    public var partNumber: Int?
+}
+
+public struct CopyArguments: Sendable {
+    public var object: ObjectAddress
+    public var source: CopySource
+    public var conditions: Conditions
+    public var replaceMetadata: Bool
+    public var replaceTags: Bool
+}
+
+public struct ListObjectsArguments: Sendable {
+    public static let maxKeysLimit = 1000
+
+    public var bucket: String
+    public var version: Int
+    public var prefix: String
+    public var delimiter: String?
+    public var maxKeys: Int
+    /// Where the page starts: `marker` (v1), or `start-after` or the decoded continuation token (v2).
+    public var startAfter: String?
+    public var marker: String?
+    public var requestedStartAfter: String?
+    public var continuationToken: String?
+    public var urlEncoded: Bool
+    public var fetchOwner: Bool
+}
+
+public struct ListUploadsArguments: Sendable {
+    public var bucket: String
+    public var prefix: String
+    public var delimiter: String?
+    public var keyMarker: String
+    public var uploadIdMarker: String
+    public var maxUploads: Int
+}
+
+/// ListObjectsV2 continuation tokens: the last key returned, opaque to clients (base64url with a version tag).
+public enum ContinuationToken {
+    public static func encode(_ key: String) -> String {
+        "1."
+            + Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ token: String) -> String? {
+        guard token.hasPrefix("1."), token.utf8.count <= 4096 else { return nil }
+        var body = String(token.dropFirst(2)).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while body.utf8.count % 4 != 0 { body += "=" }
+        guard let data = Data(base64Encoded: body), let key = String(data: data, encoding: .utf8), !key.isEmpty else { return nil }
+        return key
+    }
+}
+
+/// Reads one request's arguments; each accessor validates what it reads and throws S3's error.
+struct ArgumentParser {
+    let target: S3Target
+    let header: (String) -> String?
+    let isReservedKey: (Substring) -> Bool
+
+    var query: QueryParameters { target.query }
+
+    func bucket() throws(S3Error) -> String {
+        guard let bucket = target.bucket else { throw S3Error(.invalidURI) }
+        try BucketName.validate(bucket, strict: false)
+        return bucket
+    }
+
+    func object() throws(S3Error) -> ObjectAddress {
+        guard let key = target.key else { throw S3Error(.invalidURI) }
+        let bucket = try bucket()
+        try ObjectKey.validate(key, isReserved: isReservedKey)
+        return ObjectAddress(bucket: bucket, key: key)
+    }
+
+    func upload() throws(S3Error) -> UploadAddress {
+        let object = try object()
+        return UploadAddress(bucket: object.bucket, key: object.key, uploadId: query["uploadId"] ?? "")
+    }
+
+    /// `partNumber`, 1 to 10000.
+    func partNumber() throws(S3Error) -> Int {
+        let raw = query["partNumber"] ?? ""
+        guard let n = DecimalNumber.parseInt(raw, in: 1...10_000) else {
+            throw S3Error(
+                .invalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+                details: [("ArgumentName", "partNumber"), ("ArgumentValue", raw)]
+            )
+        }
+        return n
+    }
+
+    /// A non-negative integer query parameter, capped like AWS's page sizes.
+    func pageSize(_ name: String, default value: Int, cap: Int = 1000) throws(S3Error) -> Int {
+        guard let raw = query[name] else { return value }
+        guard let n = DecimalNumber.parseInt(raw, in: 0...Int.max) else {
+            throw S3Error(
+                .invalidArgument,
+                "Provided \(name) not an integer or within integer range",
+                details: [("ArgumentName", name), ("ArgumentValue", raw)]
+            )
+        }
+        return min(n, cap)
+    }
+
+    func readConditions() -> Conditions {
+        Conditions(
+            ifMatch: header("if-match"),
+            ifNoneMatch: header("if-none-match"),
+            ifModifiedSince: header("if-modified-since"),
+            ifUnmodifiedSince: header("if-unmodified-since")
+        )
+    }
+
+    func copySourceConditions() -> Conditions {
+        Conditions(
+            ifMatch: header("x-amz-copy-source-if-match"),
+            ifNoneMatch: header("x-amz-copy-source-if-none-match"),
+            ifModifiedSince: header("x-amz-copy-source-if-modified-since"),
+            ifUnmodifiedSince: header("x-amz-copy-source-if-unmodified-since")
+        )
+    }
+
+    /// `If-None-Match: *` or `If-Match` on a write (PutObject, CompleteMultipartUpload).
+    func writeCondition() throws(S3Error) -> WriteCondition {
+        let ifNoneMatch = header("if-none-match")
+        let ifMatch = header("if-match")
+        if ifNoneMatch != nil && ifMatch != nil {
+            throw S3Error(.invalidRequest, "If-Match and If-None-Match cannot be used together on a write.")
+        }
+        if let ifNoneMatch {
+            guard ifNoneMatch.trimmingCharacters(in: .whitespaces) == "*" else {
+                throw S3Error(.notImplemented, "If-None-Match on a write supports only '*'.", details: [("Header", "If-None-Match")])
+            }
+            return .absent
+        }
+        if let ifMatch { return .matches(ifMatch) }
+        return .none
+    }
+
+    func copySource() throws(S3Error) -> CopySource {
+        try CopySource(header: header("x-amz-copy-source") ?? "", isReserved: isReservedKey)
+    }
+
+    func read() throws(S3Error) -> ReadArguments {
+        let object = try object()
+        if let versionId = query["versionId"], versionId != "null" {
+            throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "versionId"), ("ArgumentValue", versionId)])
+        }
+        let rangeHeader = header("range")
+        return ReadArguments(
+            object: object,
+            conditions: readConditions(),
+            rangeHeader: rangeHeader,
+            range: rangeHeader.flatMap(ByteRangeSpec.parse),
+            partNumber: query["partNumber"] != nil ? try partNumber() : nil
+        )
+    }
+
+    func directive(_ name: String) throws(S3Error) -> Bool {
+        let value = (header(name) ?? "COPY").uppercased()
+        guard value == "COPY" || value == "REPLACE" else {
+            let what = name == "x-amz-tagging-directive" ? "tagging" : "metadata"
+            throw S3Error(.invalidArgument, "Unknown \(what) directive.", details: [("ArgumentName", name)])
+        }
+        return value == "REPLACE"
+    }
+
+    func list(version: Int) throws(S3Error) -> ListObjectsArguments {
+        let bucket = try bucket()
+        let encodingType = query["encoding-type"]
+        if let encodingType, encodingType.lowercased() != "url" {
+            throw S3Error(
+                .invalidArgument,
+                "Invalid Encoding Method specified in Request",
+                details: [("ArgumentName", "encoding-type"), ("ArgumentValue", encodingType)]
+            )
+        }
+        var arguments = ListObjectsArguments(
+            bucket: bucket,
+            version: version,
+            prefix: query["prefix"] ?? "",
+            // rclone sends `delimiter=` with v1: an empty delimiter means none.
+            delimiter: query["delimiter"].flatMap { $0.isEmpty ? nil : $0 },
+            maxKeys: try pageSize("max-keys", default: ListObjectsArguments.maxKeysLimit),
+            marker: query["marker"],
+            requestedStartAfter: query["start-after"],
+            urlEncoded: encodingType != nil,
+            fetchOwner: version == 1 || query["fetch-owner"] == "true"
+        )
+        if version == 2 {
+            if let token = query["continuation-token"] {
+                guard let decoded = ContinuationToken.decode(token) else {
+                    throw S3Error(.invalidArgument, "The continuation token provided is incorrect", details: [("ArgumentName", "continuation-token")])
+                }
+                arguments.continuationToken = token
+                arguments.startAfter = decoded
+            } else {
+                arguments.startAfter = query["start-after"].flatMap { $0.isEmpty ? nil : $0 }
+            }
+        } else {
+            arguments.startAfter = query["marker"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        return arguments
+    }
+
+    mutating func action(for operation: S3Operation) throws(S3Error) -> S3Action {
+        switch operation {
+        case .listBuckets: return .listBuckets
+        case .createBucket: return .createBucket(bucket: try bucketForCreate())
+        case .headBucket: return .headBucket(bucket: try bucket())
+        case .deleteBucket: return .deleteBucket(bucket: try bucket())
+        case .getBucketLocation: return .getBucketLocation(bucket: try bucket())
+        case .getBucketVersioning: return .getBucketVersioning(bucket: try bucket())
+        case .getBucketAcl: return .getBucketAcl(bucket: try bucket())
+        case .listObjects: return .listObjects(try list(version: 1))
+        case .listObjectsV2: return .listObjects(try list(version: 2))
+        case .deleteObjects: return .deleteObjects(bucket: try bucket())
+        case .getBucketTagging: return .getBucketTagging(bucket: try bucket())
+        case .putBucketTagging: return .putBucketTagging(bucket: try bucket())
+        case .deleteBucketTagging: return .deleteBucketTagging(bucket: try bucket())
+        case .listMultipartUploads:
+            return .listMultipartUploads(
+                ListUploadsArguments(
+                    bucket: try bucket(),
+                    prefix: query["prefix"] ?? "",
+                    delimiter: query["delimiter"].flatMap { $0.isEmpty ? nil : $0 },
+                    keyMarker: query["key-marker"] ?? "",
+                    uploadIdMarker: query["upload-id-marker"] ?? "",
+                    maxUploads: try pageSize("max-uploads", default: 1000)
+                )
+            )
+        case .putObject: return .putObject(try object(), condition: try writeCondition())
+        case .copyObject:
+            return .copyObject(
+                CopyArguments(
+                    object: try object(),
+                    source: try copySource(),
+                    conditions: copySourceConditions(),
+                    replaceMetadata: try directive("x-amz-metadata-directive"),
+                    replaceTags: try directive("x-amz-tagging-directive")
+                )
+            )
+        case .getObject: return .getObject(try read())
+        case .headObject: return .headObject(try read())
+        case .deleteObject: return .deleteObject(try object())
+        case .getObjectAcl: return .getObjectAcl(try object())
+        case .getObjectTagging: return .getObjectTagging(try object())
+        case .putObjectTagging: return .putObjectTagging(try object())
+        case .deleteObjectTagging: return .deleteObjectTagging(try object())
+        case .createMultipartUpload: return .createMultipartUpload(try object())
+        case .uploadPart: return .uploadPart(try upload(), partNumber: try partNumber())
+        case .uploadPartCopy:
+            return .uploadPartCopy(
+                try upload(),
+                partNumber: try partNumber(),
+                source: try copySource(),
+                range: header("x-amz-copy-source-range"),
+                conditions: copySourceConditions()
+            )
+        case .completeMultipartUpload: return .completeMultipartUpload(try upload(), condition: try writeCondition())
+        case .abortMultipartUpload: return .abortMultipartUpload(try upload())
+        case .listParts:
+            return .listParts(
+                try upload(),
+                partNumberMarker: try pageSize("part-number-marker", default: 0, cap: 10_000),
+                maxParts: try pageSize("max-parts", default: 1000)
+            )
+        case .notImplemented(let name): return .notImplemented(name)
+        }
+    }
+
+    /// CreateBucket's name is checked against AWS's naming rules by the handler when they are enforced.
+    func bucketForCreate() throws(S3Error) -> String {
+        guard let bucket = target.bucket else { throw S3Error(.invalidURI) }
+        return bucket
+    }
+}
