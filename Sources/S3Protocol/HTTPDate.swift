@@ -81,7 +81,9 @@ public enum HTTPDate {
         else {
             return nil
         }
-        return Int64(daysFromCivil(y, mo, d)) * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        let seconds = Int64(daysFromCivil(y, mo, d)) * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        // A leap second on the last day of 9999 would name an instant past the range.
+        return seconds <= latest ? seconds : nil
     }
 
     private static func time(_ t: Substring) -> (Int, Int, Int)? {

@@ -66,14 +66,15 @@ public struct QueryParameters: Sendable {
     public init(raw: Substring?) throws(S3Error) {
         items = []
         guard let raw, !raw.isEmpty else { return }
-        for piece in raw.split(separator: "&", omittingEmptySubsequences: true) {
+        // Split on bytes, as clients build the string: a combining mark after `&` or `=` must not hide it.
+        for piece in raw.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let name: Substring
             let value: Substring
-            if let eq = piece.firstIndex(of: "=") {
-                name = piece[..<eq]
-                value = piece[piece.index(after: eq)...]
+            if let eq = piece.firstIndex(of: UInt8(ascii: "=")) {
+                name = Substring(piece[..<eq])
+                value = Substring(piece[piece.index(after: eq)...])
             } else {
-                name = piece
+                name = Substring(piece)
                 value = ""
             }
             guard let n = PercentEncoding.decode(name, plusIsSpace: true), let v = PercentEncoding.decode(value, plusIsSpace: true) else {
@@ -84,10 +85,10 @@ public struct QueryParameters: Sendable {
     }
 
     public subscript(_ name: String) -> String? {
-        items.first { $0.name == name }?.value
+        items.first { $0.name.bytesEqual(name) }?.value
     }
 
     public func has(_ name: String) -> Bool {
-        items.contains { $0.name == name }
+        items.contains { $0.name.bytesEqual(name) }
     }
 }

@@ -28,7 +28,7 @@ public struct PresignedV4: Sendable, Equatable {
         guard let expires = DecimalNumber.parse(expiresText, in: 0...Int64.max) else { throw queryError("X-Amz-Expires should be a number") }
         guard expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative") }
         guard expires <= maxExpiry else { throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800") }
-        let signedHeaders = signedHeadersText.split(separator: ";").map { $0.lowercased() }
+        let signedHeaders = signedHeadersText.splitBytes(UInt8(ascii: ";"), omittingEmpty: true).map { $0.lowercased() }
         guard signedHeaders.contains("host") else { throw queryError("X-Amz-SignedHeaders must include the host header.") }
         guard signature.utf8.count == 64, signature.utf8.allSatisfy({ PercentEncoding.hexValue($0) != nil }) else {
             throw queryError("X-Amz-Signature must be 64 hexadecimal digits.")

@@ -96,9 +96,9 @@ public struct S3Target: Sendable {
     public init(rawTarget: String) throws(S3Error) {
         var path = Substring(rawTarget)
         var rawQuery: Substring?
-        if let q = rawTarget.firstIndex(of: "?") {
-            path = rawTarget[..<q]
-            rawQuery = rawTarget[rawTarget.index(after: q)...]
+        if let q = rawTarget.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = Substring(rawTarget.utf8[..<q])
+            rawQuery = Substring(rawTarget.utf8[rawTarget.utf8.index(after: q)...])
         }
         if path.hasPrefix("http://") || path.hasPrefix("https://") {
             // Absolute-form target: drop scheme and authority.

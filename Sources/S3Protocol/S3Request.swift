@@ -164,7 +164,8 @@ public enum ContinuationToken {
         guard token.hasPrefix("1."), token.utf8.count <= 4096 else { return nil }
         var body = String(token.dropFirst(2)).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while body.utf8.count % 4 != 0 { body += "=" }
-        guard let data = Data(base64Encoded: body), let key = String(data: data, encoding: .utf8), !key.isEmpty else { return nil }
+        // String(validating:) keeps a leading byte-order mark, which String(data:encoding:) would drop.
+        guard let data = Data(base64Encoded: body), let key = String(validating: Array(data), as: UTF8.self), !key.isEmpty else { return nil }
         return key
     }
 }

@@ -136,14 +136,14 @@ public struct SigV4Credential: Sendable, Equatable {
 
     /// Parses `Credential=AK/20130524/us-east-1/s3/aws4_request` into its parts.
     public static func parseScope(_ credential: String) throws(S3Error) -> (String, String, String, String) {
-        let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let parts = credential.splitBytes(UInt8(ascii: "/"))
         guard parts.count >= 5, parts[parts.count - 1] == "aws4_request" else {
             throw malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")
         }
         let n = parts.count
         let accessKey = parts[0..<(n - 4)].joined(separator: "/")
         let date = parts[n - 4]
-        guard !accessKey.isEmpty, date.count == 8, date.allSatisfy(\.isNumber) else {
+        guard !accessKey.isEmpty, date.utf8.count == 8, date.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")
         }
         return (accessKey, date, parts[n - 3], parts[n - 2])
@@ -153,13 +153,13 @@ public struct SigV4Credential: Sendable, Equatable {
     public static func parse(authorization header: String) throws(S3Error) -> SigV4Credential {
         guard header.hasPrefix(SigV4.algorithm + " ") else { throw malformed("the algorithm must be AWS4-HMAC-SHA256.") }
         var fields: [String: String] = [:]
-        for piece in header.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+        for piece in header.dropFirst(SigV4.algorithm.count + 1).splitBytes(UInt8(ascii: ","), omittingEmpty: true) {
             let trimmed = piece.trimmingCharacters(in: .whitespaces)
             guard let eq = trimmed.firstIndex(of: "=") else { throw malformed("expected Credential, SignedHeaders and Signature.") }
             fields[String(trimmed[..<eq])] = String(trimmed[trimmed.index(after: eq)...])
         }
         guard let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"], let signature = fields["Signature"],
-            !signedHeaders.isEmpty, signature.count == 64, signature.allSatisfy(\.isHexDigit)
+            !signedHeaders.isEmpty, signature.utf8.count == 64, signature.utf8.allSatisfy({ PercentEncoding.hexValue($0) != nil })
         else { throw malformed("expected Credential, SignedHeaders and Signature.") }
         let (accessKey, date, region, service) = try parseScope(credential)
         return SigV4Credential(
@@ -167,7 +167,7 @@ public struct SigV4Credential: Sendable, Equatable {
             date: date,
             region: region,
             service: service,
-            signedHeaders: signedHeaders.split(separator: ";").map { $0.lowercased() },
+            signedHeaders: signedHeaders.splitBytes(UInt8(ascii: ";"), omittingEmpty: true).map { $0.lowercased() },
             signature: signature.lowercased()
         )
     }

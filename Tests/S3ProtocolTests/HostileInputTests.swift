@@ -130,3 +130,33 @@ import Testing
         #expect(SignatureCoverage.unsignedAmzHeaders(names, signed: ["host", "x-amz-copy-source", "x-amz-meta-a"]).isEmpty)
     }
 }
+
+/// Inputs the fuzzers found: each once broke an invariant of a parser.
+@Suite struct FuzzFindingTests {
+    @Test func queryAndTargetSplitOnBytes() throws {
+        let query = try QueryParameters(raw: "a=1&\u{301}b=2")
+        #expect(query.items.count == 2)
+        #expect(query["a"] == "1")
+        let target = try S3Target(rawTarget: "/b/k?\u{301}uploads")
+        #expect(target.key == "k")
+        #expect(target.query.items.first?.name == "\u{301}uploads")
+        #expect(!target.query.has("uploads"))
+    }
+
+    @Test func leapSecondOfTheLastYearIsOutOfRange() {
+        #expect(HTTPDate.parse("Fri, 31 Dec 9999 23:59:60 GMT") == nil)
+        #expect(SigV4.parseAmzDate("99991231T235960Z") == nil)
+    }
+
+    @Test func onlyASCIIDigitsAndHex() {
+        #expect(throws: S3Error.self) { try SigV4Credential.parseScope("AK/٢٠٢٦٠١٠١/us-east-1/s3/aws4_request") }
+        let fullwidth = String(repeating: "ａ", count: 64)
+        let header = "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=\(fullwidth)"
+        #expect(throws: S3Error.self) { try SigV4Credential.parse(authorization: header) }
+    }
+
+    @Test func continuationTokensKeepEveryByte() {
+        let key = "\u{FEFF}photos"
+        #expect(ContinuationToken.decode(ContinuationToken.encode(key))?.bytesEqual(key) == true)
+    }
+}
