@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Glibc
+import StrataStore
 
 /// One object waiting to be persisted upstream (ASYNC_THROUGH).
 public struct JournalEntry: Codable, Sendable, Equatable {
@@ -44,21 +45,10 @@ public final class PersistJournal: Sendable {
     }
 
     private func write(_ entry: JournalEntry, name: String) throws {
-        let data = try JSONEncoder().encode(entry)
-        let temporary = directory + "/.tmp-" + UUID().uuidString
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw JournalError(description: "cannot write the journal in \(directory): \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == data.count, synced == 0, rename(temporary, directory + "/" + name) == 0 else {
-            unlink(temporary)
-            throw JournalError(description: "cannot write the journal in \(directory)")
-        }
-        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            fsync(dir)
-            close(dir)
+        do {
+            try DurableFile.replace(directory + "/" + name, contents: Array(try JSONEncoder().encode(entry)), mode: 0o600)
+        } catch {
+            throw JournalError(description: "cannot write the journal in \(directory): \(error)")
         }
     }
 
