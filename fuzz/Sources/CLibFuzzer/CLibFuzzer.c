@@ -1,0 +1,2 @@
+// Header-only module: LLVMFuzzerRunDriver is defined by libclang_rt.fuzzer, linked by -sanitize=fuzzer.
+#include "CLibFuzzer.h"

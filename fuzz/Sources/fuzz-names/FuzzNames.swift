@@ -1,0 +1,81 @@
+import FuzzSupport
+import S3Protocol
+
+/// Bucket names and object keys, with the filesystem invariants their validation exists for, checked on the
+/// UTF-8 bytes (what the kernel sees), not on Swift Characters.
+func checkKey(_ key: String) {
+    guard (try? ObjectKey.validate(key)) != nil else { return }
+    let bytes = Array(key.utf8)
+    fuzzCheck(!bytes.contains(0), "accepted key with NUL: \(key.debugDescription)")
+    fuzzCheck(bytes.count <= ObjectKey.maxKeyBytes, "accepted key of \(bytes.count) bytes")
+    let segments = bytes.splitBytes(on: 0x2F)
+    for (i, segment) in segments.enumerated() {
+        let last = i == segments.count - 1
+        fuzzCheck(!segment.isEmpty || (last && i > 0), "accepted key with an empty segment: \(key.debugDescription) bytes \(bytes)")
+        fuzzCheck(segment != [0x2E] && segment != [0x2E, 0x2E], "accepted key with a '.' or '..' segment: \(key.debugDescription) bytes \(bytes)")
+        fuzzCheck(segment.count <= ObjectKey.maxComponentBytes, "accepted key with a \(segment.count)-byte segment")
+    }
+    // ObjectKey.segments is the split the store walks: directories then leaf, the same bytes in order.
+    let (directories, leaf) = ObjectKey.segments(key)
+    var expected = segments
+    if expected.count > 1, expected.last == [] { expected.removeLast() }
+    fuzzCheck(
+        (directories + [leaf]).map { Array($0.utf8) } == expected,
+        "ObjectKey.segments(\(key.debugDescription)) = \(directories), \(leaf.debugDescription); the filesystem sees \(segments)"
+    )
+    // A reserved-name check sees every segment the filesystem will see.
+    var seen: [[UInt8]] = []
+    _ = try? ObjectKey.validate(key) { component in
+        seen.append(Array(component.utf8))
+        return false
+    }
+    fuzzCheck(
+        seen == segments.filter { !$0.isEmpty },
+        "isReserved saw \(seen) but the filesystem sees \(segments) for \(key.debugDescription)"
+    )
+}
+
+func checkBucket(_ name: String) {
+    // Nested bucket names are split on ':' bytes, whatever Characters surround them.
+    fuzzCheck(
+        name.splitBytes(UInt8(ascii: ":")).map { Array($0.utf8) } == Array(name.utf8).splitBytes(on: UInt8(ascii: ":")),
+        "splitBytes(\(name.debugDescription))"
+    )
+    _ = BucketName.isValidAWS(name)
+    _ = BucketName.isSafePath(name)
+    let strict = (try? BucketName.validate(name, strict: true)) != nil
+    guard (try? BucketName.validate(name, strict: false)) != nil else {
+        fuzzCheck(!strict, "strict accepts what non-strict refuses: \(name.debugDescription)")
+        return
+    }
+    let bytes = Array(name.utf8)
+    for segment in bytes.splitBytes(on: UInt8(ascii: ":")) {
+        fuzzCheck(!segment.isEmpty, "accepted bucket name with an empty segment: \(name.debugDescription) bytes \(bytes)")
+        fuzzCheck(segment.first != 0x2E, "accepted bucket name with a segment starting with '.': \(name.debugDescription) bytes \(bytes)")
+        fuzzCheck(!segment.contains(0x2F), "accepted bucket name with '/': \(name.debugDescription)")
+    }
+    // The directory path must be the same segments joined with '/'.
+    let path = BucketName.relativePath(name)
+    fuzzCheck(
+        Array(path.utf8).splitBytes(on: 0x2F) == bytes.splitBytes(on: UInt8(ascii: ":")),
+        "relativePath(\(name.debugDescription)) = \(path.debugDescription)"
+    )
+    if strict {
+        for segment in name.utf8.split(separator: UInt8(ascii: ":")) {
+            fuzzCheck(BucketName.isValidAWS(String(decoding: segment, as: UTF8.self)), "strict accepts segment \(Array(segment))")
+        }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    for text in fuzzStrings(fuzzBytes(start, count)) {
+        checkKey(text)
+        checkBucket(text)
+    }
+    return 0
+}
+
+@main enum FuzzMain {
+    static func main() { runLibFuzzer { data, size in fuzz(fuzzPointer(data), size) } }
+}

@@ -1,0 +1,99 @@
+import FuzzSupport
+import S3Protocol
+
+/// A whole request's arguments: S3Target, S3Router.route, then S3Request.parse with fuzzed headers, and
+/// ContinuationToken. Layout, lines separated by LF: method, raw target, then `name:value` headers.
+func checkAddress(_ bucket: String, _ key: String, _ what: String) {
+    fuzzCheck((try? BucketName.validate(bucket, strict: false)) != nil, "\(what): bucket \(bucket.debugDescription) passed to a handler")
+    fuzzCheck((try? ObjectKey.validate(key)) != nil, "\(what): key \(key.debugDescription) passed to a handler")
+}
+
+/// Checks the bounds of what a handler receives. Written as `if case` rather than a switch so that a new
+/// action in S3Protocol does not break this package's build.
+func check(_ action: S3Action) {
+    let name = action.operation.name
+    if case .listObjects(let list) = action {
+        fuzzCheck((0...ListObjectsArguments.maxKeysLimit).contains(list.maxKeys), "max-keys \(list.maxKeys)")
+        if list.continuationToken != nil { fuzzCheck(!(list.startAfter ?? "").isEmpty, "continuation token without a start key") }
+    }
+    if case .listMultipartUploads(let list) = action {
+        fuzzCheck((0...1000).contains(list.maxUploads), "max-uploads \(list.maxUploads)")
+        fuzzCheck((try? BucketName.validate(list.bucket, strict: false)) != nil, "\(name): bucket \(list.bucket.debugDescription)")
+    }
+    switch action {
+    case .putObject(let object, _), .deleteObject(let object), .getObjectAcl(let object), .getObjectTagging(let object),
+        .putObjectTagging(let object), .deleteObjectTagging(let object), .createMultipartUpload(let object):
+        checkAddress(object.bucket, object.key, name)
+    case .getObject(let read), .headObject(let read):
+        checkAddress(read.object.bucket, read.object.key, name)
+        if let part = read.partNumber { fuzzCheck((1...10_000).contains(part), "partNumber \(part)") }
+    case .copyObject(let copy):
+        checkAddress(copy.object.bucket, copy.object.key, name)
+        checkAddress(copy.source.bucket, copy.source.key, "\(name) source")
+    case .uploadPart(let upload, let part):
+        checkAddress(upload.bucket, upload.key, name)
+        fuzzCheck((1...10_000).contains(part), "partNumber \(part)")
+    case .uploadPartCopy(let upload, let part, let source, let range, _):
+        checkAddress(upload.bucket, upload.key, name)
+        checkAddress(source.bucket, source.key, "\(name) source")
+        fuzzCheck((1...10_000).contains(part), "partNumber \(part)")
+        if let range { _ = try? CopySourceRange.parse(range) }
+    case .completeMultipartUpload(let upload, _), .abortMultipartUpload(let upload):
+        checkAddress(upload.bucket, upload.key, name)
+    case .listParts(let upload, let marker, let maxParts):
+        checkAddress(upload.bucket, upload.key, name)
+        fuzzCheck((0...10_000).contains(marker) && (0...1000).contains(maxParts), "part-number-marker \(marker), max-parts \(maxParts)")
+    case .headBucket(let bucket), .deleteBucket(let bucket), .getBucketLocation(let bucket), .getBucketVersioning(let bucket),
+        .getBucketAcl(let bucket), .deleteObjects(let bucket), .getBucketTagging(let bucket), .putBucketTagging(let bucket),
+        .deleteBucketTagging(let bucket):
+        fuzzCheck((try? BucketName.validate(bucket, strict: false)) != nil, "\(name): bucket \(bucket.debugDescription)")
+    default:
+        break
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    var input = FuzzReader(fuzzBytes(start, count))
+    let method = String(decoding: input.field(separator: 0x0A), as: UTF8.self)
+    let rawTarget = String(decoding: input.field(separator: 0x0A), as: UTF8.self)
+    var headers: [(String, String)] = []
+    while !input.isAtEnd {
+        let line = String(decoding: input.field(separator: 0x0A), as: UTF8.self)
+        if let (name, value) = line.splitOnceBytes(UInt8(ascii: ":")) {
+            headers.append((name.lowercased(), value.trimmingSpaces()))
+        }
+    }
+    for token in [rawTarget, method] + headers.map(\.1) {
+        if let key = ContinuationToken.decode(token) { _ = ContinuationToken.encode(key) }
+        if !token.isEmpty, token.utf8.count <= 3000 {
+            let back = ContinuationToken.decode(ContinuationToken.encode(token))
+            fuzzCheck(
+                back?.utf8.elementsEqual(token.utf8) ?? false,
+                "continuation token of \(token.debugDescription) decodes to \(String(describing: back))"
+            )
+        }
+    }
+    guard let target = try? S3Target(rawTarget: rawTarget) else { return 0 }
+    let lookup = headers
+    let header: (String) -> String? = { name in lookup.first { $0.0 == name }?.1 }
+    let operation = S3Router.route(method: method, target: target, hasCopySource: header("x-amz-copy-source") != nil)
+    let reserved: (Substring) -> Bool = { $0.utf8.starts(with: ".strata".utf8) }
+    guard let request = try? S3Request.parse(operation: operation, target: target, header: header, isReservedKey: reserved) else { return 0 }
+    fuzzCheck(request.operation == operation, "parsed \(request.operation.name) from routed \(operation.name)")
+    check(request.action)
+    return 0
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.utf8.first == 0x20 { s = s.dropFirst() }
+        while s.utf8.last == 0x20 { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+@main enum FuzzMain {
+    static func main() { runLibFuzzer { data, size in fuzz(fuzzPointer(data), size) } }
+}
