@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture
 def arrow_fs(server, s3):
     s3.create_bucket(Bucket="lake")
-    return pafs.S3FileSystem(access_key="analyst", secret_key="unused", endpoint_override=f"127.0.0.1:{server.port}",
+    return pafs.S3FileSystem(access_key="alice", secret_key="unused", endpoint_override=f"127.0.0.1:{server.port}",
                              scheme="http", region="us-east-1", allow_bucket_creation=False)
 
 

@@ -99,7 +99,8 @@ def mx(tmp_path_factory):
     for ident, (key, secret) in IDENTITIES.items():
         if ident == "admin":
             continue
-        args = ["--user", ident, "--access-key", key, "--secret-key", secret]
+        # Scoped credentials are keys alice hands out for her bucket: the grant narrows what her own rights allow.
+        args = ["--user", "alice" if ident in SCOPES else ident, "--access-key", key, "--secret-key", secret]
         if ident in SCOPES:
             args += ["--bucket", SCOPES[ident]]
         add_credential(root, *args)

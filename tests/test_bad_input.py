@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from conftest import raw_request, xml_error_code
+from conftest import raw_request, xml_error_code, simple_auth
 
 
 @pytest.fixture
@@ -103,7 +103,8 @@ def test_malformed_xml_bodies(server, seeded):
 def test_missing_content_length(server, seeded):
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     try:
-        sock.sendall(f"PUT /{seeded}/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        auth = simple_auth()["Authorization"]
+        sock.sendall(f"PUT /{seeded}/chunked HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "5\r\nhello\r\n0\r\n\r\n".encode())
         response = sock.recv(65536)
     finally:

@@ -8,9 +8,11 @@ import sys
 
 import pytest
 
+from conftest import simple_auth
+
 
 def aws(server, *args, check=True):
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "cli-user", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "alice", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
     cmd = [sys.executable, "-m", "awscli", "--endpoint-url", server.endpoint, *args]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
@@ -86,7 +88,8 @@ def test_boto3_upload_fileobj_and_download(s3, bucket, tmp_path):
 
 def test_expect_100_continue_is_answered(server, bucket):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(f"PUT /{bucket}/expect HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n".encode())
+        auth = simple_auth()["Authorization"]
+        sock.sendall(f"PUT /{bucket}/expect HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n".encode())
         interim = sock.recv(4096)
         assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
         sock.sendall(b"hello")

@@ -674,6 +674,8 @@ def test_nfc_and_nfd_bucket_names_are_different_buckets(ctx):
     nfc, nfd = "caf\u00e9", "cafe\u0301"
     for name, content in [(nfc, b"NFC file"), (nfd, b"NFD file")]:
         os.makedirs(os.path.join(ctx.root, name), exist_ok=True)
+        # Made by another program: its POSIX mode decides, and this one lets everyone write.
+        os.chmod(os.path.join(ctx.root, name), 0o777)
         with open(os.path.join(ctx.root, name, "f"), "wb") as f:
             f.write(content)
     for name, content in [(nfc, b"NFC file"), (nfd, b"NFD file")]:

@@ -53,7 +53,7 @@ def test_aws_cli_cp_of_20_mib(server, bucket, tmp_path):
     data = os.urandom(20 * MiB)
     src = tmp_path / "twenty"
     src.write_bytes(data)
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "cli", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "alice", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
     subprocess.run([sys.executable, "-m", "awscli", "--endpoint-url", server.endpoint, "s3", "cp", str(src), f"s3://{bucket}/twenty"],
                    check=True, env=env, capture_output=True, timeout=300)

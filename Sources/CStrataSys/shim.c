@@ -87,6 +87,8 @@ static void fill(const struct statx *sx, cstrata_stat_t *out) {
     out->device = ((uint64_t)sx->stx_dev_major << 32) | sx->stx_dev_minor;
     out->mode = sx->stx_mode;
     out->birth_sec = (sx->stx_mask & STATX_BTIME) ? sx->stx_btime.tv_sec : sx->stx_mtime.tv_sec;
+    out->uid = sx->stx_uid;
+    out->gid = sx->stx_gid;
 }
 int cstrata_fstat(int fd, cstrata_stat_t *out) {
     struct statx sx;

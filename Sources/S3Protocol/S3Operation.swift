@@ -8,6 +8,7 @@ public enum S3Operation: Sendable, Equatable {
     case getBucketLocation
     case getBucketVersioning
     case getBucketAcl
+    case putBucketAcl
     case listObjects
     case listObjectsV2
     case deleteObjects
@@ -21,6 +22,7 @@ public enum S3Operation: Sendable, Equatable {
     case headObject
     case deleteObject
     case getObjectAcl
+    case putObjectAcl
     case getObjectTagging
     case putObjectTagging
     case deleteObjectTagging
@@ -43,6 +45,7 @@ public enum S3Operation: Sendable, Equatable {
         case .getBucketLocation: ("GetBucketLocation", .read)
         case .getBucketVersioning: ("GetBucketVersioning", .read)
         case .getBucketAcl: ("GetBucketAcl", .read)
+        case .putBucketAcl: ("PutBucketAcl", .owner)
         case .listObjects: ("ListObjects", .read)
         case .listObjectsV2: ("ListObjectsV2", .read)
         case .deleteObjects: ("DeleteObjects", .write)
@@ -56,6 +59,7 @@ public enum S3Operation: Sendable, Equatable {
         case .headObject: ("HeadObject", .read)
         case .deleteObject: ("DeleteObject", .write)
         case .getObjectAcl: ("GetObjectAcl", .read)
+        case .putObjectAcl: ("PutObjectAcl", .write)
         case .getObjectTagging: ("GetObjectTagging", .read)
         case .putObjectTagging: ("PutObjectTagging", .write)
         case .deleteObjectTagging: ("DeleteObjectTagging", .write)
@@ -100,13 +104,15 @@ public struct S3Target: Sendable {
             path = Substring(rawTarget.utf8[..<q])
             rawQuery = Substring(rawTarget.utf8[rawTarget.utf8.index(after: q)...])
         }
-        if path.hasPrefix("http://") || path.hasPrefix("https://") {
+        // Prefixes are compared as bytes: a combining mark after a `/` must not merge it into another character.
+        for scheme in ["http://", "https://"] where path.hasBytePrefix(scheme) {
             // Absolute-form target: drop scheme and authority.
-            let afterScheme = path[path.index(path.firstIndex(of: ":")!, offsetBy: 3)...]
-            path = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
+            let afterScheme = path.utf8.dropFirst(scheme.utf8.count)
+            path = afterScheme.firstIndex(of: UInt8(ascii: "/")).map { Substring(afterScheme[$0...]) } ?? "/"
         }
-        if path == Substring(S3Target.alluxioBasePath) || path.hasPrefix(S3Target.alluxioBasePath + "/") {
-            path = path.dropFirst(S3Target.alluxioBasePath.count)
+        let base = S3Target.alluxioBasePath
+        if path.bytesEqual(base) || path.hasBytePrefix(base + "/") {
+            path = Substring(path.utf8.dropFirst(base.utf8.count))
         }
         query = try QueryParameters(raw: rawQuery)
         // Split on bytes: a `/` followed by a combining mark is still a separator to the kernel.
@@ -170,6 +176,7 @@ public enum S3Router {
                 return .headBucket
             case "PUT":
                 if q.has("tagging") { return .putBucketTagging }
+                if q.has("acl") { return .putBucketAcl }
                 if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Put" + name) }
                 return .createBucket
             case "DELETE":
@@ -194,6 +201,7 @@ public enum S3Router {
             return .headObject
         case "PUT":
             if q.has("tagging") { return .putObjectTagging }
+            if q.has("acl") { return .putObjectAcl }
             if let name = unsupported(q, unsupportedObjectResources) { return .notImplemented("Put" + name) }
             if q.has("uploadId") || q.has("partNumber") { return hasCopySource ? .uploadPartCopy : .uploadPart }
             return hasCopySource ? .copyObject : .putObject

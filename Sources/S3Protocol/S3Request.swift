@@ -30,6 +30,7 @@ public enum S3Action: Sendable {
     case getBucketLocation(bucket: String)
     case getBucketVersioning(bucket: String)
     case getBucketAcl(bucket: String)
+    case putBucketAcl(bucket: String)
     case listObjects(ListObjectsArguments)
     case deleteObjects(bucket: String)
     case getBucketTagging(bucket: String)
@@ -42,6 +43,7 @@ public enum S3Action: Sendable {
     case headObject(ReadArguments)
     case deleteObject(ObjectAddress)
     case getObjectAcl(ObjectAddress)
+    case putObjectAcl(ObjectAddress)
     case getObjectTagging(ObjectAddress)
     case putObjectTagging(ObjectAddress)
     case deleteObjectTagging(ObjectAddress)
@@ -62,6 +64,7 @@ public enum S3Action: Sendable {
         case .getBucketLocation: .getBucketLocation
         case .getBucketVersioning: .getBucketVersioning
         case .getBucketAcl: .getBucketAcl
+        case .putBucketAcl: .putBucketAcl
         case .listObjects(let arguments): arguments.version == 2 ? .listObjectsV2 : .listObjects
         case .deleteObjects: .deleteObjects
         case .getBucketTagging: .getBucketTagging
@@ -74,6 +77,7 @@ public enum S3Action: Sendable {
         case .headObject: .headObject
         case .deleteObject: .deleteObject
         case .getObjectAcl: .getObjectAcl
+        case .putObjectAcl: .putObjectAcl
         case .getObjectTagging: .getObjectTagging
         case .putObjectTagging: .putObjectTagging
         case .deleteObjectTagging: .deleteObjectTagging
@@ -332,6 +336,7 @@ struct ArgumentParser {
         case .getBucketLocation: return .getBucketLocation(bucket: try bucket())
         case .getBucketVersioning: return .getBucketVersioning(bucket: try bucket())
         case .getBucketAcl: return .getBucketAcl(bucket: try bucket())
+        case .putBucketAcl: return .putBucketAcl(bucket: try bucket())
         case .listObjects: return .listObjects(try list(version: 1))
         case .listObjectsV2: return .listObjects(try list(version: 2))
         case .deleteObjects: return .deleteObjects(bucket: try bucket())
@@ -364,6 +369,7 @@ struct ArgumentParser {
         case .headObject: return .headObject(try read())
         case .deleteObject: return .deleteObject(try object())
         case .getObjectAcl: return .getObjectAcl(try object())
+        case .putObjectAcl: return .putObjectAcl(try object())
         case .getObjectTagging: return .getObjectTagging(try object())
         case .putObjectTagging: return .putObjectTagging(try object())
         case .deleteObjectTagging: return .deleteObjectTagging(try object())

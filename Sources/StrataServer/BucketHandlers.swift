@@ -38,8 +38,7 @@ extension S3Responder {
             let root = try XMLDocument.parse(body)
             guard root.name == "CreateBucketConfiguration" else { throw S3Error(.malformedXML) }
         }
-        let user = call.user
-        try await storage.createBucket(name, owner: user)
+        try await storage.createBucket(name, owner: call.user, permission: try newPermission(call, directory: true))
         return Responses.empty(headers: [.location: "/\(name)"])
     }
 
@@ -69,20 +68,56 @@ extension S3Responder {
     }
 
     func getBucketAcl(_ call: S3Call, _ name: String) async throws -> Response {
+        let path = try await storage.pathPermissions(bucket: name, key: nil)
+        guard let permission = path.directories.last else { throw S3Error(.noSuchBucket, details: [("BucketName", name)]) }
         let info = try await storage.headBucket(name)
-        return Responses.xml(Self.ownerOnlyACL(owner: info.owner ?? call.user))
+        return Responses.xml(Self.acl(owner: info.owner ?? permission.owner, permission: permission))
     }
 
     func getObjectAcl(_ call: S3Call, _ address: ObjectAddress) async throws -> Response {
         let (name, key) = (address.bucket, address.key)
         let object = try await storage.getObject(GetObjectInput(bucket: name, key: key, headOnly: true))
-        var owner = object.metadata.owner
+        let path = try await storage.pathPermissions(bucket: name, key: key)
+        var owner = object.metadata.owner ?? path.object?.owner
         if owner == nil { owner = try await storage.headBucket(name).owner }
-        return Responses.xml(Self.ownerOnlyACL(owner: owner ?? call.user))
+        return Responses.xml(Self.acl(owner: owner ?? call.user, permission: path.object))
     }
 
-    /// The ACL every Strata resource has: its owner holds FULL_CONTROL.
-    static func ownerOnlyACL(owner: String) -> String {
+    /// PutBucketAcl with a canned ACL (`x-amz-acl`): the bucket's mode bits change accordingly.
+    func putBucketAcl(_ call: S3Call, _ name: String) async throws -> Response {
+        let path = try await storage.pathPermissions(bucket: name, key: nil)
+        guard let current = path.directories.last else { throw S3Error(.noSuchBucket, details: [("BucketName", name)]) }
+        let mode = try Self.cannedMode(call)
+        try await storage.setBucketPermission(name, Permission(owner: current.owner, group: current.group, mode: mode.directory))
+        return Responses.empty()
+    }
+
+    /// PutObjectAcl with a canned ACL (`x-amz-acl`): the object's mode bits change accordingly.
+    func putObjectAcl(_ call: S3Call, _ address: ObjectAddress) async throws -> Response {
+        let path = try await storage.pathPermissions(bucket: address.bucket, key: address.key)
+        guard let current = path.object else { throw S3Error(.noSuchKey, details: [("Key", address.key)]) }
+        let mode = try Self.cannedMode(call)
+        let updated = Permission(owner: current.owner, group: current.group, mode: address.key.hasSuffix("/") ? mode.directory : mode.file)
+        try await storage.setObjectPermission(bucket: address.bucket, key: address.key, updated)
+        return Responses.empty()
+    }
+
+    /// ACLs are set here with canned ACLs only: a grant list in the body has no equivalent in mode bits.
+    static func cannedMode(_ call: S3Call) throws(S3Error) -> (file: UInt16, directory: UInt16) {
+        guard let canned = try CannedACL.of(call.header("x-amz-acl")) else {
+            throw S3Error(
+                .notImplemented,
+                "Only canned ACLs (x-amz-acl: private, public-read, public-read-write) can be set: they map onto mode bits.",
+                details: [("Header", "x-amz-acl")]
+            )
+        }
+        let file = canned.fileMode
+        return (file, Permission(owner: "", group: "", mode: file).directoryMode)
+    }
+
+    /// The ACL a resource's owner, group and mode amount to: the owner holds FULL_CONTROL, and what the mode
+    /// grants to others is granted to AllUsers.
+    static func acl(owner: String, permission: Permission?) -> String {
         var xml = XMLWriter(root: "AccessControlPolicy")
         xml.group("Owner") {
             $0.element("ID", owner)
@@ -92,6 +127,13 @@ extension S3Responder {
             xml.group("Grant") { xml in
                 xml.grantee(owner)
                 xml.element("Permission", "FULL_CONTROL")
+            }
+            let other = (permission?.mode ?? 0) & 0o7
+            for (bit, name) in [(UInt16(0o4), "READ"), (UInt16(0o2), "WRITE")] where other & bit != 0 {
+                xml.group("Grant") { xml in
+                    xml.allUsers()
+                    xml.element("Permission", name)
+                }
             }
         }
         return xml.finish()
@@ -104,6 +146,12 @@ extension XMLWriter {
         appendRaw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">")
         element("ID", owner)
         element("DisplayName", owner)
+        appendRaw("</Grantee>")
+    }
+
+    fileprivate mutating func allUsers() {
+        appendRaw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">")
+        element("URI", "http://acs.amazonaws.com/groups/global/AllUsers")
         appendRaw("</Grantee>")
     }
 }

@@ -9,9 +9,11 @@ import StrataStore
 extension S3Responder {
     func copyObject(_ call: S3Call, _ copy: CopyArguments) async throws -> Response {
         let (bucketName, key, source) = (copy.object.bucket, copy.object.key, copy.source)
-        let replacement =
+        let permission = try newPermission(call, directory: key.hasSuffix("/"))
+        var replacement =
             copy.replaceMetadata
             ? try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize) : nil
+        if replacement != nil { replacement?.permission = permission }
         let replacementTags = copy.replaceTags ? (try headerTags(call) ?? TagSet()) : nil
         let isSelf = source.bucket.bytesEqual(bucketName) && source.key.bytesEqual(key)
         if isSelf && replacement == nil && replacementTags == nil {
@@ -27,7 +29,7 @@ extension S3Responder {
                 bucket: bucketName,
                 key: key,
                 conditions: copy.conditions,
-                metadata: replacement.map { .replace($0) } ?? .copy(owner: call.user),
+                metadata: replacement.map { .replace($0) } ?? .copy(owner: call.user, permission: permission),
                 tags: replacementTags
             )
         )

@@ -19,7 +19,18 @@ extension S3Responder {
             guard let key = object.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
             return key
         }
-        let outcomes = try await storage.deleteObjects(bucket: bucketName, keys: keys)
+        // Keys the permission model refuses are reported as AccessDenied, the others deleted.
+        var allowed: [String] = []
+        var refused: Set<String> = []
+        for key in keys {
+            if await mayWrite(call, bucket: bucketName, key: key) { allowed.append(key) } else { refused.insert(key) }
+        }
+        let deleted = try await storage.deleteObjects(bucket: bucketName, keys: allowed)
+        var results: [String: S3Error?] = [:]
+        for outcome in deleted { results[outcome.key] = outcome.error }
+        let outcomes: [(key: String, error: S3Error?)] = keys.map { key in
+            refused.contains(key) ? (key, S3Error(.accessDenied)) : (key, results[key] ?? nil)
+        }
         var xml = XMLWriter(root: "DeleteResult")
         for (key, error) in outcomes {
             if let error {

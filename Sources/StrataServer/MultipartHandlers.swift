@@ -17,6 +17,7 @@ extension S3Responder {
             throw S3Error(.invalidArgument, "A key ending in '/' names a directory, which cannot hold the data of a multipart upload.")
         }
         var metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
+        metadata.permission = try newPermission(call, directory: false)
         var responseHeaders = HTTPFields()
         if let name = call.header("x-amz-checksum-algorithm") {
             guard let algorithm = ChecksumAlgorithm(name: name) else {

@@ -9,10 +9,12 @@ import StrataStore
 extension S3Responder {
     func putObject(_ call: S3Call, _ object: ObjectAddress, condition: WriteCondition) async throws -> Response {
         let framing = try BodyFraming.of(call)
+        var metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
+        metadata.permission = try newPermission(call, directory: object.key.hasSuffix("/"))
         let input = PutObjectInput(
             bucket: object.bucket,
             key: object.key,
-            metadata: try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize),
+            metadata: metadata,
             tags: try headerTags(call),
             contentMD5: try ObjectMetadataHeaders.contentMD5(call.headers),
             checksum: try ChecksumRequest.of(call),

@@ -14,6 +14,8 @@ struct S3Responder: HTTPResponder {
     /// Where objects live: the local filesystem, or the tiered store in front of an upstream S3.
     let storage: any ObjectStorage
     let settings: ServerSettings
+    /// User and group names for the permission model.
+    let users: UserDirectory
     let logger: Logger
     /// Verifies signatures in SIGV4 mode; nil in SIMPLE mode.
     let authenticator: Authenticator?
@@ -49,16 +51,17 @@ struct S3Responder: HTTPResponder {
             )
             resource = call.resource
             try await authorize(call)
-            // Only an authenticated, authorized request is invited to send its body.
-            if request.headers[.expect] != nil {
-                try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
-            }
             let parsed = try S3Request.parse(
                 operation: operation,
                 target: target,
                 header: { request.headers[named: $0] },
                 isReservedKey: ReservedNames.isReserved
             )
+            try await checkPermissions(call, parsed.action)
+            // Only an authenticated, authorized request is invited to send its body.
+            if request.headers[.expect] != nil {
+                try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
+            }
             response = try await dispatch(call, parsed.action)
         } catch let error as S3Error {
             response = Responses.error(error, requestID: requestID, resource: resource, isHead: request.method == .head)
@@ -116,6 +119,7 @@ struct S3Responder: HTTPResponder {
         case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
         case .getBucketVersioning(let bucket): return try await getBucketVersioning(bucket)
         case .getBucketAcl(let bucket): return try await getBucketAcl(call, bucket)
+        case .putBucketAcl(let bucket): return try await putBucketAcl(call, bucket)
         case .listObjects(let arguments): return try await listObjects(call, arguments)
         case .deleteObjects(let bucket): return try await deleteObjects(call, bucket)
         case .putObject(let object, let condition): return try await putObject(call, object, condition: condition)
@@ -124,6 +128,7 @@ struct S3Responder: HTTPResponder {
         case .headObject(let arguments): return try await getObject(call, arguments, head: true)
         case .deleteObject(let object): return try await deleteObject(object)
         case .getObjectAcl(let object): return try await getObjectAcl(call, object)
+        case .putObjectAcl(let object): return try await putObjectAcl(call, object)
         case .getBucketTagging(let bucket): return try await getBucketTagging(bucket)
         case .putBucketTagging(let bucket): return try await putBucketTagging(call, bucket)
         case .deleteBucketTagging(let bucket): return try await deleteBucketTagging(bucket)

@@ -21,6 +21,7 @@ public struct ServerSettings: Sendable {
     public var completeKeepaliveIntervalMilliseconds: Int64
     public var cleaner: CleanerSettings
     public var store: StoreOptions
+    var permissions = PermissionSettings()
 
     public struct CleanerSettings: Sendable {
         public var enabled: Bool

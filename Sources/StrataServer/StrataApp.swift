@@ -90,13 +90,19 @@ public enum StrataApp {
             )
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
-        let local = LocalStorage(store: store, io: io)
+        let users = try UserDirectory(mappingFile: "")
+        let local = LocalStorage(store: store, io: io, users: users)
+        if settings.permissions.enabled {
+            // Anyone may create a bucket and only its owner may delete it, unless the admin set the root otherwise.
+            store.initializeRootPermission(Permission(owner: settings.superuser, group: settings.permissions.supergroup, mode: 0o1777))
+        }
         let tiered = try makeTieredStorage(configuration, local: local, logger: logger)
         let storage: any ObjectStorage = override ?? tiered ?? local
         let requestMetrics = RequestMetrics()
         let responder = S3Responder(
             storage: storage,
             settings: settings,
+            users: users,
             logger: logger,
             authenticator: authenticator,
             requestMetrics: requestMetrics

@@ -123,7 +123,7 @@ public final class FileSystemStore: Sendable {
     }
 
     /// Creates the bucket directory and records its owner. The parent of a nested bucket must exist.
-    public func createBucket(_ name: String, owner: String) throws(S3Error) -> CreateBucketOutcome {
+    public func createBucket(_ name: String, owner: String, permission: Permission? = nil) throws(S3Error) -> CreateBucketOutcome {
         let segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
         let parent: OpenFile
         if segments.count > 1 {
@@ -156,7 +156,7 @@ public final class FileSystemStore: Sendable {
         }
         do {
             let handle = try Sys.openBeneath(parent.fd, leaf, flags: Sys.readDirectory)
-            let meta = BucketMetadata(owner: owner, created: Int64(Date().timeIntervalSince1970))
+            let meta = BucketMetadata(owner: owner, created: Int64(Date().timeIntervalSince1970), group: permission?.group, mode: permission?.mode)
             try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded())
             if options.syncPolicy == .fileAndDirectory { try Sys.fsync(parent.fd) }
         } catch {
@@ -232,13 +232,16 @@ public final class FileSystemStore: Sendable {
     }
 
     /// `mkdir -p` below the bucket, returning the leaf directory and the directories it created (for cleanup).
-    func makeParents(_ bucket: OpenFile, _ directories: [String]) throws(S3Error) -> (OpenFile, [(OpenFile, String)]) {
+    /// Each directory made is stamped at once with `permission` (its directory form), or with its parent's recorded
+    /// permission when none is given, so no request ever sees it without one.
+    func makeParents(_ bucket: OpenFile, _ directories: [String], permission: Permission? = nil) throws(S3Error) -> (OpenFile, [(OpenFile, String)]) {
         var current = bucket
         var created: [(OpenFile, String)] = []
         for component in directories {
             do {
                 try Sys.mkdir(current.fd, component)
                 created.append((current, component))
+                stampDirectory(current, component, permission)
             } catch {
                 // EEXIST: a directory (fine) or a file (reported when opened below).
                 if error.errno != EEXIST {

@@ -36,7 +36,8 @@ extension LocalStorage {
             try await run { try $0.putDirectoryObject(bucket: bucket, key: key, metadata: input.metadata, tags: input.tags) }
             return PutObjectOutput(etag: emptyMD5)
         }
-        let writer = try await run { try $0.beginWrite(bucket: bucket, key: key) }
+        let permission = input.metadata.permission
+        let writer = try await run { try $0.beginWrite(bucket: bucket, key: key, permission: permission) }
         writer.checksum = input.checksum.map { Checksummer($0.algorithm) }
         do {
             let io = io

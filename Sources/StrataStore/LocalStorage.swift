@@ -7,11 +7,16 @@ import S3Protocol
 public struct LocalStorage: ObjectStorage {
     public let store: FileSystemStore
     public let io: IOPool
+    /// Names for POSIX owners and groups of entries made outside S3.
+    public let users: UserDirectory
 
-    public init(store: FileSystemStore, io: IOPool) {
+    public init(store: FileSystemStore, io: IOPool, users: UserDirectory? = nil) {
         self.store = store
         self.io = io
+        self.users = users ?? (try? UserDirectory(mappingFile: "")) ?? LocalStorage.systemUsers
     }
+
+    private static let systemUsers = try! UserDirectory(mappingFile: "")
 
     /// Runs filesystem work on the I/O pool.
     public func run<T: Sendable>(_ body: @escaping @Sendable (FileSystemStore) throws -> T) async throws -> T {
@@ -25,8 +30,8 @@ public struct LocalStorage: ObjectStorage {
         try await run { try $0.listBuckets() }
     }
 
-    public func createBucket(_ name: String, owner: String) async throws {
-        _ = try await run { try $0.createBucket(name, owner: owner) }
+    public func createBucket(_ name: String, owner: String, permission: Permission?) async throws {
+        _ = try await run { try $0.createBucket(name, owner: owner, permission: permission) }
     }
 
     public func headBucket(_ name: String) async throws -> BucketInfo {
@@ -39,6 +44,24 @@ public struct LocalStorage: ObjectStorage {
 
     public func bucketOwner(_ name: String) async throws -> String? {
         try await run { try $0.effectiveOwner(name) }
+    }
+
+    public func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions {
+        let users = users
+        return try await run { try $0.pathPermissions(bucket: bucket, key: key, users: users) }
+    }
+
+    public func rootPermission() async throws -> Permission {
+        let users = users
+        return try await run { try $0.rootPermission(users: users) }
+    }
+
+    public func setBucketPermission(_ bucket: String, _ permission: Permission) async throws {
+        try await run { try $0.setBucketPermission(bucket, permission) }
+    }
+
+    public func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {
+        try await run { try $0.setObjectPermission(bucket: try $0.openBucket(bucket), key: key, permission) }
     }
 
     public func bucketTagging(_ bucket: String) async throws -> TagSet {
@@ -115,7 +138,10 @@ public struct LocalStorage: ObjectStorage {
             }
             let metadata: ObjectMetadata
             switch input.metadata {
-            case .copy(let owner): metadata = object.metadata.copiedForCopy(owner: owner)
+            case .copy(let owner, let permission):
+                var copied = object.metadata.copiedForCopy(owner: owner)
+                if let permission { copied.permission = permission }
+                metadata = copied
             case .replace(let replacement): metadata = replacement
             }
             let tags = input.tags ?? object.tags
@@ -134,7 +160,7 @@ public struct LocalStorage: ObjectStorage {
                 let created = try store.openObject(bucket: destination, key: input.key)
                 return CopyObjectOutput(etag: emptyMD5, lastModifiedSeconds: created.lastModifiedSeconds)
             }
-            let writer = try store.beginWrite(bucket: destination, key: input.key)
+            let writer = try store.beginWrite(bucket: destination, key: input.key, permission: metadata.permission)
             var meta = metadata
             if let file = object.file {
                 try writer.copy(from: file, offset: 0, length: object.size)

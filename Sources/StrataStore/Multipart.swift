@@ -284,7 +284,7 @@ extension FileSystemStore {
         let bucket = try openBucket(upload.info.bucket)
         let directory: OpenFile
         do { directory = try Sys.openBeneath(upload.uploads.fd, claimed, flags: Sys.readDirectory) } catch { throw error.s3Error() }
-        let writer = try beginWrite(bucket: bucket, key: upload.info.key)
+        let writer = try beginWrite(bucket: bucket, key: upload.info.key, permission: upload.info.metadata.permission)
         var digests: [UInt8] = []
         for part in parts {
             let file: OpenFile

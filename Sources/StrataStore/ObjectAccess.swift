@@ -17,14 +17,15 @@ public struct ObjectHandle: Sendable {
 
 extension FileSystemStore {
     /// Starts writing `key`; see ObjectWriter.
-    public func beginWrite(bucket: OpenFile, key: String) throws(S3Error) -> ObjectWriter {
-        try ObjectWriter(store: self, bucket: bucket, key: key)
+    /// `permission` stamps the directories made for the key (nil: they inherit their parent's).
+    public func beginWrite(bucket: OpenFile, key: String, permission: Permission? = nil) throws(S3Error) -> ObjectWriter {
+        try ObjectWriter(store: self, bucket: bucket, key: key, permission: permission)
     }
 
     /// Creates (or updates the metadata of) the directory object `key/`.
     public func putDirectoryObject(bucket: OpenFile, key: String, metadata: ObjectMetadata, tags: TagSet? = nil) throws(S3Error) {
         let (directories, leaf) = FileSystemStore.split(key)
-        let (_, created) = try makeParents(bucket, directories + [leaf])
+        let (_, created) = try makeParents(bucket, directories + [leaf], permission: metadata.permission)
         var meta = metadata
         meta.isDirectory = true
         meta.etag = emptyMD5

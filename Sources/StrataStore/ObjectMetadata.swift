@@ -21,6 +21,9 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     /// `x-amz-meta-*` with the prefix removed and names lower-cased, as AWS returns them.
     public var userMetadata: [String: String]?
     public var owner: String?
+    /// The permission model's group and mode (owner is `owner`); nil for objects from before it.
+    public var group: String?
+    public var mode: UInt16?
     /// Set on directories that are objects (`key/`).
     public var isDirectory: Bool?
     /// For objects made by CompleteMultipartUpload: the upload (a retried Complete answers from it) and the
@@ -50,6 +53,8 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         case cacheControl = "cc"
         case expires = "ex"
         case userMetadata = "um"
+        case group = "g"
+        case mode = "pm"
         case owner = "o"
         case isDirectory = "dir"
         case multipartUploadId = "mp"
@@ -131,10 +136,14 @@ public struct BucketMetadata: Codable, Sendable, Equatable {
     public static let attributeName = "user.strata.bucket"
     public var owner: String?
     public var created: Int64
+    public var group: String?
+    public var mode: UInt16?
 
-    public init(owner: String?, created: Int64) {
+    public init(owner: String?, created: Int64, group: String? = nil, mode: UInt16? = nil) {
         self.owner = owner
         self.created = created
+        self.group = group
+        self.mode = mode
     }
 
     public func encoded() -> [UInt8] { (try? Array(JSONEncoder().encode(self))) ?? [] }
@@ -147,3 +156,18 @@ public struct BucketMetadata: Codable, Sendable, Equatable {
 
 /// The ETag of an empty body, used for directory objects.
 public let emptyMD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+extension ObjectMetadata {
+    /// The recorded permission, when the object was made through S3 with the permission model.
+    public var permission: Permission? {
+        get {
+            guard let owner, let mode else { return nil }
+            return Permission(owner: owner, group: group ?? owner, mode: mode)
+        }
+        set {
+            owner = newValue?.owner ?? owner
+            group = newValue?.group
+            mode = newValue?.mode
+        }
+    }
+}

@@ -7,13 +7,19 @@ import S3Protocol
 public protocol ObjectStorage: Sendable {
     // MARK: Buckets
     func listBuckets() async throws -> [BucketInfo]
-    func createBucket(_ name: String, owner: String) async throws
+    /// `permission` is the bucket's owner, group and mode under the permission model (nil: none recorded).
+    func createBucket(_ name: String, owner: String, permission: Permission?) async throws
     func headBucket(_ name: String) async throws -> BucketInfo
     func deleteBucket(_ name: String) async throws
     /// The owner that governs a bucket (its own, else its enclosing bucket's); NoSuchBucket when it does not exist.
     func bucketOwner(_ name: String) async throws -> String?
     func bucketTagging(_ bucket: String) async throws -> TagSet
     func setBucketTagging(_ bucket: String, tags: TagSet?) async throws
+    /// Permissions from the root along the path to a bucket or an object, for the permission model's checks.
+    func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions
+    func rootPermission() async throws -> Permission
+    func setBucketPermission(_ bucket: String, _ permission: Permission) async throws
+    func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws
 
     // MARK: Objects
     func putObject(_ input: PutObjectInput, body: any PayloadSource) async throws -> PutObjectOutput
@@ -219,8 +225,8 @@ public struct GetObjectOutput: Sendable {
 
 public struct CopyObjectInput: Sendable {
     public enum MetadataDirective: Sendable {
-        /// Carry the source's content headers and user metadata over, owned by this user.
-        case copy(owner: String)
+        /// Carry the source's content headers and user metadata over, owned by this user with this permission.
+        case copy(owner: String, permission: Permission?)
         case replace(ObjectMetadata)
     }
 

@@ -24,9 +24,9 @@ public final class ObjectWriter: @unchecked Sendable {
     /// The additional checksum to compute on the way, when the client asked for one.
     public var checksum: Checksummer?
 
-    convenience init(store: FileSystemStore, bucket: OpenFile, key: String) throws(S3Error) {
+    convenience init(store: FileSystemStore, bucket: OpenFile, key: String, permission: Permission?) throws(S3Error) {
         let (directories, leaf) = FileSystemStore.split(key)
-        let (parent, created) = try store.makeParents(bucket, directories)
+        let (parent, created) = try store.makeParents(bucket, directories, permission: permission)
         try self.init(store: store, bucket: bucket, directories: directories, parent: parent, leaf: leaf, created: created)
     }
 

@@ -26,6 +26,8 @@ public struct FileStat: Sendable, Equatable {
     public var device: UInt64
     public var mode: UInt32
     public var birthSeconds: Int64
+    public var uid: UInt32
+    public var gid: UInt32
 
     init(_ s: cstrata_stat_t) {
         size = s.size
@@ -35,6 +37,8 @@ public struct FileStat: Sendable, Equatable {
         device = s.device
         mode = s.mode
         birthSeconds = s.birth_sec
+        uid = s.uid
+        gid = s.gid
     }
 
     public var isDirectory: Bool { cstrata_is_dir(mode) != 0 }

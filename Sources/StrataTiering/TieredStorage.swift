@@ -71,8 +71,8 @@ public struct TieredStorage: ObjectStorage {
     public func listBuckets() async throws -> [BucketInfo] { try await local.listBuckets() }
 
     /// Creates the bucket locally and upstream; an upstream that refuses is logged, the local bucket stays.
-    public func createBucket(_ name: String, owner: String) async throws {
-        try await local.createBucket(name, owner: owner)
+    public func createBucket(_ name: String, owner: String, permission: Permission?) async throws {
+        try await local.createBucket(name, owner: owner, permission: permission)
         let upstreamBucket = rule(name).upstreamBucket
         do { try await client.createBucket(upstreamBucket) } catch {
             logger.warning("could not create upstream bucket \(upstreamBucket): \(error)")
@@ -83,6 +83,17 @@ public struct TieredStorage: ObjectStorage {
     public func deleteBucket(_ name: String) async throws { try await local.deleteBucket(name) }
     public func bucketOwner(_ name: String) async throws -> String? { try await local.bucketOwner(name) }
     public func bucketTagging(_ bucket: String) async throws -> TagSet { try await local.bucketTagging(bucket) }
+    public func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions {
+        try await local.pathPermissions(bucket: bucket, key: key)
+    }
+    public func rootPermission() async throws -> Permission { try await local.rootPermission() }
+    public func setBucketPermission(_ bucket: String, _ permission: Permission) async throws {
+        try await local.setBucketPermission(bucket, permission)
+    }
+
+    public func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {
+        try await local.setObjectPermission(bucket: bucket, key: key, permission)
+    }
     public func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try await local.setBucketTagging(bucket, tags: tags) }
     public func objectTagging(bucket: String, key: String) async throws -> TagSet { try await local.objectTagging(bucket: bucket, key: key) }
 

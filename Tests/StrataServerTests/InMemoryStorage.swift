@@ -43,7 +43,7 @@ final class InMemoryStorage: ObjectStorage {
         buckets.withLock { $0 }.map { BucketInfo(name: $0.key, owner: $0.value.owner, creationSeconds: 0) }.sorted { $0.name < $1.name }
     }
 
-    func createBucket(_ name: String, owner: String) async throws {
+    func createBucket(_ name: String, owner: String, permission: Permission?) async throws {
         buckets.withLock { if $0[name] == nil { $0[name] = Bucket(owner: owner) } }
     }
 
@@ -55,6 +55,22 @@ final class InMemoryStorage: ObjectStorage {
     }
 
     func bucketOwner(_ name: String) async throws -> String? { try bucket(name).owner }
+
+    /// Everything is open to everyone: the permission model is tested on the filesystem store.
+    func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions {
+        let owner = try self.bucket(bucket).owner
+        let object = try? key.map { key throws(S3Error) in try self.object(bucket, key) }
+        return PathPermissions(
+            root: Permission(owner: "admin", group: "supergroup", mode: 0o1777),
+            directories: [Permission(owner: owner, group: owner, mode: 0o777)],
+            directoriesComplete: true,
+            object: object.flatMap { $0 }.map { _ in Permission(owner: owner, group: owner, mode: 0o666) }
+        )
+    }
+
+    func rootPermission() async throws -> Permission { Permission(owner: "admin", group: "supergroup", mode: 0o1777) }
+    func setBucketPermission(_ bucket: String, _ permission: Permission) async throws {}
+    func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {}
     func bucketTagging(_ bucket: String) async throws -> TagSet { try self.bucket(bucket).tags }
     func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try update(bucket) { $0.tags = tags ?? TagSet() } }
 

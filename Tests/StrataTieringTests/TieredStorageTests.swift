@@ -75,7 +75,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 @Suite struct WriteTypeTests {
     @Test func mustCacheStaysLocal() async throws {
         let fixture = try TieredFixture(.mustCache)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         #expect(try await fixture.put("k", "local").persistence == "local")
         #expect(fixture.upstream.text("b", "k") == nil)
         #expect(try await fixture.get("k").text == "local")
@@ -83,7 +83,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func cacheThroughHoldsBothOrNeither() async throws {
         let fixture = try TieredFixture(.cacheThrough)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         #expect(try await fixture.put("k", "both").persistence == "persisted")
         #expect(fixture.upstream.text("b", "k") == "both")
         #expect(await fixture.local("k")?.metadata.persisted == true)
@@ -94,7 +94,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func asyncThroughPersistsFromTheJournal() async throws {
         let fixture = try TieredFixture(.asyncThrough)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         fixture.upstream.unreachable.store(true, ordering: .relaxed)
         #expect(try await fixture.put("k", "v1").persistence == "pending")
         _ = try await fixture.put("k", "v2")
@@ -109,7 +109,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func throughKeepsNoLocalCopy() async throws {
         let fixture = try TieredFixture(.through, readType: .noCache)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         #expect(try await fixture.put("k", "remote").persistence == "upstream")
         #expect(await fixture.local("k") == nil)
         let read = try await fixture.get("k")
@@ -120,7 +120,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func throughMultipartIsForwarded() async throws {
         let fixture = try TieredFixture(.through)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         let upload = try await fixture.storage.createMultipartUpload(
             CreateUploadInput(bucket: "b", key: "mp", owner: "o", metadata: ObjectMetadata(), tags: nil)
         )
@@ -147,7 +147,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 @Suite struct ReadTests {
     @Test func missReadsThroughAndFillsTheCache() async throws {
         let fixture = try TieredFixture(.mustCache)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         fixture.upstream.store("b", "remote", "from upstream")
         let first = try await fixture.get("remote")
         #expect(first.text == "from upstream")
@@ -159,7 +159,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func revalidationSeesChangesAndDeletes() async throws {
         let fixture = try TieredFixture(.mustCache, syncIntervalMilliseconds: 0)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         fixture.upstream.store("b", "k", "one")
         #expect(try await fixture.get("k").text == "one")
         fixture.upstream.store("b", "k", "two")
@@ -171,7 +171,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func unreachableUpstreamKeepsCachedCopiesInService() async throws {
         let fixture = try TieredFixture(.mustCache, syncIntervalMilliseconds: 0)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         fixture.upstream.store("b", "k", "cached")
         _ = try await fixture.get("k")
         fixture.upstream.unreachable.store(true, ordering: .relaxed)
@@ -200,7 +200,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 @Suite struct ListingAndDeleteTests {
     @Test func listingMergesUpstreamAndLocalOnlyObjects() async throws {
         let fixture = try TieredFixture(.mustCache)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         fixture.upstream.store("b", "a-remote", "x")
         fixture.upstream.store("b", "dir/remote", "x")
         _ = try await fixture.put("c-local", "y")
@@ -214,13 +214,13 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func deleteTypes() async throws {
         let everywhere = try TieredFixture(.cacheThrough)
-        try await everywhere.storage.createBucket("b", owner: "o")
+        try await everywhere.storage.createBucket("b", owner: "o", permission: nil)
         _ = try await everywhere.put("k", "v")
         try await everywhere.storage.deleteObject(bucket: "b", key: "k")
         #expect(everywhere.upstream.text("b", "k") == nil)
 
         let localOnly = try TieredFixture(.cacheThrough, deleteType: .localOnly)
-        try await localOnly.storage.createBucket("b", owner: "o")
+        try await localOnly.storage.createBucket("b", owner: "o", permission: nil)
         _ = try await localOnly.put("k", "v")
         try await localOnly.storage.deleteObject(bucket: "b", key: "k")
         #expect(localOnly.upstream.text("b", "k") == "v")
@@ -229,7 +229,7 @@ func code(_ body: () async throws -> Void) async -> S3ErrorCode? {
 
     @Test func deleteFailsWhenTheUpstreamCannotDelete() async throws {
         let fixture = try TieredFixture(.cacheThrough)
-        try await fixture.storage.createBucket("b", owner: "o")
+        try await fixture.storage.createBucket("b", owner: "o", permission: nil)
         _ = try await fixture.put("k", "v")
         fixture.upstream.unreachable.store(true, ordering: .relaxed)
         #expect(await code { try await fixture.storage.deleteObject(bucket: "b", key: "k") } == .serviceUnavailable)

@@ -40,6 +40,8 @@ typedef struct {
     uint64_t device;
     uint32_t mode;
     int64_t birth_sec;
+    uint32_t uid;
+    uint32_t gid;
 } cstrata_stat_t;
 int cstrata_fstat(int fd, cstrata_stat_t *out);
 int cstrata_fstatat(int dirfd, const char *name, cstrata_stat_t *out);

@@ -1,0 +1,176 @@
+import S3Protocol
+import StrataStore
+
+/// The permission model's settings (Alluxio's `alluxio.security.*` keys).
+struct PermissionSettings: Sendable {
+    /// Off: only bucket grants (SIGV4) decide, as before the permission model.
+    var enabled = true
+    var umask: UInt16 = 0o022
+    var supergroup = "supergroup"
+    /// NOSASL: no user is named; every request acts as the server's own user.
+    var serverUserOnly = false
+}
+
+/// S3's canned ACLs that mean the same as mode bits.
+enum CannedACL: String {
+    case `private` = "private"
+    case publicRead = "public-read"
+    case publicReadWrite = "public-read-write"
+
+    static func of(_ header: String?) throws(S3Error) -> CannedACL? {
+        guard let header else { return nil }
+        let value = header.trimmingSpaces().lowercased()
+        if value == "bucket-owner-read" || value == "bucket-owner-full-control" { return nil }
+        guard let acl = CannedACL(rawValue: value) else {
+            throw S3Error(
+                .notImplemented,
+                "The canned ACL \(header) has no equivalent in owner, group and mode bits.",
+                details: [("Header", "x-amz-acl")]
+            )
+        }
+        return acl
+    }
+
+    /// Mode bits for a file (directories add `x` wherever `r` is granted).
+    var fileMode: UInt16 {
+        switch self {
+        case .private: 0o600
+        case .publicRead: 0o644
+        case .publicReadWrite: 0o666
+        }
+    }
+}
+
+/// What a request must be allowed on the path it touches.
+enum PermissionCheck {
+    /// `r` on the object and `x` on every directory above it.
+    case readObject(bucket: String, key: String)
+    /// `w` and `x` on the directory that holds (or will hold) the object, `x` on every directory above.
+    case writeObject(bucket: String, key: String)
+    /// `r` and `x` on the bucket's directory, `x` above.
+    case readBucket(String)
+    /// Only the bucket's owner changes its settings.
+    case ownBucket(String)
+    /// Only the object's owner changes its permission.
+    case ownObject(bucket: String, key: String)
+    /// `w` and `x` on the root (or the parent bucket of a nested bucket).
+    case createBucket(String)
+    /// As create, and the sticky bit of the parent keeps others' buckets safe.
+    case deleteBucket(String)
+}
+
+extension S3Responder {
+    /// The identity the permission model checks for this request.
+    func caller(_ identity: Identity) -> Caller {
+        let groups = users.groups(of: identity.user)
+        let bypass =
+            identity.isAdmin || identity.user.bytesEqual(settings.superuser)
+            || groups.contains { $0.bytesEqual(settings.permissions.supergroup) }
+        return Caller(user: identity.user, groups: groups, bypassesChecks: bypass)
+    }
+
+    /// The owner, group and mode a new object (or directory object) made by this request gets: the caller's
+    /// user and primary group, and the mode the umask or the canned ACL gives.
+    func newPermission(_ call: S3Call, directory: Bool) throws(S3Error) -> Permission? {
+        guard settings.permissions.enabled else { return nil }
+        let caller = caller(call.identity)
+        let fileMode = try CannedACL.of(call.header("x-amz-acl"))?.fileMode ?? (0o666 & ~settings.permissions.umask)
+        let permission = Permission(owner: caller.user, group: caller.primaryGroup, mode: fileMode)
+        return directory ? Permission(owner: permission.owner, group: permission.group, mode: permission.directoryMode) : permission
+    }
+
+    /// The checks an action needs, in the order they are made.
+    func permissionChecks(_ action: S3Action) -> [PermissionCheck] {
+        switch action {
+        case .listBuckets, .notImplemented: []
+        case .createBucket(let bucket): [.createBucket(bucket)]
+        case .deleteBucket(let bucket): [.deleteBucket(bucket)]
+        case .headBucket(let bucket), .getBucketLocation(let bucket), .getBucketVersioning(let bucket), .getBucketAcl(let bucket),
+            .getBucketTagging(let bucket), .deleteObjects(let bucket):
+            [.readBucket(bucket)]
+        case .listObjects(let list): [.readBucket(list.bucket)]
+        case .listMultipartUploads(let list): [.readBucket(list.bucket)]
+        case .putBucketTagging(let bucket), .deleteBucketTagging(let bucket), .putBucketAcl(let bucket): [.ownBucket(bucket)]
+        case .getObject(let read), .headObject(let read): [.readObject(bucket: read.object.bucket, key: read.object.key)]
+        case .getObjectTagging(let object), .getObjectAcl(let object): [.readObject(bucket: object.bucket, key: object.key)]
+        case .putObjectAcl(let object): [.ownObject(bucket: object.bucket, key: object.key)]
+        case .putObject(let object, _), .deleteObject(let object), .putObjectTagging(let object), .deleteObjectTagging(let object),
+            .createMultipartUpload(let object):
+            [.writeObject(bucket: object.bucket, key: object.key)]
+        case .uploadPart(let upload, _), .completeMultipartUpload(let upload, _), .abortMultipartUpload(let upload):
+            [.writeObject(bucket: upload.bucket, key: upload.key)]
+        case .listParts(let upload, _, _): [.readBucket(upload.bucket)]
+        case .copyObject(let copy):
+            [.readObject(bucket: copy.source.bucket, key: copy.source.key), .writeObject(bucket: copy.object.bucket, key: copy.object.key)]
+        case .uploadPartCopy(let upload, _, let source, _, _):
+            [.readObject(bucket: source.bucket, key: source.key), .writeObject(bucket: upload.bucket, key: upload.key)]
+        }
+    }
+
+    /// Refuses the request with AccessDenied unless the permission model allows every check; nothing is changed.
+    func checkPermissions(_ call: S3Call, _ action: S3Action) async throws {
+        guard settings.permissions.enabled else { return }
+        let caller = caller(call.identity)
+        guard !caller.bypassesChecks else { return }
+        for check in permissionChecks(action) {
+            guard try await allows(check, caller) else {
+                throw S3Error(.accessDenied, "Access Denied: the permission model does not let \(caller.user) do this.")
+            }
+        }
+    }
+
+    /// Whether `caller` may delete or overwrite `key`: used per key by DeleteObjects.
+    func mayWrite(_ call: S3Call, bucket: String, key: String) async -> Bool {
+        guard settings.permissions.enabled else { return true }
+        let caller = caller(call.identity)
+        if caller.bypassesChecks { return true }
+        return (try? await allows(.writeObject(bucket: bucket, key: key), caller)) ?? false
+    }
+
+    func allows(_ check: PermissionCheck, _ caller: Caller) async throws -> Bool {
+        switch check {
+        case .readObject(let bucket, let key):
+            let path = try await storage.pathPermissions(bucket: bucket, key: key)
+            return path.directories.allSatisfy { $0.grants(.execute, to: caller) } && (path.object?.grants(.read, to: caller) ?? true)
+        case .writeObject(let bucket, let key):
+            let path = try await storage.pathPermissions(bucket: bucket, key: key)
+            guard let holder = path.directories.last else { return false }
+            guard path.directories.dropLast().allSatisfy({ $0.grants(.execute, to: caller) }), holder.grants([.write, .execute], to: caller)
+            else { return false }
+            // A sticky directory lets only an entry's owner (or the directory's) replace or remove it.
+            if holder.isSticky, path.directoriesComplete, let object = path.object { return caller.owns(object) || caller.owns(holder) }
+            return true
+        case .readBucket(let bucket):
+            let path = try await storage.pathPermissions(bucket: bucket, key: nil)
+            guard let last = path.directories.last else { return false }
+            return path.directories.dropLast().allSatisfy { $0.grants(.execute, to: caller) } && last.grants([.read, .execute], to: caller)
+        case .ownBucket(let bucket):
+            let path = try await storage.pathPermissions(bucket: bucket, key: nil)
+            return path.directories.last.map(caller.owns) ?? false
+        case .ownObject(let bucket, let key):
+            let path = try await storage.pathPermissions(bucket: bucket, key: key)
+            guard let object = path.object else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
+            return caller.owns(object)
+        case .createBucket(let bucket), .deleteBucket(let bucket):
+            let segments = bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
+            let parents: [Permission]
+            if segments.count > 1 {
+                // A missing parent is the store's to report (InvalidBucketName), not a refusal.
+                guard let parent = try? await storage.pathPermissions(bucket: segments.dropLast().joined(separator: ":"), key: nil) else {
+                    return true
+                }
+                parents = [parent.root] + parent.directories
+            } else {
+                parents = [try await storage.rootPermission()]
+            }
+            guard let holder = parents.last, parents.dropLast().allSatisfy({ $0.grants(.execute, to: caller) }),
+                holder.grants([.write, .execute], to: caller)
+            else { return false }
+            if case .deleteBucket = check, holder.isSticky {
+                let target = try await storage.pathPermissions(bucket: bucket, key: nil)
+                return target.directories.last.map(caller.owns) == true || caller.owns(holder)
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Glibc
+import S3Protocol
+
+extension FileSystemStore {
+    /// An open entry's permission: recorded by S3 (object or bucket metadata, or `user.strata.perm`), else POSIX.
+    func permission(of file: OpenFile, users: UserDirectory) throws(SystemError) -> Permission {
+        if let recorded = recordedPermission(of: file) { return recorded }
+        let st = try Sys.stat(file.fd)
+        return Permission(owner: users.userName(st.uid), group: users.groupName(st.gid), mode: UInt16(st.mode & 0o1777))
+    }
+
+    /// The permission S3 recorded on an entry, if any.
+    func recordedPermission(of file: OpenFile) -> Permission? {
+        if let meta = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName)), let permission = meta.permission {
+            return permission
+        }
+        if let bucket = BucketMetadata.decode(try? Sys.getAttribute(file.fd, BucketMetadata.attributeName)), let owner = bucket.owner,
+            let mode = bucket.mode
+        {
+            return Permission(owner: owner, group: bucket.group ?? owner, mode: mode)
+        }
+        return Permission.decode(try? Sys.getAttribute(file.fd, Permission.attributeName))
+    }
+
+    /// The root's permission, which decides who may create buckets.
+    public func rootPermission(users: UserDirectory) throws(S3Error) -> Permission {
+        do { return try permission(of: root, users: users) } catch { throw error.s3Error() }
+    }
+
+    /// Gives the root an S3 permission when it has none: anyone may create a bucket, only its owner may delete it
+    /// (the sticky bit), as `/tmp`. A root with a recorded permission keeps it.
+    public func initializeRootPermission(_ permission: Permission) {
+        guard Permission.decode(try? Sys.getAttribute(root.fd, Permission.attributeName)) == nil else { return }
+        try? Sys.setAttribute(root.fd, Permission.attributeName, permission.encoded())
+    }
+
+    /// The permissions from the root through the bucket's directories and the key's existing directories to the
+    /// object. NoSuchBucket when the bucket does not exist.
+    public func pathPermissions(bucket: String, key: String?, users: UserDirectory) throws(S3Error) -> PathPermissions {
+        do {
+            var path = PathPermissions(root: try permission(of: root, users: users), directories: [], directoriesComplete: true, object: nil)
+            var current = root
+            for segment in bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true) {
+                guard let next = try? Sys.openBeneath(current.fd, segment, flags: Sys.readDirectory) else {
+                    throw S3Error(.noSuchBucket, details: [("BucketName", bucket)])
+                }
+                path.directories.append(try permission(of: next, users: users))
+                current = next
+            }
+            guard let key else { return path }
+            let (directories, leaf) = ObjectKey.segments(key)
+            for directory in directories {
+                guard let next = try? Sys.openBeneath(current.fd, directory, flags: Sys.readDirectory) else {
+                    path.directoriesComplete = false
+                    return path
+                }
+                path.directories.append(try permission(of: next, users: users))
+                current = next
+            }
+            if let object = try? Sys.openBeneath(current.fd, leaf, flags: O_RDONLY | O_NONBLOCK) {
+                path.object = try permission(of: object, users: users)
+            }
+            return path
+        } catch let error as S3Error {
+            throw error
+        } catch let error as SystemError {
+            throw error.s3Error()
+        } catch {
+            throw S3Error(.internalError)
+        }
+    }
+
+    /// Records a new permission for an object (PutObjectAcl with a canned ACL).
+    public func setObjectPermission(bucket: OpenFile, key: String, _ permission: Permission) throws(S3Error) {
+        guard let object = try? openObject(bucket: bucket, key: key) else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
+        var meta = object.metadata
+        meta.permission = permission
+        try replaceMetadata(bucket: bucket, key: key, metadata: meta)
+    }
+
+    /// Records a new permission for a bucket (PutBucketAcl with a canned ACL).
+    public func setBucketPermission(_ name: String, _ permission: Permission) throws(S3Error) {
+        let handle = try openBucket(name)
+        var meta = BucketMetadata.decode(try? Sys.getAttribute(handle.fd, BucketMetadata.attributeName)) ?? BucketMetadata(owner: nil, created: 0)
+        meta.owner = permission.owner
+        meta.group = permission.group
+        meta.mode = permission.mode
+        do { try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded()) } catch { throw error.s3Error(resource: name) }
+    }
+
+    /// Stamps a directory just made for an object with the object's owner and group and a directory mode.
+    /// Directories made by the server itself (cache fills) inherit their parent's recorded permission instead,
+    /// so a bucket's owner keeps the rights the cache's structure would otherwise take away.
+    func stampDirectory(_ parent: OpenFile, _ name: String, _ permission: Permission?) {
+        let explicit = permission.map { Permission(owner: $0.owner, group: $0.group, mode: $0.directoryMode) }
+        guard let stamp = explicit ?? recordedPermission(of: parent) else { return }
+        let plain = Permission(owner: stamp.owner, group: stamp.group, mode: stamp.mode & 0o777)
+        try? Sys.setAttribute(parent.fd, name, Permission.attributeName, plain.encoded())
+    }
+}
