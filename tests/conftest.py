@@ -22,15 +22,22 @@ def free_port():
 class StrataServer:
     """One strata process; stopped (and its log kept on failure) by the fixture that made it."""
 
-    def __init__(self, root, conf=(), env=None):
+    def __init__(self, root, conf=(), env=None, properties=None, port=None, flags=True):
+        """properties: a file passed with --properties. port: the port the server will listen on (default: a free one).
+        flags=False leaves out --root and --port, for a properties file that sets them; root and port must still
+        say where the server will be."""
         self.root = str(root)
-        self.port = free_port()
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.admin_port = free_port()
         self.admin_endpoint = f"http://127.0.0.1:{self.admin_port}"
         self.log_path = os.path.join(os.path.dirname(self.root), f"strata-{self.port}.log")
-        args = [STRATA_BIN, "serve", "--root", self.root, "--port", str(self.port),
-                "--conf", "strata.fs.sync.policy=NONE", "--conf", f"strata.admin.web.port={self.admin_port}"]
+        args = [STRATA_BIN, "serve"]
+        if flags:
+            args += ["--root", self.root, "--port", str(self.port)]
+        if properties is not None:
+            args += ["--properties", str(properties)]
+        args += ["--conf", "strata.fs.sync.policy=NONE", "--conf", f"strata.admin.web.port={self.admin_port}"]
         for item in conf:
             args += ["--conf", item]
         self.log = open(self.log_path, "wb")
@@ -75,13 +82,13 @@ class StrataServer:
 
 @pytest.fixture
 def start_server(tmp_path):
-    """Factory: start_server(conf=[...]) runs a dedicated server for one test."""
+    """Factory: start_server(conf=[...]) runs a dedicated server for one test; other keyword arguments go to StrataServer."""
     servers = []
 
-    def start(conf=(), root=None, env=None):
+    def start(conf=(), root=None, env=None, **kwargs):
         r = root or tmp_path / f"root-{len(servers)}"
         os.makedirs(r, exist_ok=True)
-        server = StrataServer(r, conf, env)
+        server = StrataServer(r, conf, env, **kwargs)
         servers.append(server)
         return server
 

@@ -22,7 +22,7 @@ def test_conf_shows_values_and_sources(tmp_path):
                      env={"STRATA_S3_SUPERUSER": "root"})
     assert result.returncode == 0, result.stderr
     lines = dict(line.split("  # ") for line in result.stdout.strip().splitlines())
-    assert lines["strata.proxy.web.port=40001"] == "file"
+    assert lines["strata.proxy.web.port=40001"] == "file (alluxio.proxy.web.port)"
     assert lines["strata.fs.sync.policy=FILE"] == "file"
     assert lines["strata.log.level=debug"] == "command line"
     assert lines["strata.s3.superuser=root"] == "environment"

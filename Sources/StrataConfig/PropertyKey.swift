@@ -14,6 +14,8 @@ public struct PropertyKey: Sendable, Hashable {
         /// Alluxio's metadata sync interval: `-1` (never), `0` (always) or a duration.
         case syncInterval
         case choice([String])
+        /// A permission mask in octal, three or four digits such as `022` or `0027`.
+        case octalMask
 
         var label: String {
             switch self {
@@ -24,22 +26,23 @@ public struct PropertyKey: Sendable, Hashable {
             case .bytes: "size"
             case .syncInterval: "-1 (never), 0 (every access) or a duration"
             case .choice(let values): values.joined(separator: "|")
+            case .octalMask: "octal mask of 3 or 4 digits"
             }
         }
     }
 
     public let name: String
-    /// Alluxio's spelling of the same key, accepted everywhere `name` is.
-    public let alluxioName: String?
+    /// Alluxio's spellings of the same key (current and renamed ones), each accepted everywhere `name` is.
+    public let alluxioNames: [String]
     public let type: ValueType
     public let defaultValue: String
     public let description: String
     /// Secrets are never printed by `strata conf` or logged.
     public let isSecret: Bool
 
-    public init(_ name: String, alluxio: String? = nil, type: ValueType, default defaultValue: String, secret: Bool = false, _ description: String) {
+    public init(_ name: String, alluxio: String..., type: ValueType, default defaultValue: String, secret: Bool = false, _ description: String) {
         self.name = name
-        self.alluxioName = alluxio
+        self.alluxioNames = alluxio
         self.type = type
         self.defaultValue = defaultValue
         self.isSecret = secret

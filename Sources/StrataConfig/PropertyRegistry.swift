@@ -21,6 +21,14 @@ public enum Keys {
         default: "39999",
         "TCP port of the S3 listener (0 picks a free port and logs it)."
     )
+    public static let webHostname = PropertyKey(
+        "strata.proxy.web.hostname",
+        alluxio: "alluxio.proxy.web.hostname",
+        type: .string,
+        default: "",
+        "Host name clients use to reach the S3 endpoint (Alluxio's proxy host name). Informational: the listener binds to "
+            + "strata.proxy.web.bind.host."
+    )
     public static let adminEnabled = PropertyKey(
         "strata.admin.web.enabled",
         type: .boolean,
@@ -61,7 +69,8 @@ public enum Keys {
         "strata.fs.io.threads",
         type: .integer(1...1024),
         default: "16",
-        "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops."
+        "Threads doing blocking filesystem calls, so slow disks or network filesystems never stall the event loops. When this key is not "
+            + "set but strata.proxy.s3.v2.async.heavy.pool.maximum.thread.number is, the larger of that and this default is used (at most 1024)."
     )
     public static let shutdownGrace = PropertyKey(
         "strata.proxy.shutdown.grace.period",
@@ -75,6 +84,14 @@ public enum Keys {
         type: .boolean,
         default: "true",
         "Write one structured log line per request (operation, bucket, key, status, bytes, duration, request id)."
+    )
+    public static let auditLogging = PropertyKey(
+        "strata.audit.logging.enabled",
+        alluxio: "alluxio.master.audit.logging.enabled",
+        type: .boolean,
+        default: "true",
+        "Alluxio writes the proxy's audit log only when its master's audit log is enabled too: false turns the access log off whatever "
+            + "strata.proxy.access.log.enabled says."
     )
     public static let logLevel = PropertyKey(
         "strata.log.level",
@@ -156,6 +173,96 @@ public enum Keys {
         default: "ALLUXIO_AND_UFS",
         "Whether deletes also remove the upstream copy. Without an upstream only the local copy exists."
     )
+    public static let globalReadRateLimit = PropertyKey(
+        "strata.proxy.s3.global.read.rate.limit.mb",
+        alluxio: "alluxio.proxy.s3.global.read.rate.limit.mb",
+        type: .integer(Int64(Int32.min)...Int64(Int32.max)),
+        default: "0",
+        "Most MB per second all GetObject responses together may send; 0 or less: unlimited."
+    )
+    public static let connectionReadRateLimit = PropertyKey(
+        "strata.proxy.s3.single.connection.read.rate.limit.mb",
+        alluxio: "alluxio.proxy.s3.single.connection.read.rate.limit.mb",
+        type: .integer(Int64(Int32.min)...Int64(Int32.max)),
+        default: "0",
+        "Most MB per second one GetObject response may send; 0 or less: unlimited. With both limits set, the lower one applies."
+    )
+    public static let bucketPathCacheTimeout = PropertyKey(
+        "strata.proxy.s3.bucketpathcache.timeout",
+        alluxio: "alluxio.proxy.s3.bucketpathcache.timeout",
+        "alluxio.proxy.s3.bucketpathcache.timeout.ms",
+        type: .duration,
+        default: "1min",
+        "Alluxio's bucket-existence cache lifetime. Accepted for compatibility; Strata keeps no such cache, every request sees the bucket "
+            + "directory as it is (as Alluxio does with 0min)."
+    )
+    public static let streamCacheTimeout = PropertyKey(
+        "strata.proxy.stream.cache.timeout",
+        alluxio: "alluxio.proxy.stream.cache.timeout",
+        type: .duration,
+        default: "1h",
+        "Alluxio's stream cache of its non-S3 REST API. Accepted for compatibility; Strata serves only the S3 API and has no stream cache."
+    )
+    public static let v2Enabled = PropertyKey(
+        "strata.proxy.s3.v2.version.enabled",
+        alluxio: "alluxio.proxy.s3.v2.version.enabled",
+        type: .boolean,
+        default: "true",
+        "Alluxio's choice between its v1 and v2 S3 servers. Accepted for compatibility; Strata has one implementation and behaves the same "
+            + "either way."
+    )
+    public static let v2AsyncProcessing = PropertyKey(
+        "strata.proxy.s3.v2.async.processing.enabled",
+        alluxio: "alluxio.proxy.s3.v2.async.processing.enabled",
+        type: .boolean,
+        default: "false",
+        "Alluxio v2's switch to run requests on its light and heavy thread pools. Accepted for compatibility; Strata always runs blocking "
+            + "work off the event loops, on strata.fs.io.threads."
+    )
+    public static let v2LightPoolCore = PropertyKey(
+        "strata.proxy.s3.v2.async.light.pool.core.thread.number",
+        alluxio: "alluxio.proxy.s3.v2.async.light.pool.core.thread.number",
+        type: .integer(0...65536),
+        default: "8",
+        "Core size of Alluxio v2's light pool. Accepted for compatibility; Strata does light work on its event loops."
+    )
+    public static let v2LightPoolMaximum = PropertyKey(
+        "strata.proxy.s3.v2.async.light.pool.maximum.thread.number",
+        alluxio: "alluxio.proxy.s3.v2.async.light.pool.maximum.thread.number",
+        type: .integer(1...65536),
+        default: "64",
+        "Maximum size of Alluxio v2's light pool. Accepted for compatibility; Strata does light work on its event loops."
+    )
+    public static let v2LightPoolQueue = PropertyKey(
+        "strata.proxy.s3.v2.async.light.pool.queue.size",
+        alluxio: "alluxio.proxy.s3.v2.async.light.pool.queue.size",
+        type: .integer(1...Int64(Int32.max)),
+        default: "65536",
+        "Queue length of Alluxio v2's light pool. Accepted for compatibility; Strata bounds work with strata.proxy.web.max.connections."
+    )
+    public static let v2HeavyPoolCore = PropertyKey(
+        "strata.proxy.s3.v2.async.heavy.pool.core.thread.number",
+        alluxio: "alluxio.proxy.s3.v2.async.heavy.pool.core.thread.number",
+        type: .integer(0...65536),
+        default: "8",
+        "Core size of Alluxio v2's heavy pool. Accepted for compatibility; Strata's threads for blocking work are all started at once "
+            + "(strata.fs.io.threads)."
+    )
+    public static let v2HeavyPoolMaximum = PropertyKey(
+        "strata.proxy.s3.v2.async.heavy.pool.maximum.thread.number",
+        alluxio: "alluxio.proxy.s3.v2.async.heavy.pool.maximum.thread.number",
+        type: .integer(1...65536),
+        default: "64",
+        "Maximum size of Alluxio v2's heavy pool. Accepted for compatibility; Strata runs blocking work on strata.fs.io.threads, which "
+            + "takes the larger of this and its own default (at most 1024) when this key is set and strata.fs.io.threads is not."
+    )
+    public static let v2HeavyPoolQueue = PropertyKey(
+        "strata.proxy.s3.v2.async.heavy.pool.queue.size",
+        alluxio: "alluxio.proxy.s3.v2.async.heavy.pool.queue.size",
+        type: .integer(1...Int64(Int32.max)),
+        default: "65536",
+        "Queue length of Alluxio v2's heavy pool. Accepted for compatibility; Strata bounds work with strata.proxy.web.max.connections."
+    )
 
     // MARK: Multipart uploads
     public static let multipartSuffix = PropertyKey(
@@ -168,9 +275,17 @@ public enum Keys {
     public static let minPartSize = PropertyKey(
         "strata.proxy.s3.complete.multipart.upload.min.part.size",
         alluxio: "alluxio.proxy.s3.complete.multipart.upload.min.part.size",
+        "alluxio.proxy.s3.multipart.upload.min.part.size",
         type: .bytes,
         default: "5MB",
         "Every part but the last must be at least this large (EntityTooSmall otherwise; 0 disables)."
+    )
+    public static let completePoolSize = PropertyKey(
+        "strata.proxy.s3.complete.multipart.upload.pool.size",
+        alluxio: "alluxio.proxy.s3.complete.multipart.upload.pool.size",
+        type: .integer(1...65536),
+        default: "20",
+        "Threads of Alluxio v1's CompleteMultipartUpload pool. Accepted for compatibility; Strata joins parts on strata.fs.io.threads."
     )
     public static let completeKeepalive = PropertyKey(
         "strata.proxy.s3.complete.multipart.upload.keepalive.enabled",
@@ -196,6 +311,7 @@ public enum Keys {
     public static let cleanerTimeout = PropertyKey(
         "strata.proxy.s3.multipart.upload.cleaner.timeout",
         alluxio: "alluxio.proxy.s3.multipart.upload.cleaner.timeout",
+        "alluxio.proxy.s3.multipart.upload.timeout",
         type: .duration,
         default: "24h",
         "How long an upload may go without a new part before the cleaner aborts it."
@@ -374,6 +490,49 @@ public enum Keys {
         default: "false",
         "Alluxio's switch: true means strata.s3.auth.mode=SIGV4."
     )
+    public static let restAuthenticator = PropertyKey(
+        "strata.s3.rest.authenticator.classname",
+        alluxio: "alluxio.s3.rest.authenticator.classname",
+        type: .string,
+        default: "alluxio.proxy.s3.auth.PassAllAuthenticator",
+        "Alluxio's authenticator plugin for signature mode. Accepted for compatibility; Strata loads no plugins: with SIGV4 every signature "
+            + "is verified against the credential store."
+    )
+    public static let authenticationType = PropertyKey(
+        "strata.security.authentication.type",
+        alluxio: "alluxio.security.authentication.type",
+        type: .choice(["SIMPLE", "NOSASL", "CUSTOM"]),
+        default: "SIMPLE",
+        "Alluxio's authentication type. SIMPLE and CUSTOM: requests act as the user the Authorization header names. NOSASL: requests carry "
+            + "no user."
+    )
+    public static let permissionEnabled = PropertyKey(
+        "strata.security.authorization.permission.enabled",
+        alluxio: "alluxio.security.authorization.permission.enabled",
+        type: .boolean,
+        default: "true",
+        "Check POSIX-style permissions (owner, group, mode bits) of buckets and objects for the calling user, as Alluxio does."
+    )
+    public static let permissionUmask = PropertyKey(
+        "strata.security.authorization.permission.umask",
+        alluxio: "alluxio.security.authorization.permission.umask",
+        type: .octalMask,
+        default: "022",
+        "Permission bits removed from the mode of new buckets, directories and objects."
+    )
+    public static let permissionSupergroup = PropertyKey(
+        "strata.security.authorization.permission.supergroup",
+        alluxio: "alluxio.security.authorization.permission.supergroup",
+        type: .string,
+        default: "supergroup",
+        "Members of this group pass every permission check."
+    )
+    public static let groupMappingFile = PropertyKey(
+        "strata.security.group.mapping.file",
+        type: .string,
+        default: "",
+        "File mapping users to groups for permission checks. Empty: the system's user and group database."
+    )
     public static let adminAccessKey = PropertyKey(
         "strata.s3.auth.admin.access.key",
         type: .string,
@@ -425,16 +584,21 @@ public enum Keys {
     )
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads, shutdownGrace,
-        accessLog, logLevel,
+        rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads,
+        shutdownGrace,
+        accessLog, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
-        multipartSuffix, minPartSize, completeKeepalive, completeKeepaliveInterval,
+        globalReadRateLimit, connectionReadRateLimit, bucketPathCacheTimeout, streamCacheTimeout,
+        v2Enabled, v2AsyncProcessing, v2LightPoolCore, v2LightPoolMaximum, v2LightPoolQueue, v2HeavyPoolCore, v2HeavyPoolMaximum, v2HeavyPoolQueue,
+        multipartSuffix, minPartSize, completePoolSize, completeKeepalive, completeKeepaliveInterval,
         cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
         upstreamEndpoint, upstreamRegion, upstreamAccessKey, upstreamSecretKey, upstreamPathStyle, upstreamTLSVerify,
         upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, cacheQuota,
         cacheEvictionInterval, asyncWorkers, asyncMaxBackoff,
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
-        authMode, restAuthentication, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser, superuser, region,
+        authMode, restAuthentication, restAuthenticator, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser,
+        superuser, region,
+        authenticationType, permissionEnabled, permissionUmask, permissionSupergroup, groupMappingFile,
     ]
 }

@@ -87,6 +87,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "strata")
+        if !config.ignoredKeys.isEmpty {
+            logger.notice("ignoring Alluxio keys other components use: \(config.ignoredKeys.joined(separator: ", "))")
+        }
         do {
             try await StrataApp.run(configuration: config, logger: logger)
         } catch {
@@ -97,7 +100,9 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Conf: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print every property key with its effective value and where it came from.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print every property key with its effective value and where it came from, then the Alluxio keys ignored."
+    )
 
     @OptionGroup var options: ConfigurationOptions
 
@@ -111,7 +116,11 @@ struct Conf: ParsableCommand {
         }
         let config = try options.resolve()
         for entry in config.all {
-            print("\(entry.key.name)=\(config.displayValue(entry.key))  # \(entry.source.rawValue)")
+            print("\(entry.key.name)=\(entry.displayValue)  # \(entry.sourceDescription)")
+        }
+        // Keys other Alluxio components read; their values are not shown, since they may hold those components' secrets.
+        for ignored in config.ignored {
+            print("\(ignored.name)  # \(ignored.source.rawValue), ignored: not a Strata key")
         }
     }
 }
