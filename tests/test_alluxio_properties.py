@@ -68,8 +68,9 @@ alluxio.proxy.audit.logging.enabled=true
 
 # Strata's own keys may live in the same file and refer to Alluxio's
 strata.root.dir=${{alluxio.master.mount.table.root.ufs}}/strata-root
-strata.security.group.mapping.file=${{alluxio.work.dir}}/conf/groups
+strata.security.group.mapping.file=${{alluxio.master.mount.table.root.ufs}}/groups
 {extra}""")
+    (ufs / "groups").write_text("alice: analysts\n")
     return path, ufs / "strata-root"
 
 
@@ -92,7 +93,7 @@ def test_conf_shows_alluxio_spellings_references_and_ignored_keys(tmp_path):
     assert "strata.fs.io.threads=64  # file (alluxio.proxy.s3.v2.async.heavy.pool.maximum.thread.number)" in lines
     # ${} references: one level, and two levels through ignored keys.
     assert f"strata.root.dir={root}  # file" in lines
-    assert "strata.security.group.mapping.file=/opt/alluxio/work/conf/groups  # file" in lines
+    assert f"strata.security.group.mapping.file={root.parent}/groups  # file" in lines
     # Keys of Strata's own spelling and defaults keep the old format.
     assert "strata.fs.sync.policy=FILE_AND_DIRECTORY  # default" in lines
     # Every other Alluxio key is listed at the end as ignored, without its value.

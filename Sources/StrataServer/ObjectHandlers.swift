@@ -57,7 +57,7 @@ extension S3Responder {
             headers.set("x-amz-checksum-type", output.metadata.checksumIsComposite == true ? "COMPOSITE" : "FULL_OBJECT")
         }
         guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
-        return Response(status: status, headers: headers, body: Responses.stream(body))
+        return Response(status: status, headers: headers, body: Responses.stream(body, limiters: readLimiters()))
     }
 
     func deleteObject(_ object: ObjectAddress) async throws -> Response {

@@ -17,10 +17,21 @@ enum Responses {
     }
 
     /// A body the store produced, streamed at the client's pace.
-    static func stream(_ body: ObjectBody) -> ResponseBody {
+    /// Rate limiters pace it in slices of 64 KiB, so the limit is smooth and nothing more than a chunk is held.
+    static func stream(_ body: ObjectBody, limiters: [RateLimiter] = []) -> ResponseBody {
         let bytes = body.bytes
         return ResponseBody(contentLength: Int(body.length)) { writer in
-            for try await buffer in bytes { try await writer.write(buffer) }
+            for try await buffer in bytes {
+                guard !limiters.isEmpty else {
+                    try await writer.write(buffer)
+                    continue
+                }
+                var rest = buffer
+                while let slice = rest.readSlice(length: min(rest.readableBytes, 65_536)), slice.readableBytes > 0 {
+                    for limiter in limiters { await limiter.acquire(slice.readableBytes) }
+                    try await writer.write(slice)
+                }
+            }
             try await writer.finish(nil)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -16,6 +17,8 @@ struct S3Responder: HTTPResponder {
     let settings: ServerSettings
     /// User and group names for the permission model.
     let users: UserDirectory
+    /// Alluxio's global read rate limit, shared by every GET.
+    let globalReadLimiter: RateLimiter?
     let logger: Logger
     /// Verifies signatures in SIGV4 mode; nil in SIMPLE mode.
     let authenticator: Authenticator?
@@ -102,6 +105,8 @@ struct S3Responder: HTTPResponder {
     /// SIGV4 mode verifies the signature; SIMPLE mode takes the access key named in the request as the user.
     private func identify(_ request: Request, _ target: S3Target) throws(S3Error) -> Identity {
         if let authenticator { return try authenticator.authenticate(request, target) }
+        // NOSASL: no user is named; every request acts as the server's own user.
+        if settings.permissions.serverUserOnly { return .simple(users.userName(geteuid())) }
         if let user = try SimpleIdentity.user(authorization: request.headers[.authorization], query: target.query) {
             return .simple(user)
         }

@@ -22,6 +22,9 @@ public struct ServerSettings: Sendable {
     public var cleaner: CleanerSettings
     public var store: StoreOptions
     var permissions = PermissionSettings()
+    /// Alluxio's read rate limits in MB/s; 0 or less: unlimited.
+    var globalReadRateLimitMB = 0
+    var connectionReadRateLimitMB = 0
 
     public struct CleanerSettings: Sendable {
         public var enabled: Bool
@@ -48,6 +51,14 @@ public struct ServerSettings: Sendable {
         minPartSize = config.bytes(Keys.minPartSize)
         completeKeepalive = config.bool(Keys.completeKeepalive)
         completeKeepaliveIntervalMilliseconds = max(1000, config.durationMilliseconds(Keys.completeKeepaliveInterval))
+        permissions = PermissionSettings(
+            enabled: config.bool(Keys.permissionEnabled),
+            umask: UInt16(config.string(Keys.permissionUmask), radix: 8) ?? 0o022,
+            supergroup: config.string(Keys.permissionSupergroup),
+            serverUserOnly: config.choice(Keys.authenticationType) == "NOSASL"
+        )
+        globalReadRateLimitMB = config.int(Keys.globalReadRateLimit)
+        connectionReadRateLimitMB = config.int(Keys.connectionReadRateLimit)
         cleaner = CleanerSettings(
             enabled: config.bool(Keys.cleanerEnabled),
             timeoutMilliseconds: config.durationMilliseconds(Keys.cleanerTimeout),

@@ -90,7 +90,7 @@ public enum StrataApp {
             )
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
-        let users = try UserDirectory(mappingFile: "")
+        let users = try UserDirectory(mappingFile: configuration.string(Keys.groupMappingFile))
         let local = LocalStorage(store: store, io: io, users: users)
         if settings.permissions.enabled {
             // Anyone may create a bucket and only its owner may delete it, unless the admin set the root otherwise.
@@ -103,6 +103,7 @@ public enum StrataApp {
             storage: storage,
             settings: settings,
             users: users,
+            globalReadLimiter: RateLimiter(megabytesPerSecond: settings.globalReadRateLimitMB),
             logger: logger,
             authenticator: authenticator,
             requestMetrics: requestMetrics

@@ -1,0 +1,179 @@
+"""Alluxio's permission model for the user a request names (SIMPLE) or signs as (SIGV4): owner, group and mode on
+buckets, directories and objects, POSIX owners and modes for files made outside S3, the umask, canned ACLs,
+superuser and supergroup; read rate limits."""
+import os
+import pwd
+import subprocess
+import time
+
+import boto3
+import botocore
+import pytest
+from botocore.config import Config
+
+from conftest import STRATA_BIN, error_code
+
+GROUPS = "alice: analysts\nbob: analysts\ncarol: others\ndave: supergroup\n"
+
+
+def client(server, user, secret="unused"):
+    return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=user,
+                        aws_secret_access_key=secret,
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+def denied(call):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    assert error_code(e) == "AccessDenied", e.value.response
+    return True
+
+
+@pytest.fixture
+def permission_server(start_server, tmp_path):
+    mapping = tmp_path / "groups"
+    mapping.write_text(GROUPS)
+    return start_server(conf=[f"strata.security.group.mapping.file={mapping}"])
+
+
+def test_owner_group_other_superuser_supergroup(permission_server):
+    """Owner: everything; group member (analysts): read and list; other: read with umask 022, no write; superuser
+    and supergroup member: everything. Every refusal leaves the data unchanged."""
+    s = permission_server
+    alice, bob, carol, dave, admin = (client(s, u) for u in ["alice", "bob", "carol", "dave", "admin"])
+    alice.create_bucket(Bucket="reports")
+    alice.put_object(Bucket="reports", Key="q1/sales.csv", Body=b"alice's numbers")
+    # Group member and other read (mode 644, directories 755) and list.
+    for reader in (bob, carol):
+        assert reader.get_object(Bucket="reports", Key="q1/sales.csv")["Body"].read() == b"alice's numbers"
+        assert [o["Key"] for o in reader.list_objects_v2(Bucket="reports")["Contents"]] == ["q1/sales.csv"]
+        assert denied(lambda: reader.put_object(Bucket="reports", Key="q1/sales.csv", Body=b"overwritten"))
+        assert denied(lambda: reader.delete_object(Bucket="reports", Key="q1/sales.csv"))
+        assert denied(lambda: reader.put_object(Bucket="reports", Key="new.csv", Body=b"x"))
+        assert denied(lambda: reader.put_bucket_tagging(Bucket="reports", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}))
+        result = reader.delete_objects(Bucket="reports", Delete={"Objects": [{"Key": "q1/sales.csv"}]})
+        assert [e["Code"] for e in result["Errors"]] == ["AccessDenied"]
+    assert alice.get_object(Bucket="reports", Key="q1/sales.csv")["Body"].read() == b"alice's numbers"
+    assert "new.csv" not in [o["Key"] for o in alice.list_objects_v2(Bucket="reports")["Contents"]]
+    # The superuser and a supergroup member may do everything.
+    admin.put_object(Bucket="reports", Key="by-admin", Body=b"a")
+    dave.put_object(Bucket="reports", Key="by-dave", Body=b"d")
+    dave.delete_object(Bucket="reports", Key="by-admin")
+    # The owner deletes; a bucket is the owner's to delete (the root is sticky).
+    alice.delete_object(Bucket="reports", Key="by-dave")
+    assert denied(lambda: carol.delete_bucket(Bucket="reports"))
+    alice.delete_object(Bucket="reports", Key="q1/sales.csv")
+    alice.delete_bucket(Bucket="reports")
+
+
+def test_private_and_public_canned_acls(permission_server):
+    """`private` leaves group and other nothing; `public-read-write` lets everyone write; ACLs report the mode."""
+    s = permission_server
+    alice, bob = client(s, "alice"), client(s, "bob")
+    alice.create_bucket(Bucket="secret", ACL="private")
+    alice.put_object(Bucket="secret", Key="k", Body=b"hidden")
+    assert denied(lambda: bob.get_object(Bucket="secret", Key="k"))
+    assert denied(lambda: bob.list_objects_v2(Bucket="secret"))
+    alice.create_bucket(Bucket="dropbox", ACL="public-read-write")
+    bob.put_object(Bucket="dropbox", Key="from-bob", Body=b"hi", ACL="private")
+    assert denied(lambda: alice.get_object(Bucket="dropbox", Key="from-bob"))
+    grants = alice.get_bucket_acl(Bucket="dropbox")["Grants"]
+    assert {g["Permission"] for g in grants if g["Grantee"].get("URI", "").endswith("AllUsers")} == {"READ", "WRITE"}
+    # PutObjectAcl with a canned ACL changes the mode: the owner opens the object to others.
+    bob.put_object_acl(Bucket="dropbox", Key="from-bob", ACL="public-read")
+    assert alice.get_object(Bucket="dropbox", Key="from-bob")["Body"].read() == b"hi"
+    assert denied(lambda: alice.put_object_acl(Bucket="dropbox", Key="from-bob", ACL="private"))
+
+
+def test_umask_decides_new_modes(start_server, tmp_path):
+    """With umask 077 new objects are the owner's alone; the files on disk still belong to the server."""
+    s = start_server(conf=["strata.security.authorization.permission.umask=077"])
+    alice, bob = client(s, "alice"), client(s, "bob")
+    alice.create_bucket(Bucket="mine")
+    alice.put_object(Bucket="mine", Key="a/b", Body=b"x")
+    assert denied(lambda: bob.get_object(Bucket="mine", Key="a/b"))
+    assert denied(lambda: bob.list_objects_v2(Bucket="mine"))
+    grants = alice.get_object_acl(Bucket="mine", Key="a/b")["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
+
+
+def test_files_made_outside_s3_carry_their_posix_permissions(permission_server):
+    """A directory made by another program, owned by `nobody` with mode 0750, lets nobody (and root's group
+    members) in, and no one else; mode 0777 lets everyone write."""
+    s = permission_server
+    nobody = pwd.getpwnam("nobody")
+    external = os.path.join(s.root, "external")
+    os.makedirs(os.path.join(external, "closed"))
+    with open(os.path.join(external, "closed", "data"), "wb") as f:
+        f.write(b"outside")
+    with open(os.path.join(external, "open.txt"), "wb") as f:
+        f.write(b"readable")
+    os.chmod(external, 0o755)
+    os.chown(os.path.join(external, "closed"), nobody.pw_uid, nobody.pw_gid)
+    os.chmod(os.path.join(external, "closed"), 0o750)
+    alice, owner = client(s, "alice"), client(s, "nobody")
+    assert alice.get_object(Bucket="external", Key="open.txt")["Body"].read() == b"readable"
+    assert denied(lambda: alice.get_object(Bucket="external", Key="closed/data"))
+    assert owner.get_object(Bucket="external", Key="closed/data")["Body"].read() == b"outside"
+    assert denied(lambda: alice.put_object(Bucket="external", Key="new", Body=b"x"))
+    os.chmod(external, 0o777)
+    alice.put_object(Bucket="external", Key="new", Body=b"x")
+    assert open(os.path.join(external, "new"), "rb").read() == b"x"
+
+
+def test_permission_checks_can_be_switched_off(start_server):
+    """`alluxio.security.authorization.permission.enabled=false`: the user only labels requests."""
+    s = start_server(conf=["alluxio.security.authorization.permission.enabled=false"])
+    alice, bob = client(s, "alice"), client(s, "bob")
+    alice.create_bucket(Bucket="open", ACL="private")
+    alice.put_object(Bucket="open", Key="k", Body=b"v")
+    bob.put_object(Bucket="open", Key="k", Body=b"bob")
+    assert alice.get_object(Bucket="open", Key="k")["Body"].read() == b"bob"
+
+
+def test_nosasl_acts_as_the_server_user(start_server):
+    """NOSASL: whatever user a request names, it acts as the server's own user."""
+    s = start_server(conf=["alluxio.security.authentication.type=NOSASL"])
+    client(s, "alice").create_bucket(Bucket="nosasl")
+    owner = client(s, "bob").get_bucket_acl(Bucket="nosasl")["Owner"]["ID"]
+    assert owner == pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_sigv4_applies_the_same_model(start_server, tmp_path):
+    """SIGV4: the credential's user is the identity; scoped grants narrow it further."""
+    root = tmp_path / "signed"
+    root.mkdir()
+    for user, key in [("alice", "AK-A"), ("bob", "AK-B")]:
+        subprocess.run([STRATA_BIN, "credentials", "add", "--root", str(root), "--user", user, "--access-key", key,
+                        "--secret-key", f"{user}-secret"], check=True, capture_output=True)
+    s = start_server(root=root, conf=["strata.s3.auth.mode=SIGV4"])
+    alice, bob = client(s, "AK-A", "alice-secret"), client(s, "AK-B", "bob-secret")
+    alice.create_bucket(Bucket="signed-bucket", ACL="public-read-write")
+    alice.put_object(Bucket="signed-bucket", Key="k", Body=b"v", ACL="private")
+    # Bob has no grant on alice's bucket: the bucket grant refuses before the mode bits are asked.
+    assert denied(lambda: bob.get_object(Bucket="signed-bucket", Key="k"))
+
+
+def test_read_rate_limits(start_server):
+    """A 4 MB/s per-connection limit paces a 6 MiB GET to about 1.5 s; without it the same GET is far faster."""
+    s = start_server(conf=["alluxio.proxy.s3.single.connection.read.rate.limit.mb=4"])
+    alice = client(s, "alice")
+    alice.create_bucket(Bucket="paced")
+    alice.put_object(Bucket="paced", Key="big", Body=os.urandom(6 * 1024 * 1024))
+    started = time.monotonic()
+    assert len(alice.get_object(Bucket="paced", Key="big")["Body"].read()) == 6 * 1024 * 1024
+    elapsed = time.monotonic() - started
+    # 6 MiB at 4 MiB/s with a 0.4 MiB burst: at least about 1.4 s, and not wildly more.
+    assert 1.2 < elapsed < 4.0, elapsed
+    g = start_server(conf=["strata.proxy.s3.global.read.rate.limit.mb=8"])
+    alice = client(g, "alice")
+    alice.create_bucket(Bucket="paced")
+    alice.put_object(Bucket="paced", Key="big", Body=os.urandom(4 * 1024 * 1024))
+    started = time.monotonic()
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        sizes = list(pool.map(lambda _: len(client(g, "alice").get_object(Bucket="paced", Key="big")["Body"].read()), range(2)))
+    elapsed = time.monotonic() - started
+    # Two 4 MiB GETs share 8 MiB/s: about 1 s together.
+    assert sizes == [4 * 1024 * 1024] * 2
+    assert 0.8 < elapsed < 3.5, elapsed
