@@ -177,3 +177,52 @@ def test_read_rate_limits(start_server):
     # Two 4 MiB GETs share 8 MiB/s: about 1 s together.
     assert sizes == [4 * 1024 * 1024] * 2
     assert 0.8 < elapsed < 3.5, elapsed
+
+
+def test_group_members_get_the_group_bits(start_server, tmp_path):
+    """With umask 027 (objects 640, directories 750) a member of the owner's group reads and lists; others do not."""
+    mapping = tmp_path / "groups"
+    mapping.write_text(GROUPS)
+    s = start_server(conf=[f"strata.security.group.mapping.file={mapping}", "strata.security.authorization.permission.umask=027"])
+    alice, bob, carol = client(s, "alice"), client(s, "bob"), client(s, "carol")
+    alice.create_bucket(Bucket="team")
+    alice.put_object(Bucket="team", Key="plan/q3.txt", Body=b"plan")
+    assert bob.get_object(Bucket="team", Key="plan/q3.txt")["Body"].read() == b"plan"
+    assert [o["Key"] for o in bob.list_objects_v2(Bucket="team")["Contents"]] == ["plan/q3.txt"]
+    assert denied(lambda: bob.put_object(Bucket="team", Key="plan/q4.txt", Body=b"x"))
+    assert denied(lambda: carol.get_object(Bucket="team", Key="plan/q3.txt"))
+    assert denied(lambda: carol.list_objects_v2(Bucket="team"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files another owner needs root")
+def test_posix_ownership_follows_the_s3_user(start_server):
+    """With strata.security.authorization.posix.ownership.enabled, what `nobody` creates belongs to nobody on disk."""
+    s = start_server(conf=["strata.security.authorization.posix.ownership.enabled=true"])
+    nobody = pwd.getpwnam("nobody")
+    user = client(s, "nobody")
+    user.create_bucket(Bucket="owned")
+    user.put_object(Bucket="owned", Key="dir/file", Body=b"x")
+    for path in ["owned", "owned/dir", "owned/dir/file"]:
+        assert os.stat(os.path.join(s.root, path)).st_uid == nobody.pw_uid, path
+        assert os.stat(os.path.join(s.root, path)).st_gid == nobody.pw_gid, path
+    assert user.get_object(Bucket="owned", Key="dir/file")["Body"].read() == b"x"
+
+
+def test_sigv4_grants_and_mode_bits_both_apply(start_server, tmp_path):
+    """A credential of bob granted write on alice's bucket still needs the mode bits: 755 refuses his writes,
+    public-read-write lets them through."""
+    root = tmp_path / "signed2"
+    root.mkdir()
+    subprocess.run([STRATA_BIN, "credentials", "add", "--root", str(root), "--user", "alice", "--access-key", "AK-A",
+                    "--secret-key", "alice-secret"], check=True, capture_output=True)
+    subprocess.run([STRATA_BIN, "credentials", "add", "--root", str(root), "--user", "bob", "--access-key", "AK-B",
+                    "--secret-key", "bob-secret", "--bucket", "shared:write"], check=True, capture_output=True)
+    s = start_server(root=root, conf=["strata.s3.auth.mode=SIGV4"])
+    alice, bob = client(s, "AK-A", "alice-secret"), client(s, "AK-B", "bob-secret")
+    alice.create_bucket(Bucket="shared")
+    alice.put_object(Bucket="shared", Key="k", Body=b"v")
+    assert bob.get_object(Bucket="shared", Key="k")["Body"].read() == b"v"
+    assert denied(lambda: bob.put_object(Bucket="shared", Key="from-bob", Body=b"x"))
+    alice.put_bucket_acl(Bucket="shared", ACL="public-read-write")
+    bob.put_object(Bucket="shared", Key="from-bob", Body=b"x")
+    assert alice.get_object(Bucket="shared", Key="from-bob")["Body"].read() == b"x"

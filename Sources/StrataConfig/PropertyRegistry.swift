@@ -527,6 +527,13 @@ public enum Keys {
         default: "supergroup",
         "Members of this group pass every permission check."
     )
+    public static let posixOwnership = PropertyKey(
+        "strata.security.authorization.posix.ownership.enabled",
+        type: .boolean,
+        default: "false",
+        "Give new objects, directories and buckets the real POSIX owner and group of the S3 user and its group (when such a user "
+            + "and group exist and Strata may chown), so filesystem users see the same ownership as S3 users."
+    )
     public static let groupMappingFile = PropertyKey(
         "strata.security.group.mapping.file",
         type: .string,
@@ -599,6 +606,6 @@ public enum Keys {
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
         authMode, restAuthentication, restAuthenticator, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser,
         superuser, region,
-        authenticationType, permissionEnabled, permissionUmask, permissionSupergroup, groupMappingFile,
+        authenticationType, permissionEnabled, permissionUmask, permissionSupergroup, posixOwnership, groupMappingFile,
     ]
 }

@@ -73,5 +73,6 @@ public struct ServerSettings: Sendable {
             tmpSweepAgeSeconds: config.durationMilliseconds(Keys.tmpSweepAge) / 1000,
             multipartSuffix: config.string(Keys.multipartSuffix)
         )
+        store.posixOwnership = config.bool(Keys.posixOwnership)
     }
 }

@@ -12,13 +12,21 @@ public enum DurableFile {
 
     public static func replace(_ path: String, contents: [UInt8], mode: mode_t = 0o600) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = directory + "/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirfd >= 0 else { throw WriteError(description: "cannot open \(directory): \(String(cString: strerror(errno)))") }
+        defer { close(dirfd) }
+        try replace(in: dirfd, name: (path as NSString).lastPathComponent, contents: contents, mode: mode)
+    }
+
+    /// The same, relative to an open directory: nothing on the way can be swapped for a link.
+    public static func replace(in dirfd: Int32, name: String, contents: [UInt8], mode: mode_t = 0o600) throws {
+        let temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         func failure(_ what: String) -> WriteError { WriteError(description: "cannot \(what) \(temporary): \(String(cString: strerror(errno)))") }
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode)
+        let fd = openat(dirfd, temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw failure("create") }
         var ok = false
         defer {
-            if !ok { unlink(temporary) }
+            if !ok { unlinkat(dirfd, temporary, 0) }
         }
         do {
             defer { close(fd) }
@@ -31,12 +39,8 @@ public enum DurableFile {
             }
             guard fsync(fd) == 0 else { throw failure("fsync") }
         }
-        guard rename(temporary, path) == 0 else { throw failure("rename") }
+        guard renameat(dirfd, temporary, dirfd, name) == 0 else { throw failure("rename") }
         ok = true
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
-        }
+        fsync(dirfd)
     }
 }

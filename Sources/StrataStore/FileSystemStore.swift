@@ -158,6 +158,7 @@ public final class FileSystemStore: Sendable {
             let handle = try Sys.openBeneath(parent.fd, leaf, flags: Sys.readDirectory)
             let meta = BucketMetadata(owner: owner, created: Int64(Date().timeIntervalSince1970), group: permission?.group, mode: permission?.mode)
             try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded())
+            if let permission { applyPOSIXOwnership(handle, permission) }
             if options.syncPolicy == .fileAndDirectory { try Sys.fsync(parent.fd) }
         } catch {
             _ = try? Sys.rmdir(parent.fd, leaf)

@@ -112,11 +112,14 @@ extension FileSystemStore {
         do {
             try Sys.mkdir(uploads.fd, name, mode: 0o755)
             let directory = try Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory)
-            let writer = try ObjectWriter(store: self, directory: directory, name: FileSystemStore.infoFile)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            try writer.write(Array((try? encoder.encode(info)) ?? Data()))
-            try writer.commit(metadata: ObjectMetadata())
+            try DurableFile.replace(
+                in: directory.fd,
+                name: FileSystemStore.infoFile,
+                contents: Array((try? encoder.encode(info)) ?? Data()),
+                mode: 0o644
+            )
         } catch let error as S3Error {
             _ = try? removeRecursively(uploads, name)
             throw error
@@ -124,7 +127,8 @@ extension FileSystemStore {
             _ = try? removeRecursively(uploads, name)
             throw error.s3Error()
         } catch {
-            throw S3Error(.internalError)
+            _ = try? removeRecursively(uploads, name)
+            throw S3Error(.internalError, "The upload's record could not be written: \(error)")
         }
         return info
     }

@@ -160,6 +160,7 @@ public final class ObjectWriter: @unchecked Sendable {
         meta.size = st.size
         meta.mtimeNanos = st.mtimeNanos
         try storeMetadata(meta)
+        if let permission = meta.permission { store.applyPOSIXOwnership(file, permission) }
         if let tags, !tags.isEmpty {
             do { try FileSystemStore.writeTags(file.fd, tags) } catch { throw FileSystemStore.tagError(error) }
         }

@@ -17,6 +17,8 @@ public struct StoreOptions: Sendable {
     public var tmpSweepAgeSeconds: Int64
     /// Suffix of the directory holding one multipart upload's parts (Alluxio's `_s3_multipart_tmp`).
     public var multipartSuffix: String
+    /// Give what S3 creates its owner's and group's real POSIX uid and gid (needs the privilege to chown).
+    public var posixOwnership: Bool = false
 
     public init(
         syncPolicy: SyncPolicy = .fileAndDirectory,

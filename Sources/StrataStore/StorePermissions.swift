@@ -96,5 +96,22 @@ extension FileSystemStore {
         guard let stamp = explicit ?? recordedPermission(of: parent) else { return }
         let plain = Permission(owner: stamp.owner, group: stamp.group, mode: stamp.mode & 0o777)
         try? Sys.setAttribute(parent.fd, name, Permission.attributeName, plain.encoded())
+        if options.posixOwnership, let entry = try? Sys.openBeneath(parent.fd, name, flags: Sys.readDirectory) { applyPOSIXOwnership(entry, plain) }
+    }
+
+    /// With `posixOwnership`, gives an entry the uid and gid of its S3 owner and group when both exist on this system
+    /// (a failed chown, for lack of privilege, leaves the server's own ownership).
+    func applyPOSIXOwnership(_ file: OpenFile, _ permission: Permission) {
+        guard options.posixOwnership else { return }
+        // The reentrant lookups: several I/O threads may ask at once.
+        var buffer = [CChar](repeating: 0, count: 16_384)
+        var user = passwd()
+        var userResult: UnsafeMutablePointer<passwd>?
+        guard getpwnam_r(permission.owner, &user, &buffer, buffer.count, &userResult) == 0, userResult != nil else { return }
+        var groupBuffer = [CChar](repeating: 0, count: 16_384)
+        var group = group()
+        var groupResult: UnsafeMutablePointer<group>?
+        let found = getgrnam_r(permission.group, &group, &groupBuffer, groupBuffer.count, &groupResult) == 0 && groupResult != nil
+        _ = fchown(file.fd, user.pw_uid, found ? group.gr_gid : user.pw_gid)
     }
 }
