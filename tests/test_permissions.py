@@ -226,3 +226,27 @@ def test_sigv4_grants_and_mode_bits_both_apply(start_server, tmp_path):
     alice.put_bucket_acl(Bucket="shared", ACL="public-read-write")
     bob.put_object(Bucket="shared", Key="from-bob", Body=b"x")
     assert alice.get_object(Bucket="shared", Key="from-bob")["Body"].read() == b"x"
+
+
+def test_sigv4_anonymous_access_follows_public_canned_acls(start_server, tmp_path):
+    """SIGV4: an unsigned request reads only what public-read opened, lists only a public bucket, writes only into
+    a public-read-write bucket, and never lists buckets; everything else stays signed-only."""
+    import requests
+    root = tmp_path / "anon"
+    root.mkdir()
+    subprocess.run([STRATA_BIN, "credentials", "add", "--root", str(root), "--user", "alice", "--access-key", "AK-A",
+                    "--secret-key", "alice-secret"], check=True, capture_output=True)
+    s = start_server(root=root, conf=["strata.s3.auth.mode=SIGV4"])
+    alice = client(s, "AK-A", "alice-secret")
+    alice.create_bucket(Bucket="site")
+    alice.put_object(Bucket="site", Key="index.html", Body=b"<h1>hi</h1>", ACL="public-read")
+    alice.put_object(Bucket="site", Key="draft.html", Body=b"secret")
+    assert requests.get(f"{s.endpoint}/site/index.html", timeout=10).content == b"<h1>hi</h1>"
+    assert requests.get(f"{s.endpoint}/site/draft.html", timeout=10).status_code == 403
+    assert requests.get(f"{s.endpoint}/site?list-type=2", timeout=10).status_code == 403
+    assert requests.get(f"{s.endpoint}/", timeout=10).status_code == 403
+    assert requests.put(f"{s.endpoint}/site/upload", data=b"x", timeout=10).status_code == 403
+    alice.put_bucket_acl(Bucket="site", ACL="public-read-write")
+    assert b"<Key>index.html</Key>" in requests.get(f"{s.endpoint}/site?list-type=2", timeout=10).content
+    assert requests.put(f"{s.endpoint}/site/upload", data=b"x", timeout=10).status_code == 200
+    assert alice.get_object(Bucket="site", Key="draft.html")["Body"].read() == b"secret"

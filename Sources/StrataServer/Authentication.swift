@@ -29,6 +29,9 @@ struct Identity: Sendable {
     var credential: Credential?
     var isAdmin: Bool
     var payload: PayloadCheck
+    /// An unsigned request in SIGV4 mode: it may only read what a public canned ACL opened (and write into a
+    /// public-read-write bucket), as AWS's anonymous access.
+    var isAnonymousPublic = false
 
     static func simple(_ user: String) -> Identity { Identity(user: user, credential: nil, isAdmin: false, payload: .none) }
 }
@@ -40,6 +43,8 @@ struct Authenticator: Sendable {
     let region: String
     let enforceRegion: Bool
     let clockSkewSeconds: Int64
+    /// Unsigned requests act as this user on what public canned ACLs opened; nil refuses them.
+    var anonymousUser: String?
 
     func lookup(_ accessKey: String) throws(S3Error) -> Credential {
         if let admin, admin.accessKey == accessKey { return admin }
@@ -70,6 +75,11 @@ struct Authenticator: Sendable {
         }
         if q.has("X-Amz-Algorithm") || q.has("X-Amz-Signature") { return try verifyV4Query(request, target, now: now) }
         if q.has("AWSAccessKeyId") || q.has("Signature") { return try verifyV2Query(request, target, now: now) }
+        if let anonymousUser {
+            var anonymous = Identity.simple(anonymousUser)
+            anonymous.isAnonymousPublic = true
+            return anonymous
+        }
         throw S3Error(.accessDenied, "Anonymous access is not allowed: sign the request with SigV4.")
     }
 

@@ -88,7 +88,10 @@ extension S3Responder {
         let path = try await storage.pathPermissions(bucket: name, key: nil)
         guard let current = path.directories.last else { throw S3Error(.noSuchBucket, details: [("BucketName", name)]) }
         let mode = try Self.cannedMode(call)
-        try await storage.setBucketPermission(name, Permission(owner: current.owner, group: current.group, mode: mode.directory))
+        try await storage.setBucketPermission(
+            name,
+            Permission(owner: current.owner, group: current.group, mode: mode.directory, isPublic: mode.isPublic)
+        )
         return Responses.empty()
     }
 
@@ -97,13 +100,18 @@ extension S3Responder {
         let path = try await storage.pathPermissions(bucket: address.bucket, key: address.key)
         guard let current = path.object else { throw S3Error(.noSuchKey, details: [("Key", address.key)]) }
         let mode = try Self.cannedMode(call)
-        let updated = Permission(owner: current.owner, group: current.group, mode: address.key.hasSuffix("/") ? mode.directory : mode.file)
+        let updated = Permission(
+            owner: current.owner,
+            group: current.group,
+            mode: address.key.hasSuffix("/") ? mode.directory : mode.file,
+            isPublic: mode.isPublic
+        )
         try await storage.setObjectPermission(bucket: address.bucket, key: address.key, updated)
         return Responses.empty()
     }
 
     /// ACLs are set here with canned ACLs only: a grant list in the body has no equivalent in mode bits.
-    static func cannedMode(_ call: S3Call) throws(S3Error) -> (file: UInt16, directory: UInt16) {
+    static func cannedMode(_ call: S3Call) throws(S3Error) -> (file: UInt16, directory: UInt16, isPublic: Bool) {
         guard let canned = try CannedACL.of(call.header("x-amz-acl")) else {
             throw S3Error(
                 .notImplemented,
@@ -112,7 +120,7 @@ extension S3Responder {
             )
         }
         let file = canned.fileMode
-        return (file, Permission(owner: "", group: "", mode: file).directoryMode)
+        return (file, Permission(owner: "", group: "", mode: file).directoryMode, canned.isPublic)
     }
 
     /// The ACL a resource's owner, group and mode amount to: the owner holds FULL_CONTROL, and what the mode

@@ -31,6 +31,9 @@ enum CannedACL: String {
         return acl
     }
 
+    /// Whether anonymous requests may use what carries it.
+    var isPublic: Bool { self != .private }
+
     /// Mode bits for a file (directories add `x` wherever `r` is granted).
     var fileMode: UInt16 {
         switch self {
@@ -66,7 +69,12 @@ extension S3Responder {
         let bypass =
             identity.isAdmin || identity.user.bytesEqual(settings.superuser)
             || groups.contains { $0.bytesEqual(settings.permissions.supergroup) }
-        return Caller(user: identity.user, groups: groups, bypassesChecks: bypass)
+        return Caller(
+            user: identity.user,
+            groups: groups,
+            bypassesChecks: bypass && !identity.isAnonymousPublic,
+            needsPublic: identity.isAnonymousPublic
+        )
     }
 
     /// The owner, group and mode a new object (or directory object) made by this request gets: the caller's
@@ -74,9 +82,11 @@ extension S3Responder {
     func newPermission(_ call: S3Call, directory: Bool) throws(S3Error) -> Permission? {
         guard settings.permissions.enabled else { return nil }
         let caller = caller(call.identity)
-        let fileMode = try CannedACL.of(call.header("x-amz-acl"))?.fileMode ?? (0o666 & ~settings.permissions.umask)
-        let permission = Permission(owner: caller.user, group: caller.primaryGroup, mode: fileMode)
-        return directory ? Permission(owner: permission.owner, group: permission.group, mode: permission.directoryMode) : permission
+        let canned = try CannedACL.of(call.header("x-amz-acl"))
+        let fileMode = canned?.fileMode ?? (0o666 & ~settings.permissions.umask)
+        let permission = Permission(owner: caller.user, group: caller.primaryGroup, mode: fileMode, isPublic: canned?.isPublic == true)
+        guard directory else { return permission }
+        return Permission(owner: permission.owner, group: permission.group, mode: permission.directoryMode, isPublic: permission.isPublic)
     }
 
     /// The checks an action needs, in the order they are made.
@@ -112,6 +122,9 @@ extension S3Responder {
         guard settings.permissions.enabled else { return }
         let caller = caller(call.identity)
         guard !caller.bypassesChecks else { return }
+        if caller.needsPublic, case .listBuckets = action {
+            throw S3Error(.accessDenied, "Anonymous access is not allowed to list buckets: sign the request.")
+        }
         for check in permissionChecks(action) {
             guard try await allows(check, caller) else {
                 throw S3Error(.accessDenied, "Access Denied: the permission model does not let \(caller.user) do this.")
@@ -128,6 +141,7 @@ extension S3Responder {
     }
 
     func allows(_ check: PermissionCheck, _ caller: Caller) async throws -> Bool {
+        if caller.needsPublic { return try await allowsAnonymous(check, caller) }
         switch check {
         case .readObject(let bucket, let key):
             let path = try await storage.pathPermissions(bucket: bucket, key: key)
@@ -171,6 +185,27 @@ extension S3Responder {
                 return target.directories.last.map(caller.owns) == true || caller.owns(holder)
             }
             return true
+        }
+    }
+
+    /// An unsigned request where signatures are required: it reads only what a public canned ACL opened (the
+    /// object for reads, the bucket for listings) and writes only into a public-read-write bucket, as AWS does.
+    private func allowsAnonymous(_ check: PermissionCheck, _ caller: Caller) async throws -> Bool {
+        switch check {
+        case .readObject(let bucket, let key):
+            let path = try await storage.pathPermissions(bucket: bucket, key: key)
+            guard let object = path.object, object.isPublic else { return false }
+            return path.directories.allSatisfy { $0.grants(.execute, to: caller) } && object.grants(.read, to: caller)
+        case .readBucket(let bucket):
+            let path = try await storage.pathPermissions(bucket: bucket, key: nil)
+            guard let last = path.directories.last, last.isPublic else { return false }
+            return path.directories.dropLast().allSatisfy { $0.grants(.execute, to: caller) } && last.grants([.read, .execute], to: caller)
+        case .writeObject(let bucket, let key):
+            let bucketPath = try await storage.pathPermissions(bucket: bucket, key: nil)
+            guard bucketPath.directories.last?.isPublic == true else { return false }
+            return try await allows(.writeObject(bucket: bucket, key: key), Caller(user: caller.user, groups: caller.groups, bypassesChecks: false))
+        case .ownBucket, .ownObject, .createBucket, .deleteBucket:
+            return false
         }
     }
 }

@@ -86,7 +86,8 @@ public enum StrataApp {
                 admin: admin,
                 region: settings.region,
                 enforceRegion: configuration.bool(Keys.enforceRegion),
-                clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000
+                clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000,
+                anonymousUser: settings.anonymousAccess && settings.permissions.enabled ? settings.anonymousUser : nil
             )
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }

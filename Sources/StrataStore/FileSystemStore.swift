@@ -156,7 +156,13 @@ public final class FileSystemStore: Sendable {
         }
         do {
             let handle = try Sys.openBeneath(parent.fd, leaf, flags: Sys.readDirectory)
-            let meta = BucketMetadata(owner: owner, created: Int64(Date().timeIntervalSince1970), group: permission?.group, mode: permission?.mode)
+            let meta = BucketMetadata(
+                owner: owner,
+                created: Int64(Date().timeIntervalSince1970),
+                group: permission?.group,
+                mode: permission?.mode,
+                isPublic: permission?.isPublic == true ? true : nil
+            )
             try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded())
             if let permission { applyPOSIXOwnership(handle, permission) }
             if options.syncPolicy == .fileAndDirectory { try Sys.fsync(parent.fd) }

@@ -24,6 +24,7 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     /// The permission model's group and mode (owner is `owner`); nil for objects from before it.
     public var group: String?
     public var mode: UInt16?
+    public var isPublic: Bool?
     /// Set on directories that are objects (`key/`).
     public var isDirectory: Bool?
     /// For objects made by CompleteMultipartUpload: the upload (a retried Complete answers from it) and the
@@ -55,6 +56,7 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         case userMetadata = "um"
         case group = "g"
         case mode = "pm"
+        case isPublic = "pub"
         case owner = "o"
         case isDirectory = "dir"
         case multipartUploadId = "mp"
@@ -138,12 +140,14 @@ public struct BucketMetadata: Codable, Sendable, Equatable {
     public var created: Int64
     public var group: String?
     public var mode: UInt16?
+    public var isPublic: Bool?
 
-    public init(owner: String?, created: Int64, group: String? = nil, mode: UInt16? = nil) {
+    public init(owner: String?, created: Int64, group: String? = nil, mode: UInt16? = nil, isPublic: Bool? = nil) {
         self.owner = owner
         self.created = created
         self.group = group
         self.mode = mode
+        self.isPublic = isPublic
     }
 
     public func encoded() -> [UInt8] { (try? Array(JSONEncoder().encode(self))) ?? [] }
@@ -162,12 +166,13 @@ extension ObjectMetadata {
     public var permission: Permission? {
         get {
             guard let owner, let mode else { return nil }
-            return Permission(owner: owner, group: group ?? owner, mode: mode)
+            return Permission(owner: owner, group: group ?? owner, mode: mode, isPublic: isPublic == true)
         }
         set {
             owner = newValue?.owner ?? owner
             group = newValue?.group
             mode = newValue?.mode
+            isPublic = newValue?.isPublic == true ? true : nil
         }
     }
 }

@@ -14,24 +14,29 @@ public struct Permission: Sendable, Equatable {
     public var group: String
     /// The nine permission bits and the sticky bit (0o1000).
     public var mode: UInt16
+    /// Opened to anonymous requests by a public canned ACL (public-read, public-read-write).
+    public var isPublic: Bool
 
-    public init(owner: String, group: String, mode: UInt16) {
+    public init(owner: String, group: String, mode: UInt16, isPublic: Bool = false) {
         self.owner = owner
         self.group = group
         self.mode = mode & 0o1777
+        self.isPublic = isPublic
     }
 
-    /// `owner NUL group NUL octal-mode`: short, so it stays inside the inode.
-    public func encoded() -> [UInt8] { Array(owner.utf8) + [0] + Array(group.utf8) + [0] + Array(String(mode, radix: 8).utf8) }
+    /// `owner NUL group NUL octal-mode [NUL public]`: short, so it stays inside the inode.
+    public func encoded() -> [UInt8] {
+        Array(owner.utf8) + [0] + Array(group.utf8) + [0] + Array(String(mode, radix: 8).utf8) + (isPublic ? Array("\0public".utf8) : [])
+    }
 
     public static func decode(_ bytes: [UInt8]?) -> Permission? {
         guard let bytes else { return nil }
         let parts = bytes.split(separator: 0, omittingEmptySubsequences: false)
-        guard parts.count == 3, let owner = String(validating: parts[0], as: UTF8.self), !owner.isEmpty,
+        guard parts.count == 3 || parts.count == 4, let owner = String(validating: parts[0], as: UTF8.self), !owner.isEmpty,
             let group = String(validating: parts[1], as: UTF8.self), let modeText = String(validating: parts[2], as: UTF8.self),
             let mode = UInt16(modeText, radix: 8), mode <= 0o7777
         else { return nil }
-        return Permission(owner: owner, group: group, mode: mode)
+        return Permission(owner: owner, group: group, mode: mode, isPublic: parts.count == 4 && parts[3].elementsEqual("public".utf8))
     }
 
     /// The mode a directory made for an object gets: every class that may read may also enter.
@@ -60,11 +65,14 @@ public struct Caller: Sendable, Equatable {
     public var groups: [String]
     /// The superuser and members of the supergroup.
     public var bypassesChecks: Bool
+    /// An unsigned request where signatures are required: only what is public is open to it.
+    public var needsPublic: Bool
 
-    public init(user: String, groups: [String], bypassesChecks: Bool) {
+    public init(user: String, groups: [String], bypassesChecks: Bool, needsPublic: Bool = false) {
         self.user = user
         self.groups = groups
         self.bypassesChecks = bypassesChecks
+        self.needsPublic = needsPublic
     }
 
     public var primaryGroup: String { groups.first ?? user }

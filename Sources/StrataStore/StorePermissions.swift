@@ -17,7 +17,7 @@ extension FileSystemStore {
         if let bucket = BucketMetadata.decode(try? Sys.getAttribute(file.fd, BucketMetadata.attributeName)), let owner = bucket.owner,
             let mode = bucket.mode
         {
-            return Permission(owner: owner, group: bucket.group ?? owner, mode: mode)
+            return Permission(owner: owner, group: bucket.group ?? owner, mode: mode, isPublic: bucket.isPublic == true)
         }
         return Permission.decode(try? Sys.getAttribute(file.fd, Permission.attributeName))
     }
@@ -85,6 +85,7 @@ extension FileSystemStore {
         meta.owner = permission.owner
         meta.group = permission.group
         meta.mode = permission.mode
+        meta.isPublic = permission.isPublic ? true : nil
         do { try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded()) } catch { throw error.s3Error(resource: name) }
     }
 
