@@ -147,6 +147,7 @@ public struct ListObjectsArguments: Sendable {
     public var fetchOwner: Bool
 }
 
+/// ListMultipartUploads' arguments, which the store takes as they are.
 public struct ListUploadsArguments: Sendable {
     public var bucket: String
     public var prefix: String
@@ -154,6 +155,15 @@ public struct ListUploadsArguments: Sendable {
     public var keyMarker: String
     public var uploadIdMarker: String
     public var maxUploads: Int
+
+    public init(bucket: String, prefix: String, delimiter: String?, keyMarker: String, uploadIdMarker: String, maxUploads: Int) {
+        self.bucket = bucket
+        self.prefix = prefix
+        self.delimiter = delimiter
+        self.keyMarker = keyMarker
+        self.uploadIdMarker = uploadIdMarker
+        self.maxUploads = maxUploads
+    }
 }
 
 /// ListObjectsV2 continuation tokens: the last key returned, opaque to clients (base64url with a version tag).

@@ -220,16 +220,7 @@ extension S3Responder {
         let (bucketName, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads) = (
             list.bucket, list.prefix, list.delimiter, list.keyMarker, list.uploadIdMarker, list.maxUploads
         )
-        let page = try await storage.listMultipartUploads(
-            ListUploadsInput(
-                bucket: bucketName,
-                prefix: prefix,
-                delimiter: delimiter,
-                keyMarker: keyMarker,
-                uploadIdMarker: uploadIdMarker,
-                maxUploads: maxUploads
-            )
-        )
+        let page = try await storage.listMultipartUploads(list)
         var xml = XMLWriter(root: "ListMultipartUploadsResult")
         xml.element("Bucket", bucketName)
         xml.element("KeyMarker", keyMarker)

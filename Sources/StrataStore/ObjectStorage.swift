@@ -403,20 +403,5 @@ public struct ListPartsOutput: Sendable {
     }
 }
 
-public struct ListUploadsInput: Sendable {
-    public var bucket: String
-    public var prefix: String
-    public var delimiter: String?
-    public var keyMarker: String
-    public var uploadIdMarker: String
-    public var maxUploads: Int
-
-    public init(bucket: String, prefix: String, delimiter: String?, keyMarker: String, uploadIdMarker: String, maxUploads: Int) {
-        self.bucket = bucket
-        self.prefix = prefix
-        self.delimiter = delimiter
-        self.keyMarker = keyMarker
-        self.uploadIdMarker = uploadIdMarker
-        self.maxUploads = maxUploads
-    }
-}
+/// ListMultipartUploads takes the protocol's parsed arguments unchanged.
+public typealias ListUploadsInput = ListUploadsArguments
