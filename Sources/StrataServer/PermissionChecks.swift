@@ -173,7 +173,7 @@ extension S3Responder {
                 guard let parent = try? await storage.pathPermissions(bucket: segments.dropLast().joined(separator: ":"), key: nil) else {
                     return true
                 }
-                parents = [parent.root] + parent.directories
+                parents = [try await storage.rootPermission()] + parent.directories
             } else {
                 parents = [try await storage.rootPermission()]
             }

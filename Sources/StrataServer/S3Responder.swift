@@ -174,8 +174,14 @@ enum RequestIDs {
         {
             return incoming
         }
-        var generator = SystemRandomNumberGenerator()
+        // One random word, sixteen hex digits: one getrandom call per request, not one per digit.
+        var value = UInt64.random(in: 0...UInt64.max)
         let alphabet = Array("0123456789ABCDEF".utf8)
-        return String(decoding: (0..<16).map { _ in alphabet[Int(generator.next() % 16)] }, as: UTF8.self)
+        var digits = [UInt8](repeating: 0, count: 16)
+        for index in (0..<16).reversed() {
+            digits[index] = alphabet[Int(value & 0xF)]
+            value >>= 4
+        }
+        return String(decoding: digits, as: UTF8.self)
     }
 }

@@ -97,9 +97,9 @@ extension Permission {
     }
 }
 
-/// The permissions along the path to a bucket or object, outermost first, as far as the entries exist.
+/// The permissions along the path to a bucket or object below the root, outermost first, as far as the entries
+/// exist (the root's own permission matters only for creating buckets: `rootPermission`).
 public struct PathPermissions: Sendable {
-    public var root: Permission
     /// The bucket's directories (one per `:` segment) and the key's directories that exist, outermost first.
     public var directories: [Permission]
     /// Whether every directory of the key exists (so `object` is its parent's entry, or missing).
@@ -107,8 +107,7 @@ public struct PathPermissions: Sendable {
     /// The object itself, when it exists.
     public var object: Permission?
 
-    public init(root: Permission, directories: [Permission], directoriesComplete: Bool, object: Permission?) {
-        self.root = root
+    public init(directories: [Permission], directoriesComplete: Bool, object: Permission?) {
         self.directories = directories
         self.directoriesComplete = directoriesComplete
         self.object = object

@@ -3,28 +3,42 @@ import S3Protocol
 
 extension FileSystemStore {
     /// An open entry's permission: recorded by S3 (object or bucket metadata, or `user.strata.perm`), else POSIX.
-    func permission(of file: OpenFile, users: UserDirectory) throws(SystemError) -> Permission {
-        if let recorded = recordedPermission(of: file) { return recorded }
+    func permission(of file: OpenFile, users: UserDirectory, kind: EntryKind = .any) throws(SystemError) -> Permission {
+        if let recorded = recordedPermission(of: file, kind: kind) { return recorded }
         let st = try Sys.stat(file.fd)
         return Permission(owner: users.userName(st.uid), group: users.groupName(st.gid), mode: UInt16(st.mode & 0o1777))
     }
 
+    /// Where an entry's recorded permission is most likely kept, asked first so the common path costs one xattr read.
+    enum EntryKind {
+        case any
+        case bucket
+        case directory
+        case object
+    }
+
     /// The permission S3 recorded on an entry, if any.
-    func recordedPermission(of file: OpenFile) -> Permission? {
-        if let meta = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName)), let permission = meta.permission {
-            return permission
+    func recordedPermission(of file: OpenFile, kind: EntryKind = .any) -> Permission? {
+        func fromObject() -> Permission? {
+            ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName))?.permission
         }
-        if let bucket = BucketMetadata.decode(try? Sys.getAttribute(file.fd, BucketMetadata.attributeName)), let owner = bucket.owner,
-            let mode = bucket.mode
-        {
+        func fromBucket() -> Permission? {
+            guard let bucket = BucketMetadata.decode(try? Sys.getAttribute(file.fd, BucketMetadata.attributeName)), let owner = bucket.owner,
+                let mode = bucket.mode
+            else { return nil }
             return Permission(owner: owner, group: bucket.group ?? owner, mode: mode, isPublic: bucket.isPublic == true)
         }
-        return Permission.decode(try? Sys.getAttribute(file.fd, Permission.attributeName))
+        func fromAttribute() -> Permission? { Permission.decode(try? Sys.getAttribute(file.fd, Permission.attributeName)) }
+        switch kind {
+        case .bucket: return fromBucket() ?? fromAttribute() ?? fromObject()
+        case .directory: return fromAttribute() ?? fromObject() ?? fromBucket()
+        case .object, .any: return fromObject() ?? fromBucket() ?? fromAttribute()
+        }
     }
 
     /// The root's permission, which decides who may create buckets.
     public func rootPermission(users: UserDirectory) throws(S3Error) -> Permission {
-        do { return try permission(of: root, users: users) } catch { throw error.s3Error() }
+        do { return try permission(of: root, users: users, kind: .directory) } catch { throw error.s3Error() }
     }
 
     /// Gives the root an S3 permission when it has none: anyone may create a bucket, only its owner may delete it
@@ -38,13 +52,13 @@ extension FileSystemStore {
     /// object. NoSuchBucket when the bucket does not exist.
     public func pathPermissions(bucket: String, key: String?, users: UserDirectory) throws(S3Error) -> PathPermissions {
         do {
-            var path = PathPermissions(root: try permission(of: root, users: users), directories: [], directoriesComplete: true, object: nil)
+            var path = PathPermissions(directories: [], directoriesComplete: true, object: nil)
             var current = root
             for segment in bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true) {
                 guard let next = try? Sys.openBeneath(current.fd, segment, flags: Sys.readDirectory) else {
                     throw S3Error(.noSuchBucket, details: [("BucketName", bucket)])
                 }
-                path.directories.append(try permission(of: next, users: users))
+                path.directories.append(try permission(of: next, users: users, kind: .bucket))
                 current = next
             }
             guard let key else { return path }
@@ -54,11 +68,11 @@ extension FileSystemStore {
                     path.directoriesComplete = false
                     return path
                 }
-                path.directories.append(try permission(of: next, users: users))
+                path.directories.append(try permission(of: next, users: users, kind: .directory))
                 current = next
             }
             if let object = try? Sys.openBeneath(current.fd, leaf, flags: O_RDONLY | O_NONBLOCK) {
-                path.object = try permission(of: object, users: users)
+                path.object = try permission(of: object, users: users, kind: .object)
             }
             return path
         } catch let error as S3Error {

@@ -61,7 +61,6 @@ final class InMemoryStorage: ObjectStorage {
         let owner = try self.bucket(bucket).owner
         let object = try? key.map { key throws(S3Error) in try self.object(bucket, key) }
         return PathPermissions(
-            root: Permission(owner: "admin", group: "supergroup", mode: 0o1777),
             directories: [Permission(owner: owner, group: owner, mode: 0o777)],
             directoriesComplete: true,
             object: object.flatMap { $0 }.map { _ in Permission(owner: owner, group: owner, mode: 0o666) }
