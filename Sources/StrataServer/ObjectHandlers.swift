@@ -57,6 +57,9 @@ extension S3Responder {
             headers.set("x-amz-checksum-type", output.metadata.checksumIsComposite == true ? "COMPOSITE" : "FULL_OBJECT")
         }
         guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
+        if case .buffer(let buffer) = body, globalReadLimiter == nil, settings.connectionReadRateLimitMB <= 0 {
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
+        }
         return Response(status: status, headers: headers, body: Responses.stream(body, limiters: readLimiters()))
     }
 

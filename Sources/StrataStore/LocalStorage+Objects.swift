@@ -74,8 +74,18 @@ extension LocalStorage {
         try await run { try $0.openObject(bucket: try $0.openBucket(bucket), key: key) }
     }
 
+    /// Bodies up to this size are read in the same hop to the I/O pool as the object is opened.
+    static let smallBodyLimit: Int64 = 64 * 1024
+
+    /// Opens, checks and (for small bodies) reads the object in one hop to the I/O pool.
     public func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
-        try serve(input, try await openObject(bucket: input.bucket, key: input.key))
+        try await run { store in
+            var output = try serve(input, try store.openObject(bucket: try store.openBucket(input.bucket), key: input.key))
+            if case .file(let file, let offset, let length, _)? = output.body, length <= Self.smallBodyLimit {
+                output.body = .buffer(try FileChunks.read(file: file, at: offset, count: Int(length)))
+            }
+            return output
+        }
     }
 
     /// Applies the conditions, the part number or the range to an opened object: AWS's precedence, 304 and 412,

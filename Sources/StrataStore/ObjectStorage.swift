@@ -57,17 +57,34 @@ public protocol PayloadSource: Sendable {
 public enum ObjectBody: Sendable {
     case file(OpenFile, offset: Int64, length: Int64, reader: ByteStream)
     case stream(length: Int64, ByteStream)
+    /// A small body read together with the object's metadata, sent with the response head in one write.
+    case buffer(ByteBuffer)
 
     public var length: Int64 {
         switch self {
         case .file(_, _, let length, _), .stream(let length, _): length
+        case .buffer(let buffer): Int64(buffer.readableBytes)
         }
     }
 
     public var bytes: ByteStream {
         switch self {
         case .file(_, _, _, let reader), .stream(_, let reader): reader
+        case .buffer(let buffer):
+            ByteStream {
+                let sent = OnceFlag()
+                return { sent.take() ? buffer : nil }
+            }
         }
+    }
+}
+
+/// True the first time it is taken, false after.
+final class OnceFlag: @unchecked Sendable {
+    private var taken = false
+    func take() -> Bool {
+        defer { taken = true }
+        return !taken
     }
 }
 
