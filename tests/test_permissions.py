@@ -250,3 +250,28 @@ def test_sigv4_anonymous_access_follows_public_canned_acls(start_server, tmp_pat
     assert b"<Key>index.html</Key>" in requests.get(f"{s.endpoint}/site?list-type=2", timeout=10).content
     assert requests.put(f"{s.endpoint}/site/upload", data=b"x", timeout=10).status_code == 200
     assert alice.get_object(Bucket="site", Key="draft.html")["Body"].read() == b"secret"
+
+
+def test_concurrent_writers_never_see_an_unstamped_directory(permission_server):
+    """Sixteen writers creating keys in the same new directories at once: a directory is visible only with its
+    permission, so no writer is refused on a directory another writer is still making."""
+    import concurrent.futures
+    s = permission_server
+    carol = client(s, "carol")
+    carol.create_bucket(Bucket="racy")
+    # Each new directory is contested by the sixteen writers at once.
+    keys = [f"d{i // 16}/e{i % 2}/k{i}" for i in range(1600)]
+
+    def writer(worker):
+        mine = client(s, "carol")
+        for key in keys[worker::16]:
+            mine.put_object(Bucket="racy", Key=key, Body=b"x")
+        return len(keys[worker::16])
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        assert sum(pool.map(writer, range(16))) == len(keys)
+    listed = []
+    for page in carol.get_paginator("list_objects_v2").paginate(Bucket="racy"):
+        listed += [o["Key"] for o in page.get("Contents", [])]
+    assert sorted(listed) == sorted(keys)
+    assert not [n for n in os.listdir(os.path.join(s.root, "racy")) if n.startswith(".strata.tmp")]

@@ -246,9 +246,8 @@ public final class FileSystemStore: Sendable {
         var created: [(OpenFile, String)] = []
         for component in directories {
             do {
-                try Sys.mkdir(current.fd, component)
+                try makeDirectory(current, component, permission)
                 created.append((current, component))
-                stampDirectory(current, component, permission)
             } catch {
                 // EEXIST: a directory (fine) or a file (reported when opened below).
                 if error.errno != EEXIST {

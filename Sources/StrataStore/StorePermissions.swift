@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import S3Protocol
 
@@ -103,15 +104,31 @@ extension FileSystemStore {
         do { try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded()) } catch { throw error.s3Error(resource: name) }
     }
 
-    /// Stamps a directory just made for an object with the object's owner and group and a directory mode.
-    /// Directories made by the server itself (cache fills) inherit their parent's recorded permission instead,
-    /// so a bucket's owner keeps the rights the cache's structure would otherwise take away.
-    func stampDirectory(_ parent: OpenFile, _ name: String, _ permission: Permission?) {
+    /// Makes a directory for an object, with its permission from the first moment: the object's owner and group
+    /// and a directory mode, or (for directories the server makes itself, as cache fills) the parent's recorded
+    /// permission, so a bucket's owner keeps the rights the cache's structure would otherwise take away. A stamped
+    /// directory is made under a reserved name, stamped, and renamed into place, so a concurrent request never
+    /// sees it without its permission. EEXIST when the name exists already, as mkdir.
+    func makeDirectory(_ parent: OpenFile, _ name: String, _ permission: Permission?) throws(SystemError) {
         let explicit = permission.map { Permission(owner: $0.owner, group: $0.group, mode: $0.directoryMode) }
-        guard let stamp = explicit ?? recordedPermission(of: parent) else { return }
+        guard let stamp = explicit ?? recordedPermission(of: parent) else {
+            try Sys.mkdir(parent.fd, name)
+            return
+        }
+        if (try? Sys.stat(parent.fd, name)) != nil { throw SystemError(call: "mkdir", errno: EEXIST) }
         let plain = Permission(owner: stamp.owner, group: stamp.group, mode: stamp.mode & 0o777)
-        try? Sys.setAttribute(parent.fd, name, Permission.attributeName, plain.encoded())
-        if options.posixOwnership, let entry = try? Sys.openBeneath(parent.fd, name, flags: Sys.readDirectory) { applyPOSIXOwnership(entry, plain) }
+        let temporary = ReservedNames.temporaryPrefix + "dir." + UUID().uuidString.lowercased()
+        try Sys.mkdir(parent.fd, temporary)
+        do {
+            try Sys.setAttribute(parent.fd, temporary, Permission.attributeName, plain.encoded())
+            if options.posixOwnership, let entry = try? Sys.openBeneath(parent.fd, temporary, flags: Sys.readDirectory) {
+                applyPOSIXOwnership(entry, plain)
+            }
+            try Sys.rename(parent.fd, temporary, parent.fd, name, noReplace: true)
+        } catch {
+            _ = try? Sys.rmdir(parent.fd, temporary)
+            throw error
+        }
     }
 
     /// With `posixOwnership`, gives an entry the uid and gid of its S3 owner and group when both exist on this system

@@ -17,7 +17,10 @@ public enum TemporarySweeper {
         try? Sys.forEachEntry(dir.fd) { cName, type in
             let name = String(cString: cName)
             if name.hasPrefix(ReservedNames.temporaryPrefix) {
-                if let st = try? Sys.stat(dir.fd, name), st.isRegular, st.mtimeSeconds < cutoff, (try? Sys.unlink(dir.fd, name)) != nil {
+                // A directory being stamped before it is renamed into place is left empty by a crash.
+                if let st = try? Sys.stat(dir.fd, name), st.isDirectory, st.mtimeSeconds < cutoff, (try? Sys.rmdir(dir.fd, name)) != nil {
+                    removed += 1
+                } else if let st = try? Sys.stat(dir.fd, name), st.isRegular, st.mtimeSeconds < cutoff, (try? Sys.unlink(dir.fd, name)) != nil {
                     removed += 1
                 }
             } else if (type == .directory || type == .unknown) && !ReservedNames.isReserved(name) {
