@@ -23,6 +23,8 @@ struct S3Responder: HTTPResponder {
     /// Verifies signatures in SIGV4 mode; nil in SIMPLE mode.
     let authenticator: Authenticator?
     let requestMetrics: RequestMetrics
+    /// Nil when the access log is off.
+    let accessLog: AccessLog?
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now
@@ -81,16 +83,18 @@ struct S3Responder: HTTPResponder {
         response.headers.set("x-request-id", requestID)
         response.headers[.server] = "Strata"
         requestMetrics.record(operation: operationName, status: Int(response.status.code), bytes: Int(response.headers[.contentLength] ?? "") ?? 0)
-        if settings.accessLog {
-            let elapsed = ContinuousClock.now - started
-            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            logger.info(
-                "request",
-                metadata: [
-                    "request_id": "\(requestID)", "operation": "\(operationName)", "method": "\(request.method.rawValue)",
-                    "bucket": "\(bucketName)", "key": "\(keyName)", "status": "\(response.status.code)",
-                    "bytes": "\(response.headers[.contentLength] ?? "-")", "duration_ms": "\(String(format: "%.2f", ms))",
-                ]
+        if let accessLog {
+            accessLog.record(
+                AccessLog.Line(
+                    requestID: requestID,
+                    operation: operationName,
+                    method: request.method.rawValue,
+                    bucket: bucketName,
+                    key: keyName,
+                    status: Int(response.status.code),
+                    bytes: response.headers[.contentLength] ?? "-",
+                    elapsed: ContinuousClock.now - started
+                )
             )
         }
         return response

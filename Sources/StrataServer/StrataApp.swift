@@ -21,6 +21,7 @@ struct StrataApplication {
 
     /// Releases what the services do not own: the upstream client and the I/O threads.
     func shutdown() async {
+        responder.accessLog?.flush()
         await tiered?.client.shutdown()
         await local.io.shutdown()
     }
@@ -100,6 +101,7 @@ public enum StrataApp {
         let tiered = try makeTieredStorage(configuration, local: local, logger: logger)
         let storage: any ObjectStorage = override ?? tiered ?? local
         let requestMetrics = RequestMetrics()
+        let accessLog = settings.accessLog ? AccessLog() : nil
         let responder = S3Responder(
             storage: storage,
             settings: settings,
@@ -107,7 +109,8 @@ public enum StrataApp {
             globalReadLimiter: RateLimiter(megabytesPerSecond: settings.globalReadRateLimitMB),
             logger: logger,
             authenticator: authenticator,
-            requestMetrics: requestMetrics
+            requestMetrics: requestMetrics,
+            accessLog: accessLog
         )
         let app = Application(
             responder: responder,
@@ -131,6 +134,7 @@ public enum StrataApp {
             logger: logger
         )
         var services: [any Service] = []
+        if let accessLog { services.append(accessLog.service) }
         if let tiered {
             services.append(tiered.persister.service)
             if configuration.bytes(Keys.cacheQuota) > 0 {
