@@ -28,7 +28,7 @@ extension S3Responder {
     }
 
     func getObject(_ call: S3Call, _ read: ReadArguments, head: Bool) async throws -> Response {
-        let input = GetObjectInput(
+        var input = GetObjectInput(
             bucket: read.object.bucket,
             key: read.object.key,
             headOnly: head,
@@ -37,6 +37,7 @@ extension S3Responder {
             rangeHeader: read.rangeHeader,
             partNumber: read.partNumber
         )
+        input.permissionCheck = readCheck(call)
         let output = try await storage.getObject(input)
         var headers = HTTPFields()
         headers[.eTag] = "\"\(output.etag)\""

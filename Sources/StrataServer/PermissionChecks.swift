@@ -101,7 +101,8 @@ extension S3Responder {
         case .listObjects(let list): [.readBucket(list.bucket)]
         case .listMultipartUploads(let list): [.readBucket(list.bucket)]
         case .putBucketTagging(let bucket), .deleteBucketTagging(let bucket), .putBucketAcl(let bucket): [.ownBucket(bucket)]
-        case .getObject(let read), .headObject(let read): [.readObject(bucket: read.object.bucket, key: read.object.key)]
+        // GetObject and HeadObject are checked by the store in the hop that reads (`readCheck`).
+        case .getObject, .headObject: []
         case .getObjectTagging(let object), .getObjectAcl(let object): [.readObject(bucket: object.bucket, key: object.key)]
         case .putObjectAcl(let object): [.ownObject(bucket: object.bucket, key: object.key)]
         case .putObject(let object, _), .deleteObject(let object), .putObjectTagging(let object), .deleteObjectTagging(let object),
@@ -132,6 +133,24 @@ extension S3Responder {
         }
     }
 
+    /// The read check of GET and HEAD as a closure the store runs in the same hop to the I/O pool as the read.
+    func readCheck(_ call: S3Call) -> (@Sendable (PathPermissions) throws -> Void)? {
+        guard settings.permissions.enabled else { return nil }
+        let caller = caller(call.identity)
+        guard !caller.bypassesChecks else { return nil }
+        return { path in
+            guard Self.mayRead(path, caller) else {
+                throw S3Error(.accessDenied, "Access Denied: the permission model does not let \(caller.user) do this.")
+            }
+        }
+    }
+
+    /// `r` on the object and `x` on every directory above it; an anonymous caller also needs a public object.
+    static func mayRead(_ path: PathPermissions, _ caller: Caller) -> Bool {
+        if caller.needsPublic && path.object?.isPublic != true { return false }
+        return path.directories.allSatisfy { $0.grants(.execute, to: caller) } && (path.object?.grants(.read, to: caller) ?? true)
+    }
+
     /// Whether `caller` may delete or overwrite `key`: used per key by DeleteObjects.
     func mayWrite(_ call: S3Call, bucket: String, key: String) async -> Bool {
         guard settings.permissions.enabled else { return true }
@@ -144,8 +163,7 @@ extension S3Responder {
         if caller.needsPublic { return try await allowsAnonymous(check, caller) }
         switch check {
         case .readObject(let bucket, let key):
-            let path = try await storage.pathPermissions(bucket: bucket, key: key)
-            return path.directories.allSatisfy { $0.grants(.execute, to: caller) } && (path.object?.grants(.read, to: caller) ?? true)
+            return Self.mayRead(try await storage.pathPermissions(bucket: bucket, key: key), caller)
         case .writeObject(let bucket, let key):
             let path = try await storage.pathPermissions(bucket: bucket, key: key)
             guard let holder = path.directories.last else { return false }

@@ -70,8 +70,12 @@ extension LocalStorage {
     }
 
     /// Opens an object for serving; NoSuchBucket or NoSuchKey when it is not here.
-    public func openObject(bucket: String, key: String) async throws -> ObjectHandle {
-        try await run { try $0.openObject(bucket: try $0.openBucket(bucket), key: key) }
+    public func openObject(bucket: String, key: String, check: (@Sendable (PathPermissions) throws -> Void)? = nil) async throws -> ObjectHandle {
+        let users = users
+        return try await run { store in
+            if let check { try check(try store.pathPermissions(bucket: bucket, key: key, users: users)) }
+            return try store.openObject(bucket: try store.openBucket(bucket), key: key)
+        }
     }
 
     /// Bodies up to this size are read in the same hop to the I/O pool as the object is opened.
@@ -79,7 +83,9 @@ extension LocalStorage {
 
     /// Opens, checks and (for small bodies) reads the object in one hop to the I/O pool.
     public func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
-        try await run { store in
+        let users = users
+        return try await run { store in
+            if let check = input.permissionCheck { try check(try store.pathPermissions(bucket: input.bucket, key: input.key, users: users)) }
             var output = try serve(input, try store.openObject(bucket: try store.openBucket(input.bucket), key: input.key))
             if case .file(let file, let offset, let length, _)? = output.body, length <= Self.smallBodyLimit {
                 output.body = .buffer(try FileChunks.read(file: file, at: offset, count: Int(length)))

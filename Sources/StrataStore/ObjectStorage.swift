@@ -170,6 +170,8 @@ public struct GetObjectInput: Sendable {
     /// The Range header as sent, for error details.
     public var rangeHeader: String?
     public var partNumber: Int?
+    /// The permission model's decision, made in the same hop to the I/O pool as the read (nil: none to make).
+    public var permissionCheck: (@Sendable (PathPermissions) throws -> Void)?
 
     public init(
         bucket: String,

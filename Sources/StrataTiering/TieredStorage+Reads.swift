@@ -10,7 +10,7 @@ extension TieredStorage {
         let rule = rule(input.bucket)
         let object: ObjectHandle
         do {
-            object = try await local.openObject(bucket: input.bucket, key: input.key)
+            object = try await local.openObject(bucket: input.bucket, key: input.key, check: input.permissionCheck)
         } catch let error as S3Error where error.code == .noSuchKey {
             return try await readThrough(input, rule: rule)
         }
