@@ -159,7 +159,7 @@ public struct Configuration: Sendable {
     /// `alluxio.proxy.s3.v2.async.heavy.pool.maximum.thread.number` is set, the larger of that and the default, within the key's
     /// range; otherwise the default.
     public static func effectiveIOThreads(ioThreads: Int?, heavyPoolMaximum: Int?) -> Int {
-        let fallback = Int(Keys.ioThreads.defaultValue) ?? 16
+        let fallback = Int(Keys.ioThreads.defaultValue) ?? 4
         if let ioThreads { return ioThreads }
         guard let heavyPoolMaximum else { return fallback }
         var limit = 1024

@@ -249,18 +249,18 @@ import Testing
     }
 
     @Test func heavyPoolMaximumSizesIOThreads() throws {
-        #expect(Configuration.effectiveIOThreads(ioThreads: nil, heavyPoolMaximum: nil) == 16)
+        #expect(Configuration.effectiveIOThreads(ioThreads: nil, heavyPoolMaximum: nil) == 4)
         #expect(Configuration.effectiveIOThreads(ioThreads: nil, heavyPoolMaximum: 64) == 64)
-        #expect(Configuration.effectiveIOThreads(ioThreads: nil, heavyPoolMaximum: 4) == 16)
+        #expect(Configuration.effectiveIOThreads(ioThreads: nil, heavyPoolMaximum: 2) == 4)
         #expect(Configuration.effectiveIOThreads(ioThreads: nil, heavyPoolMaximum: 5000) == 1024)
         #expect(Configuration.effectiveIOThreads(ioThreads: 8, heavyPoolMaximum: 64) == 8)
 
-        #expect(try Configuration().int(Keys.ioThreads) == 16)
+        #expect(try Configuration().int(Keys.ioThreads) == 4)
         let mapped = try Configuration(fileProperties: [("alluxio.proxy.s3.v2.async.heavy.pool.maximum.thread.number", "64")])
         #expect(mapped.int(Keys.ioThreads) == 64)
         #expect(mapped.entry(Keys.ioThreads).sourceDescription == "file (alluxio.proxy.s3.v2.async.heavy.pool.maximum.thread.number)")
         let small = try Configuration(commandLine: [("strata.proxy.s3.v2.async.heavy.pool.maximum.thread.number", "2")])
-        #expect(small.int(Keys.ioThreads) == 16)
+        #expect(small.int(Keys.ioThreads) == 4)
         #expect(small.entry(Keys.ioThreads).sourceDescription == "command line (strata.proxy.s3.v2.async.heavy.pool.maximum.thread.number)")
         let explicit = try Configuration(
             fileProperties: [("strata.fs.io.threads", "4"), ("alluxio.proxy.s3.v2.async.heavy.pool.maximum.thread.number", "64")]
