@@ -13,10 +13,8 @@ public struct LocalStorage: ObjectStorage {
     public init(store: FileSystemStore, io: IOPool, users: UserDirectory? = nil) {
         self.store = store
         self.io = io
-        self.users = users ?? (try? UserDirectory(mappingFile: "")) ?? LocalStorage.systemUsers
+        self.users = users ?? UserDirectory()
     }
-
-    private static let systemUsers = try! UserDirectory(mappingFile: "")
 
     /// Runs filesystem work on the I/O pool.
     public func run<T: Sendable>(_ body: @escaping @Sendable (FileSystemStore) throws -> T) async throws -> T {

@@ -120,6 +120,9 @@ public final class UserDirectory: Sendable {
     private let mapping: [String: [String]]?
     private let names = Mutex<(users: [UInt32: String], groups: [UInt32: String], members: [String: [String]])>(([:], [:], [:]))
 
+    /// The system's user and group database.
+    public init() { mapping = nil }
+
     /// `mappingFile` empty means the system database.
     public init(mappingFile: String) throws {
         guard !mappingFile.isEmpty else {
