@@ -22,8 +22,9 @@ extension S3Responder {
         // Keys the permission model refuses are reported as AccessDenied, the others deleted.
         var allowed: [String] = []
         var refused: Set<String> = []
+        let caller = checkedCaller(call)
         for key in keys {
-            if await mayWrite(call, bucket: bucketName, key: key) { allowed.append(key) } else { refused.insert(key) }
+            if await mayWrite(caller, bucket: bucketName, key: key) { allowed.append(key) } else { refused.insert(key) }
         }
         let deleted = try await storage.deleteObjects(bucket: bucketName, keys: allowed)
         var results: [String: S3Error?] = [:]

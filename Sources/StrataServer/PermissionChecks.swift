@@ -120,9 +120,7 @@ extension S3Responder {
 
     /// Refuses the request with AccessDenied unless the permission model allows every check; nothing is changed.
     func checkPermissions(_ call: S3Call, _ action: S3Action) async throws {
-        guard settings.permissions.enabled else { return }
-        let caller = caller(call.identity)
-        guard !caller.bypassesChecks else { return }
+        guard let caller = checkedCaller(call) else { return }
         if caller.needsPublic, case .listBuckets = action {
             throw S3Error(.accessDenied, "Anonymous access is not allowed to list buckets: sign the request.")
         }
@@ -135,9 +133,7 @@ extension S3Responder {
 
     /// The read check of GET and HEAD as a closure the store runs in the same hop to the I/O pool as the read.
     func readCheck(_ call: S3Call) -> (@Sendable (PathPermissions) throws -> Void)? {
-        guard settings.permissions.enabled else { return nil }
-        let caller = caller(call.identity)
-        guard !caller.bypassesChecks else { return nil }
+        guard let caller = checkedCaller(call) else { return nil }
         return { path in
             guard Self.mayRead(path, caller) else {
                 throw S3Error(.accessDenied, "Access Denied: the permission model does not let \(caller.user) do this.")
@@ -151,19 +147,34 @@ extension S3Responder {
         return path.directories.allSatisfy { $0.grants(.execute, to: caller) } && (path.object?.grants(.read, to: caller) ?? true)
     }
 
-    /// Whether `caller` may delete or overwrite `key`: used per key by DeleteObjects.
-    func mayWrite(_ call: S3Call, bucket: String, key: String) async -> Bool {
-        guard settings.permissions.enabled else { return true }
+    /// `r` and `x` on the bucket's directory and `x` above it; an anonymous caller also needs a public bucket.
+    static func mayList(_ path: PathPermissions, _ caller: Caller) -> Bool {
+        guard let last = path.directories.last, !caller.needsPublic || last.isPublic else { return false }
+        return path.directories.dropLast().allSatisfy { $0.grants(.execute, to: caller) } && last.grants([.read, .execute], to: caller)
+    }
+
+    /// The caller the permission model checks for a request, nil when nothing is checked (model off, or a caller
+    /// that bypasses it); DeleteObjects works it out once for all its keys.
+    func checkedCaller(_ call: S3Call) -> Caller? {
+        guard settings.permissions.enabled else { return nil }
         let caller = caller(call.identity)
-        if caller.bypassesChecks { return true }
+        return caller.bypassesChecks ? nil : caller
+    }
+
+    /// Whether `caller` may delete or overwrite `key`: used per key by DeleteObjects.
+    func mayWrite(_ caller: Caller?, bucket: String, key: String) async -> Bool {
+        guard let caller else { return true }
         return (try? await allows(.writeObject(bucket: bucket, key: key), caller)) ?? false
     }
 
     func allows(_ check: PermissionCheck, _ caller: Caller) async throws -> Bool {
-        if caller.needsPublic { return try await allowsAnonymous(check, caller) }
+        // Reads and listings apply the anonymous rule themselves; changes by an anonymous caller have their own.
+        if case .readObject(let bucket, let key) = check { return Self.mayRead(try await storage.pathPermissions(bucket: bucket, key: key), caller) }
+        if case .readBucket(let bucket) = check { return Self.mayList(try await storage.pathPermissions(bucket: bucket, key: nil), caller) }
+        if caller.needsPublic { return try await anonymousMayChange(check, caller) }
         switch check {
-        case .readObject(let bucket, let key):
-            return Self.mayRead(try await storage.pathPermissions(bucket: bucket, key: key), caller)
+        case .readObject, .readBucket:
+            return false  // answered above
         case .writeObject(let bucket, let key):
             let path = try await storage.pathPermissions(bucket: bucket, key: key)
             guard let holder = path.directories.last else { return false }
@@ -172,10 +183,6 @@ extension S3Responder {
             // A sticky directory lets only an entry's owner (or the directory's) replace or remove it.
             if holder.isSticky, path.directoriesComplete, let object = path.object { return caller.owns(object) || caller.owns(holder) }
             return true
-        case .readBucket(let bucket):
-            let path = try await storage.pathPermissions(bucket: bucket, key: nil)
-            guard let last = path.directories.last else { return false }
-            return path.directories.dropLast().allSatisfy { $0.grants(.execute, to: caller) } && last.grants([.read, .execute], to: caller)
         case .ownBucket(let bucket):
             let path = try await storage.pathPermissions(bucket: bucket, key: nil)
             return path.directories.last.map(caller.owns) ?? false
@@ -206,23 +213,15 @@ extension S3Responder {
         }
     }
 
-    /// An unsigned request where signatures are required: it reads only what a public canned ACL opened (the
-    /// object for reads, the bucket for listings) and writes only into a public-read-write bucket, as AWS does.
-    private func allowsAnonymous(_ check: PermissionCheck, _ caller: Caller) async throws -> Bool {
+    /// An unsigned request where signatures are required changes only what a public-read-write bucket holds, as
+    /// AWS's anonymous access (what it may read `mayRead` and `mayList` decide).
+    private func anonymousMayChange(_ check: PermissionCheck, _ caller: Caller) async throws -> Bool {
         switch check {
-        case .readObject(let bucket, let key):
-            let path = try await storage.pathPermissions(bucket: bucket, key: key)
-            guard let object = path.object, object.isPublic else { return false }
-            return path.directories.allSatisfy { $0.grants(.execute, to: caller) } && object.grants(.read, to: caller)
-        case .readBucket(let bucket):
-            let path = try await storage.pathPermissions(bucket: bucket, key: nil)
-            guard let last = path.directories.last, last.isPublic else { return false }
-            return path.directories.dropLast().allSatisfy { $0.grants(.execute, to: caller) } && last.grants([.read, .execute], to: caller)
         case .writeObject(let bucket, let key):
             let bucketPath = try await storage.pathPermissions(bucket: bucket, key: nil)
             guard bucketPath.directories.last?.isPublic == true else { return false }
             return try await allows(.writeObject(bucket: bucket, key: key), Caller(user: caller.user, groups: caller.groups, bypassesChecks: false))
-        case .ownBucket, .ownObject, .createBucket, .deleteBucket:
+        case .readObject, .readBucket, .ownBucket, .ownObject, .createBucket, .deleteBucket:
             return false
         }
     }
