@@ -22,6 +22,16 @@ final class PayloadVerifier: @unchecked Sendable {
         if case .sha256 = check { bodyHash.update(bufferPointer: bytes) }
     }
 
+    /// Raw aws-chunked bytes: a plain digest covers them as sent (framing included), the decoder's events carry the
+    /// chunk signatures, and the payload bytes go to `emit`.
+    func decode(_ raw: UnsafeRawBufferPointer, with decoder: inout AWSChunkedDecoder, emit: (UnsafeRawBufferPointer) -> Void) throws {
+        update(raw)
+        try decoder.feed(raw) { event in
+            try consume(event)
+            if case .data(let payload) = event { emit(payload) }
+        }
+    }
+
     /// One event of an aws-chunked body.
     func consume(_ event: AWSChunkedDecoder.Event) throws {
         guard case .signedChunks(let signing) = check else { return }

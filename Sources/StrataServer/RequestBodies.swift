@@ -19,15 +19,12 @@ enum BodyCollector {
             rawBytes += chunk.readableBytes
             guard rawBytes <= rawLimit else { throw tooLarge() }
             try chunk.withUnsafeReadableBytes { raw in
-                verifier.update(raw)
                 guard decoder != nil else {
+                    verifier.update(raw)
                     collected.append(contentsOf: raw)
                     return
                 }
-                try decoder!.feed(raw) { event in
-                    try verifier.consume(event)
-                    if case .data(let payload) = event { collected.append(contentsOf: payload) }
-                }
+                try verifier.decode(raw, with: &decoder!) { collected.append(contentsOf: $0) }
             }
             guard collected.count <= limit else { throw tooLarge() }
         }
@@ -111,14 +108,7 @@ struct RequestPayload: PayloadSource {
         do {
             for try await chunk in call.request.body {
                 if decoder != nil {
-                    try chunk.withUnsafeReadableBytes { raw in
-                        // A plain digest covers the bytes as sent, framing included.
-                        verifier.update(raw)
-                        try decoder!.feed(raw) { event in
-                            try verifier.consume(event)
-                            if case .data(let payload) = event { pending.writeBytes(payload) }
-                        }
-                    }
+                    try chunk.withUnsafeReadableBytes { raw in try verifier.decode(raw, with: &decoder!) { pending.writeBytes($0) } }
                     received = decoder!.decodedLength
                 } else {
                     chunk.withUnsafeReadableBytes { verifier.update($0) }
