@@ -83,6 +83,7 @@ static void fill(const struct statx *sx, cstrata_stat_t *out) {
     out->mtime_sec = sx->stx_mtime.tv_sec;
     out->mtime_nsec = sx->stx_mtime.tv_nsec;
     out->ctime_sec = sx->stx_ctime.tv_sec;
+    out->ctime_nsec = sx->stx_ctime.tv_nsec;
     out->inode = sx->stx_ino;
     out->device = ((uint64_t)sx->stx_dev_major << 32) | sx->stx_dev_minor;
     out->mode = sx->stx_mode;

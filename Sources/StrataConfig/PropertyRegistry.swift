@@ -131,6 +131,13 @@ public enum Keys {
         "Files written outside S3 get their MD5 ETag computed (and cached) during listings up to this size; larger ones show a placeholder "
             + "ETag in listings until first read or HEAD."
     )
+    public static let listingIndexMemory = PropertyKey(
+        "strata.s3.listing.index.memory",
+        type: .bytes,
+        default: "64MB",
+        "Memory for the sorted names of large directories (256 entries or more), kept between listing pages so that every page of a "
+            + "directory of millions of keys costs the same. Checked against the directory's change time on every page; 0 turns it off."
+    )
 
     // MARK: S3 semantics
     public static let bucketNamingRestrictions = PropertyKey(
@@ -596,7 +603,7 @@ public enum Keys {
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads,
         shutdownGrace,
         accessLog, auditLogging, logLevel,
-        syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize,
+        syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         globalReadRateLimit, connectionReadRateLimit, bucketPathCacheTimeout, streamCacheTimeout,
         v2Enabled, v2AsyncProcessing, v2LightPoolCore, v2LightPoolMaximum, v2LightPoolQueue, v2HeavyPoolCore, v2HeavyPoolMaximum, v2HeavyPoolQueue,

@@ -74,5 +74,6 @@ public struct ServerSettings: Sendable {
             multipartSuffix: config.string(Keys.multipartSuffix)
         )
         store.posixOwnership = config.bool(Keys.posixOwnership)
+        store.listingIndexBytes = Int(clamping: config.bytes(Keys.listingIndexMemory))
     }
 }

@@ -22,6 +22,7 @@ public final class FileSystemStore: Sendable {
     public let rootPath: String
     public let options: StoreOptions
     let root: OpenFile
+    let directoryIndex: DirectoryIndexCache
 
     /// Creates the root if missing and checks that it can hold user xattrs: a filesystem without them
     /// would silently lose metadata, so start-up refuses it.
@@ -30,6 +31,7 @@ public final class FileSystemStore: Sendable {
         try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
         self.rootPath = absolute
         self.options = options
+        directoryIndex = DirectoryIndexCache(budget: options.listingIndexBytes, quietNanos: options.listingIndexQuietNanos)
         root = try Sys.openDirectory(absolute: absolute)
         try FileSystemStore.probeExtendedAttributes(root, path: absolute)
     }

@@ -134,8 +134,69 @@ final class KeyWalker {
         return true
     }
 
-    /// Reads the next window: the smallest `windowSize` entries after the frame's cursor.
+    /// Reads the next window: the smallest `windowSize` entries after the frame's cursor, from the directory's sorted
+    /// names when they fit the index's budget, by a bounded pass over the directory otherwise.
     private func load(_ frame: Frame) throws {
+        do {
+            if let names = try store.directoryIndex.sortedNames(of: frame.handle) {
+                names.withView { load(frame, from: $0) }
+                return
+            }
+        } catch let error as SystemError {
+            guard error.errno == ENOENT || error.errno == EACCES else { throw error }
+            frame.window = []
+            frame.index = 0
+            frame.exhausted = true
+            return
+        }
+        try scan(frame)
+    }
+
+    /// Fills the window from sorted names, starting by binary search where the cursor, the listing prefix, the start
+    /// key and a skipped common prefix allow: a page deep into a huge directory costs what the first page costs.
+    private func load(_ frame: Frame, from names: SortedNames.View) {
+        var first = 0
+        if let cursor = frame.cursor {
+            first = max(first, names.partition { !cursor.lexicographicallyPrecedes($0) })
+        }
+        if !frame.namePrefix.isEmpty {
+            first = max(first, names.partition { $0.lexicographicallyPrecedes(frame.namePrefix) })
+        }
+        if let startAfter, startAfter.count > frame.path.count, startAfter.starts(with: frame.path) {
+            // Names before the start key's component in this directory hold only keys before it.
+            let rest = startAfter[frame.path.count...]
+            let component = rest.firstIndex(of: UInt8(ascii: "/")).map { rest[...$0] } ?? rest
+            first = max(first, names.partition { $0.lexicographicallyPrecedes(component) })
+        }
+        if let skipPrefix, skipPrefix.count > frame.path.count, skipPrefix.starts(with: frame.path) {
+            // A skipped prefix that ends inside one name component covers a run of whole names.
+            let rest = skipPrefix[frame.path.count...]
+            let coversWholeNames = rest.firstIndex(of: UInt8(ascii: "/")).map { $0 == rest.index(before: rest.endIndex) } ?? true
+            if coversWholeNames {
+                first = max(first, names.partition { $0.lexicographicallyPrecedes(rest) || $0.starts(with: rest) })
+            }
+        }
+        var entries: [Entry] = []
+        var index = first
+        while index < names.count, entries.count < windowSize {
+            let sortKey = names[index]
+            index += 1
+            guard sortKey.starts(with: frame.namePrefix) else {
+                index = names.count
+                break
+            }
+            let isDirectory = sortKey.last == UInt8(ascii: "/")
+            guard isCandidate(frame.path + sortKey, isDirectory: isDirectory) else { continue }
+            let name = String(decoding: isDirectory ? UnsafeRawBufferPointer(rebasing: sortKey.dropLast()) : sortKey, as: UTF8.self)
+            entries.append(Entry(name: name, sortKey: Array(sortKey), isDirectory: isDirectory))
+        }
+        frame.window = entries
+        frame.index = 0
+        frame.exhausted = index >= names.count
+    }
+
+    /// Reads the next window in one pass over a directory too large for the index, holding at most a few windows.
+    private func scan(_ frame: Frame) throws {
         var entries: [Entry] = []
         let limit = windowSize
         var overflowed = false

@@ -65,7 +65,9 @@ extension FileSystemStore {
                     page.isTruncated = true
                     break
                 }
-                page.contents.append(summary(of: item))
+                // A key removed since its directory was read is no longer there to list.
+                guard let summary = summary(of: item) else { continue }
+                page.contents.append(summary)
                 page.lastItem = item.key
                 count += 1
             }
@@ -77,7 +79,7 @@ extension FileSystemStore {
         return page
     }
 
-    func summary(of item: WalkedKey) -> ObjectSummary {
+    func summary(of item: WalkedKey) -> ObjectSummary? {
         if item.isDirectory {
             let st = try? Sys.stat(item.directory.fd, item.name)
             let meta = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, item.name, ObjectMetadata.attributeName))
@@ -90,9 +92,7 @@ extension FileSystemStore {
                 owner: meta?.owner
             )
         }
-        guard let st = try? Sys.stat(item.directory.fd, item.name) else {
-            return ObjectSummary(key: item.key, size: 0, lastModifiedSeconds: 0, lastModifiedMilliseconds: 0, etag: emptyMD5, owner: nil)
-        }
+        guard let st = try? Sys.stat(item.directory.fd, item.name), st.isRegular else { return nil }
         let stored = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, item.name, ObjectMetadata.attributeName))
         var etag: String
         if let stored, stored.isValid(for: st) {

@@ -19,6 +19,11 @@ public struct StoreOptions: Sendable {
     public var multipartSuffix: String
     /// Give what S3 creates its owner's and group's real POSIX uid and gid (needs the privilege to chown).
     public var posixOwnership: Bool = false
+    /// Memory for the sorted names of large directories kept between listing pages (0 turns the index off).
+    public var listingIndexBytes: Int = 64 << 20
+    /// A directory is indexed only once it has not changed for this long: a change within the same timestamp tick
+    /// would go unseen (git's "racy" rule; network filesystems' server clocks need the slack).
+    public var listingIndexQuietNanos: Int64 = 1_000_000_000
 
     public init(
         syncPolicy: SyncPolicy = .fileAndDirectory,

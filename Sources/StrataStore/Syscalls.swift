@@ -22,6 +22,8 @@ public struct FileStat: Sendable, Equatable {
     public var size: Int64
     public var mtimeSeconds: Int64
     public var mtimeNanoseconds: Int64
+    /// Status-change time in nanoseconds: a directory's changes when an entry is added, removed or renamed.
+    public var ctimeNanos: Int64
     public var inode: UInt64
     public var device: UInt64
     public var mode: UInt32
@@ -33,6 +35,7 @@ public struct FileStat: Sendable, Equatable {
         size = s.size
         mtimeSeconds = s.mtime_sec
         mtimeNanoseconds = s.mtime_nsec
+        ctimeNanos = s.ctime_sec &* 1_000_000_000 &+ s.ctime_nsec
         inode = s.inode
         device = s.device
         mode = s.mode
@@ -177,6 +180,13 @@ enum Sys {
     enum EntryType { case directory, regular, symlink, other, unknown }
 
     /// Calls `body` for each entry of the directory except `.` and `..`.
+    /// Wall-clock time in nanoseconds, the clock file timestamps come from.
+    static func realtimeNanos() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec)
+    }
+
     static func forEachEntry(_ dir: Int32, _ body: (UnsafePointer<CChar>, EntryType) throws -> Void) throws {
         guard let handle = cstrata_opendir_fd(dir) else { throw SystemError(call: "opendir", errno: errno) }
         defer { cstrata_closedir(handle) }

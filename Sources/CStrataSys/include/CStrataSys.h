@@ -36,6 +36,7 @@ typedef struct {
     int64_t mtime_sec;
     int64_t mtime_nsec;
     int64_t ctime_sec;
+    int64_t ctime_nsec;
     uint64_t inode;
     uint64_t device;
     uint32_t mode;
