@@ -11,7 +11,6 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "strata", targets: ["strata"]),
-        .executable(name: "strata-bench", targets: ["strata-bench"]),
         // The pure protocol parsers, for the libFuzzer harness in fuzz/.
         .library(name: "S3Protocol", targets: ["S3Protocol"]),
     ],
@@ -88,16 +87,6 @@ let package = Package(
                 "StrataServer", "StrataConfig", "StrataStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "strata-bench",
-            dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
