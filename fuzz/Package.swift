@@ -1,5 +1,6 @@
 // swift-tools-version:6.1
-// libFuzzer harnesses for Strata's client-facing parsers (module S3Protocol of the root package).
+// libFuzzer harnesses for Strata's client-facing parsers (module S3Protocol of the root package) and for the
+// object metadata codec (whose sources fuzz-metadata links from Sources/StrataStore).
 // Build and run them with scripts/fuzz; a plain `swift build` here builds them without instrumentation.
 import PackageDescription
 
@@ -28,4 +29,10 @@ let package = Package(
                 dependencies: ["FuzzSupport", .product(name: "S3Protocol", package: "strata")]
             )
         }
+        + [
+            // Its directory links ObjectMetadata.swift, MetadataCodec.swift and ChecksumAlgorithm.swift from
+            // Sources/StrataStore, which use nothing else of the store: depending on StrataStore would build NIO and
+            // the rest of its dependencies with the sanitizers for every fuzz run.
+            .executableTarget(name: "fuzz-metadata", dependencies: ["FuzzSupport"])
+        ]
 )

@@ -1,9 +1,13 @@
 import Foundation
 
-/// What S3 knows about an object beyond its bytes, stored as JSON in the `user.strata.meta` xattr.
-/// Short field names keep it well under ext4's 4 KiB per-inode xattr budget.
+/// What S3 knows about an object beyond its bytes, stored in the `user.strata.meta` xattr in the binary format of
+/// MetadataCodec.swift; values written as JSON by earlier versions (short keys, below) are still read.
+///
+/// This file, MetadataCodec.swift and ChecksumAlgorithm.swift use nothing else of the store, so the fuzz package
+/// compiles them as they are; what needs the store's types is in ObjectMetadata+Store.swift.
 public struct ObjectMetadata: Codable, Sendable, Equatable {
     public static let attributeName = "user.strata.meta"
+    /// The version of the fields, not of the encoding (the binary format has its own marker byte).
     public static let currentVersion = 1
 
     public var version: Int = ObjectMetadata.currentVersion
@@ -42,6 +46,7 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     public var syncedAt: Int64?
     public var persisted: Bool?
 
+    /// The keys of the JSON format, which is still read (`decode`) and is how upload.json embeds the metadata.
     enum CodingKeys: String, CodingKey {
         case version = "v"
         case etag = "e"
@@ -75,15 +80,15 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         self.mtimeNanos = mtimeNanos
     }
 
-    public func encoded() -> [UInt8] {
-        // Encoding a plain struct of strings cannot fail.
-        (try? Array(ObjectMetadata.encoder.encode(self))) ?? []
-    }
+    /// The binary format (MetadataCodec.swift): a typical object's fits in the inode's free xattr space.
+    public func encoded() -> [UInt8] { MetadataCodec.encode(self) }
 
     /// nil for a missing, foreign or corrupt attribute: the object is then treated as written outside S3.
+    /// The binary format starts with a byte no JSON text starts with; anything else is JSON from earlier versions.
     public static func decode(_ bytes: [UInt8]?) -> ObjectMetadata? {
-        guard let bytes, !bytes.isEmpty else { return nil }
-        return try? decoder.decode(ObjectMetadata.self, from: Data(bytes))
+        guard let bytes, let first = bytes.first else { return nil }
+        if first == MetadataCodec.marker { return MetadataCodec.decode(bytes) }
+        return try? jsonDecoder.decode(ObjectMetadata.self, from: Data(bytes))
     }
 
     /// Part `number` (1-based) of a multipart object as its offset and length (an empty part has length 0), and
@@ -121,16 +126,7 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         return runs
     }
 
-    public func isValid(for stat: FileStat) -> Bool {
-        !etag.isEmpty && size == stat.size && mtimeNanos == stat.mtimeNanos
-    }
-
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
-    }()
-    private static let decoder = JSONDecoder()
+    private static let jsonDecoder = JSONDecoder()
 }
 
 /// What a bucket directory records about itself, in `user.strata.bucket`.
@@ -160,19 +156,3 @@ public struct BucketMetadata: Codable, Sendable, Equatable {
 
 /// The ETag of an empty body, used for directory objects.
 public let emptyMD5 = "d41d8cd98f00b204e9800998ecf8427e"
-
-extension ObjectMetadata {
-    /// The recorded permission, when the object was made through S3 with the permission model.
-    public var permission: Permission? {
-        get {
-            guard let owner, let mode else { return nil }
-            return Permission(owner: owner, group: group ?? owner, mode: mode, isPublic: isPublic == true)
-        }
-        set {
-            owner = newValue?.owner ?? owner
-            group = newValue?.group
-            mode = newValue?.mode
-            isPublic = newValue?.isPublic == true ? true : nil
-        }
-    }
-}

@@ -1,0 +1,1 @@
+../../../Sources/StrataStore/MetadataCodec.swift

@@ -1,0 +1,1 @@
+../../../Sources/StrataStore/ObjectMetadata.swift
