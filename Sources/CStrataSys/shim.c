@@ -129,3 +129,6 @@ int cstrata_readdir(void *dir, const char **name, int *type) {
     return 1;
 }
 void cstrata_closedir(void *dir) { closedir((DIR *)dir); }
+
+#include <malloc.h>
+int cstrata_set_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }

@@ -30,6 +30,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        // Reads of up to 256 KiB (NIO's default stops at 64 KiB): a large upload then arrives in a quarter of the parts,
+        // each crossing to the responder's task with its own hand-off.
+        _ = context.channel.setOption(
+            ChannelOptions.recvAllocator,
+            value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 << 10)
+        )
         if context.channel.isActive { armHeaderDeadline(context) }
     }
 

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import S3Protocol
+import Synchronization
 
 /// Runs blocking filesystem calls off the event loops and the cooperative pool.
 public final class IOPool: Sendable {
@@ -15,9 +16,19 @@ public final class IOPool: Sendable {
         try await pool.runIfActive(body)
     }
 
-    /// Appends a received buffer to an object being written, on the pool.
+    /// Below this a batch is written and hashed in one hop; above it, on two threads at once.
+    static let parallelAppendMinimum = 256 << 10
+
+    /// Appends a received buffer to an object being written. A large batch is hashed on one pool thread while another
+    /// writes it: MD5 runs at about the speed of a page-cache write, so doing both on one thread halves an upload's rate.
     public func write(_ buffer: ByteBuffer, to writer: ObjectWriter) async throws {
-        try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+        guard buffer.readableBytes >= Self.parallelAppendMinimum else {
+            try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+            return
+        }
+        async let hashed: Void = run { buffer.withUnsafeReadableBytes { writer.hash($0) } }
+        try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.writeUnhashed(bytes) } }
+        try await hashed
     }
 
     public func shutdown() async {
@@ -33,6 +44,15 @@ public enum FileChunks {
     /// the client sees a truncated transfer rather than wrong bytes).
     public static func read(file: OpenFile, at offset: Int64, count: Int) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: count)
+        try read(file: file, at: offset, count: count, into: &buffer)
+        return buffer
+    }
+
+    /// Reads into `buffer`, reusing its memory when nothing else holds it any more (a chunk already sent) and
+    /// copying on write otherwise: a stream of megabyte chunks then allocates two buffers, not one per chunk,
+    /// which malloc would keep long after the transfer ends.
+    public static func read(file: OpenFile, at offset: Int64, count: Int, into buffer: inout ByteBuffer) throws {
+        buffer.clear(minimumCapacity: count)
         var filled = 0
         while filled < count {
             let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - filled) { raw in
@@ -41,6 +61,40 @@ public enum FileChunks {
             if n == 0 { throw S3Error(.internalError, "The object changed size while it was being read.") }
             filled += n
         }
-        return buffer
+    }
+}
+
+/// Stores an upload's batches in order while the next ones are received, so that receiving, hashing and writing
+/// overlap instead of taking turns. Up to `depth` batches wait or run at once: with one, the receiver stalls whenever a
+/// batch takes longer to store than the connection's small inbound buffer takes to fill.
+public final class WritePipeline: Sendable {
+    private let depth: Int
+    private let inFlight = Mutex<[Task<Void, any Error>]>([])
+
+    public init(depth: Int = 3) {
+        self.depth = max(1, depth)
+    }
+
+    /// Queues a batch behind the ones before it; waits only while `depth` batches are already queued.
+    public func submit(_ store: @escaping @Sendable () async throws -> Void) async throws {
+        let oldest = inFlight.withLock { $0.count >= depth ? $0.removeFirst() : nil }
+        try await oldest?.value
+        let previous = inFlight.withLock { $0.last }
+        let task = Task {
+            // In order, and never after a batch that failed.
+            try await previous?.value
+            try await store()
+        }
+        inFlight.withLock { $0.append(task) }
+    }
+
+    /// Waits for every queued batch to be stored.
+    public func finish() async throws {
+        while let next = inFlight.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { try await next.value }
+    }
+
+    /// Waits for batches still being stored, ignoring their outcome, so the file is not discarded under them.
+    public func abandon() async {
+        while let next = inFlight.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { _ = try? await next.value }
     }
 }

@@ -42,10 +42,20 @@ extension LocalStorage {
         do {
             let io = io
             let mirror = hooks.mirror
-            let trailers = try await body.stream { buffer in
-                async let local: Void = io.write(buffer, to: writer)
-                if let mirror { try await mirror(buffer) }
-                try await local
+            let pipeline = WritePipeline()
+            let trailers: [(String, String)]
+            do {
+                trailers = try await body.stream { buffer in
+                    try await pipeline.submit {
+                        async let local: Void = io.write(buffer, to: writer)
+                        if let mirror { try await mirror(buffer) }
+                        try await local
+                    }
+                }
+                try await pipeline.finish()
+            } catch {
+                await pipeline.abandon()
+                throw error
             }
             if let expected = input.contentMD5, expected != writer.md5.digest() { throw S3Error(.badDigest) }
             var meta = input.metadata
@@ -174,6 +184,9 @@ final class FileReadAhead: @unchecked Sendable {
     private var position: Int64
     private var remaining: Int64
     private var pending: Task<ByteBuffer, any Error>?
+    /// Chunks already handed out, oldest first. A response writer returns once a chunk is queued and waits only at the
+    /// next one, so the chunk from three calls back has almost always been sent when a read starts, and its memory is reused.
+    private var handedOut: [ByteBuffer] = []
 
     init(file: OpenFile, offset: Int64, length: Int64, io: IOPool) {
         self.file = file
@@ -187,7 +200,15 @@ final class FileReadAhead: @unchecked Sendable {
 
     private func read() -> Task<ByteBuffer, any Error> {
         let (file, io, at, count) = (file, io, position, Int(min(Int64(FileChunks.chunkSize), remaining)))
-        return Task { try await io.run { try FileChunks.read(file: file, at: at, count: count) } }
+        // Handed over in a box the read empties, so the buffer is uniquely referenced when it is refilled.
+        let reuse = SpareBuffer(handedOut.count >= 3 ? handedOut.removeFirst() : nil)
+        return Task {
+            try await io.run {
+                guard var buffer = reuse.take() else { return try FileChunks.read(file: file, at: at, count: count) }
+                try FileChunks.read(file: file, at: at, count: count, into: &buffer)
+                return buffer
+            }
+        }
     }
 
     func next() async throws -> ByteBuffer? {
@@ -196,6 +217,19 @@ final class FileReadAhead: @unchecked Sendable {
         position += Int64(buffer.readableBytes)
         remaining -= Int64(buffer.readableBytes)
         pending = remaining > 0 ? read() : nil
+        handedOut.append(buffer)
+        return buffer
+    }
+}
+
+/// A buffer passed to another thread to be refilled; taking it leaves no other reference behind.
+final class SpareBuffer: @unchecked Sendable {
+    private var buffer: ByteBuffer?
+
+    init(_ buffer: ByteBuffer?) { self.buffer = buffer }
+
+    func take() -> ByteBuffer? {
+        defer { buffer = nil }
         return buffer
     }
 }

@@ -75,14 +75,24 @@ public final class ObjectWriter: @unchecked Sendable {
 
     /// Appends bytes and feeds them to the MD5.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
+        try writeUnhashed(bytes)
+        hash(bytes)
+    }
+
+    /// The two halves of `write`, which the I/O pool may run on two threads at once for one batch (never for two
+    /// batches: the file offset and the hashes advance in order).
+    func writeUnhashed(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
         do {
             try Sys.writeAll(file.fd, bytes)
         } catch {
             throw error.s3Error()
         }
+        bytesWritten += Int64(bytes.count)
+    }
+
+    func hash(_ bytes: UnsafeRawBufferPointer) {
         md5.update(bytes)
         checksum?.update(bytes)
-        bytesWritten += Int64(bytes.count)
     }
 
     /// Appends bytes held in an array.

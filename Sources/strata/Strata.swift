@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import StrataConfig
 import StrataServer
+import StrataStore
 
 @main
 struct Strata: AsyncParsableCommand {
@@ -15,6 +16,7 @@ struct Strata: AsyncParsableCommand {
 
     static func main() async {
         CrashReports.harden()
+        MemoryTuning.apply()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -45,6 +45,8 @@ typedef struct {
     uint32_t gid;
 } cstrata_stat_t;
 int cstrata_fstat(int fd, cstrata_stat_t *out);
+/// Fixes glibc's mmap threshold (mallopt M_MMAP_THRESHOLD), which otherwise grows with the largest block freed.
+int cstrata_set_mmap_threshold(int bytes);
 int cstrata_fstatat(int dirfd, const char *name, cstrata_stat_t *out);
 int cstrata_is_dir(uint32_t mode);
 int cstrata_is_reg(uint32_t mode);
