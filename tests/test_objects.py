@@ -190,6 +190,20 @@ def test_key_and_prefix_collisions(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="dir/child")["Body"].read() == b"y"
 
 
+def test_an_empty_plain_directory_gives_way_to_an_object(s3, bucket, server):
+    # Left behind by another program (or a deleted key's parent): not an object, so a PUT of that key replaces it,
+    # unconditionally and with If-None-Match alike. A directory object (`k/`) or a non-empty directory does not.
+    for key, extra in (("left-empty", {}), ("left-empty-cond", {"IfNoneMatch": "*"})):
+        os.makedirs(os.path.join(server.root, bucket, key))
+        s3.put_object(Bucket=bucket, Key=key, Body=b"now a file", **extra)
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"now a file"
+    s3.put_object(Bucket=bucket, Key="marker/", Body=b"")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="marker", Body=b"z")
+    assert error_code(e) == "ExistingObjectIsDirectory"
+    assert s3.head_object(Bucket=bucket, Key="marker/")["ContentLength"] == 0
+
+
 def test_files_created_outside_s3_are_objects(s3, bucket, server):
     path = os.path.join(server.root, bucket, "posix", "made-by-cp.csv")
     os.makedirs(os.path.dirname(path))

@@ -196,11 +196,12 @@ public final class ObjectWriter: @unchecked Sendable {
         }
     }
 
-    /// Publishes under an exclusive lock on the directory, so a conditional write's check and its rename are one
-    /// step for every writer, in this process or another one sharing the filesystem.
+    /// Publishes under a lock on the directory: exclusive for a conditional write, so its check and its rename are one
+    /// step for every writer in this process or another one sharing the filesystem; shared for an unconditional one,
+    /// which only has to stay out of such a step, not out of other unconditional writes.
     private func publish(_ condition: WriteCondition) throws {
-        try clearEmptyDirectoryAtTarget()
-        flock(parent.fd, LOCK_EX)
+        if case .none = condition {} else { try clearEmptyDirectoryAtTarget() }
+        flock(parent.fd, condition == .none ? LOCK_SH : LOCK_EX)
         defer { flock(parent.fd, LOCK_UN) }
         switch condition {
         case .none:
@@ -224,10 +225,11 @@ public final class ObjectWriter: @unchecked Sendable {
             guard Conditions.matches(expected, current) else { throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")]) }
         }
         if let temporaryName {
+            if case .none = condition { try clearEmptyDirectoryAtTarget() }
             try renameOver(temporaryName)
             return
         }
-        // Fast path: the key is new, link the anonymous file straight in.
+        // Fast path, with no failing call: the key is new, link the anonymous file straight in.
         if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
         if errno == ENOENT, let bucket {
             // A concurrent delete pruned our parent directory: recreate it and retry once.
@@ -235,6 +237,12 @@ public final class ObjectWriter: @unchecked Sendable {
             if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
         }
         guard errno == EEXIST else { throw SystemError(call: "linkat", errno: errno) }
+        // Something is there: an empty plain directory gives way; an object is replaced below.
+        if case .none = condition {
+            try clearEmptyDirectoryAtTarget()
+            if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
+            guard errno == EEXIST else { throw SystemError(call: "linkat", errno: errno) }
+        }
         // Replace: link under a reserved name, then rename over the old version in one step.
         let staging = ReservedNames.temporaryPrefix + UUID().uuidString.lowercased()
         if cstrata_link_fd(file.fd, parent.fd, staging) != 0 { throw SystemError(call: "linkat", errno: errno) }
