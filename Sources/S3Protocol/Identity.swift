@@ -17,7 +17,8 @@ public enum SimpleIdentity {
                 guard !user.isEmpty else { throw malformed() }
                 return user
             }
-            guard let range = trimmed.range(of: "Credential=") else { throw malformed() }
+            // Byte-wise, as the signature parser reads the header (and without Foundation's string search).
+            guard let range = trimmed.utf8.firstRange(of: "Credential=".utf8) else { throw malformed() }
             let credential = trimmed[range.upperBound...].prefix { $0 != "," && $0 != " " }
             guard let slash = credential.firstIndex(of: "/") else { throw malformed() }
             let user = String(credential[..<slash]).trimming(" ")

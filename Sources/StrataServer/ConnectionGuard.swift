@@ -24,6 +24,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var expectPending = false
     private var closeAfterResponse = false
     private var headerDeadline: Scheduled<Void>?
+    /// When the connection started waiting for its next request head; nil while a request is being served.
+    private var waitingSince: NIODeadline?
 
     init(headerTimeout: TimeAmount) {
         self.headerTimeout = headerTimeout
@@ -44,7 +46,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if headerDeadline == nil { armHeaderDeadline(context) }
+        if waitingSince == nil { armHeaderDeadline(context) }
         context.fireChannelActive()
     }
 
@@ -56,8 +58,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = unwrapInboundIn(data) {
-            headerDeadline?.cancel()
-            headerDeadline = nil
+            // The timer stays armed (rearming per request costs two syscalls); it finds the head arrived.
+            waitingSince = nil
             expectPending = head.headerFields[.expect]?.lowercased() == "100-continue"
         }
         context.fireChannelRead(data)
@@ -100,8 +102,23 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func armHeaderDeadline(_ context: ChannelHandlerContext) {
-        headerDeadline?.cancel()
-        let channel = context.channel
-        headerDeadline = context.eventLoop.scheduleTask(in: headerTimeout) { channel.close(promise: nil) }
+        waitingSince = .now()
+        if headerDeadline == nil { scheduleHeaderCheck(context, at: .now() + headerTimeout) }
+    }
+
+    /// One timer per connection, moved forward only when it fires while the connection waits for a later head.
+    private func scheduleHeaderCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        headerDeadline = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.headerDeadline = nil
+            guard let since = handler.waitingSince else { return }
+            let due = since + handler.headerTimeout
+            if due <= .now() {
+                context.channel.close(promise: nil)
+            } else {
+                handler.scheduleHeaderCheck(context, at: due)
+            }
+        }
     }
 }

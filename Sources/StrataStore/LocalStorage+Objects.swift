@@ -83,7 +83,7 @@ extension LocalStorage {
     public func openObject(bucket: String, key: String, check: (@Sendable (PathPermissions) throws -> Void)? = nil) async throws -> ObjectHandle {
         let users = users
         return try await run { store in
-            if let check { try check(try store.pathPermissions(bucket: bucket, key: key, users: users)) }
+            if let check { return try store.openChecked(bucket: bucket, key: key, users: users, check: check) }
             return try store.openObject(bucket: try store.openBucket(bucket), key: key)
         }
     }
@@ -95,8 +95,13 @@ extension LocalStorage {
     public func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
         let users = users
         return try await run { store in
-            if let check = input.permissionCheck { try check(try store.pathPermissions(bucket: input.bucket, key: input.key, users: users)) }
-            var output = try serve(input, try store.openObject(bucket: try store.openBucket(input.bucket), key: input.key))
+            let object: ObjectHandle
+            if let check = input.permissionCheck {
+                object = try store.openChecked(bucket: input.bucket, key: input.key, users: users, check: check)
+            } else {
+                object = try store.openObject(bucket: try store.openBucket(input.bucket), key: input.key)
+            }
+            var output = try serve(input, object)
             if case .file(let file, let offset, let length, _)? = output.body, length <= Self.smallBodyLimit {
                 output.body = .buffer(try FileChunks.read(file: file, at: offset, count: Int(length)))
             }

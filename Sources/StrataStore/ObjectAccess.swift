@@ -65,9 +65,22 @@ extension FileSystemStore {
                 tags: TagStorage.decode(try? Sys.getAttribute(dir.fd, TagStorage.attributeName))
             )
         }
+        return try validated(try openFile(bucket, key, key: key))
+    }
+
+    /// A regular file opened as an object, its metadata read but not yet validated against the file.
+    struct OpenedFile {
+        let file: OpenFile
+        let stat: FileStat
+        let stored: ObjectMetadata?
+        let tags: TagSet
+    }
+
+    /// Opens `path` below `directory` as the object `key`: NoSuchKey when it is missing or not a regular file.
+    func openFile(_ directory: OpenFile, _ path: String, key: String) throws(S3Error) -> OpenedFile {
         let file: OpenFile
         do {
-            file = try Sys.openBeneath(bucket.fd, key, flags: O_RDONLY | cstrata_o_nofollow_flag)
+            file = try Sys.openBeneath(directory.fd, path, flags: O_RDONLY | cstrata_o_nofollow_flag)
         } catch {
             switch error.errno {
             case ENOENT, ENOTDIR, ELOOP, EXDEV, ENAMETOOLONG: throw S3Error(.noSuchKey, details: [("Key", key)])
@@ -79,11 +92,16 @@ extension FileSystemStore {
         guard st.isRegular else { throw S3Error(.noSuchKey, details: [("Key", key)]) }
         let stored = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName))
         let tags = TagStorage.decode(try? Sys.getAttribute(file.fd, TagStorage.attributeName))
-        if let stored, stored.isValid(for: st) {
-            return ObjectHandle(file: file, stat: st, metadata: stored, tags: tags)
+        return OpenedFile(file: file, stat: st, stored: stored, tags: tags)
+    }
+
+    /// The handle of an opened file, with a fresh ETag when the file changed outside S3.
+    func validated(_ opened: OpenedFile) throws(S3Error) -> ObjectHandle {
+        if let stored = opened.stored, stored.isValid(for: opened.stat) {
+            return ObjectHandle(file: opened.file, stat: opened.stat, metadata: stored, tags: opened.tags)
         }
-        let meta = try refreshETag(file: file, stat: st, stored: stored)
-        return ObjectHandle(file: file, stat: st, metadata: meta, tags: tags)
+        let meta = try refreshETag(file: opened.file, stat: opened.stat, stored: opened.stored)
+        return ObjectHandle(file: opened.file, stat: opened.stat, metadata: meta, tags: opened.tags)
     }
 
     /// Computes the MD5 of a file written or changed outside S3 and caches it with the new validator.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What S3 knows about an object beyond its bytes, stored in the `user.strata.meta` xattr in the binary format of
 /// MetadataCodec.swift; values written as JSON by earlier versions (short keys, below) are still read.
@@ -150,8 +151,17 @@ public struct BucketMetadata: Codable, Sendable, Equatable {
 
     public static func decode(_ bytes: [UInt8]?) -> BucketMetadata? {
         guard let bytes, !bytes.isEmpty else { return nil }
-        return try? JSONDecoder().decode(BucketMetadata.self, from: Data(bytes))
+        // Every request reads its bucket's record; the few distinct values are decoded once.
+        if let known = decoded.withLock({ $0[bytes] }) { return known }
+        guard let value = try? JSONDecoder().decode(BucketMetadata.self, from: Data(bytes)) else { return nil }
+        decoded.withLock { cache in
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[bytes] = value
+        }
+        return value
     }
+
+    private static let decoded = Mutex<[[UInt8]: BucketMetadata]>([:])
 }
 
 /// The ETag of an empty body, used for directory objects.

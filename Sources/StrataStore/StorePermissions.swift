@@ -54,25 +54,13 @@ extension FileSystemStore {
     public func pathPermissions(bucket: String, key: String?, users: UserDirectory) throws(S3Error) -> PathPermissions {
         do {
             var path = PathPermissions(directories: [], directoriesComplete: true, object: nil)
-            var current = root
-            for segment in bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true) {
-                guard let next = try? Sys.openBeneath(current.fd, segment, flags: Sys.readDirectory) else {
-                    throw S3Error(.noSuchBucket, details: [("BucketName", bucket)])
-                }
-                path.directories.append(try permission(of: next, users: users, kind: .bucket))
-                current = next
+            guard let key else {
+                _ = try walk(bucket: bucket, directories: [], users: users, into: &path)
+                return path
             }
-            guard let key else { return path }
             let (directories, leaf) = ObjectKey.segments(key)
-            for directory in directories {
-                guard let next = try? Sys.openBeneath(current.fd, directory, flags: Sys.readDirectory) else {
-                    path.directoriesComplete = false
-                    return path
-                }
-                path.directories.append(try permission(of: next, users: users, kind: .directory))
-                current = next
-            }
-            if let object = try? Sys.openBeneath(current.fd, leaf, flags: O_RDONLY | O_NONBLOCK) {
+            guard let holder = try walk(bucket: bucket, directories: directories, users: users, into: &path) else { return path }
+            if let object = try? Sys.openBeneath(holder.fd, leaf, flags: O_RDONLY | O_NONBLOCK) {
                 path.object = try permission(of: object, users: users, kind: .object)
             }
             return path
@@ -82,6 +70,58 @@ extension FileSystemStore {
             throw error.s3Error()
         } catch {
             throw S3Error(.internalError)
+        }
+    }
+
+    /// Opens the bucket's directories, then the key's, recording each one's permission in `path`: the directory that
+    /// holds the key, or nil when one of the key's directories is missing (`directoriesComplete` is then false).
+    /// NoSuchBucket when the bucket does not exist.
+    private func walk(bucket: String, directories: [String], users: UserDirectory, into path: inout PathPermissions) throws -> OpenFile? {
+        var current = root
+        for segment in bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true) {
+            guard let next = try? Sys.openBeneath(current.fd, segment, flags: Sys.readDirectory) else {
+                throw S3Error(.noSuchBucket, details: [("BucketName", bucket)])
+            }
+            path.directories.append(try permission(of: next, users: users, kind: .bucket))
+            current = next
+        }
+        for directory in directories {
+            guard let next = try? Sys.openBeneath(current.fd, directory, flags: Sys.readDirectory) else {
+                path.directoriesComplete = false
+                return nil
+            }
+            path.directories.append(try permission(of: next, users: users, kind: .directory))
+            current = next
+        }
+        return current
+    }
+
+    /// Opens an object for reading, checking the permission model on the way: each directory is opened once, for its
+    /// permission and to reach the next, and the object's metadata serves both the check and the response. The check
+    /// runs before anything is hashed or read, and before a missing key is reported.
+    public func openChecked(bucket: String, key: String, users: UserDirectory, check: (PathPermissions) throws -> Void) throws -> ObjectHandle {
+        if key.hasSuffix("/") {
+            try check(try pathPermissions(bucket: bucket, key: key, users: users))
+            return try openObject(bucket: try openBucket(bucket), key: key)
+        }
+        do {
+            var path = PathPermissions(directories: [], directoriesComplete: true, object: nil)
+            let (directories, leaf) = ObjectKey.segments(key)
+            guard let current = try walk(bucket: bucket, directories: directories, users: users, into: &path) else {
+                try check(path)
+                throw S3Error(.noSuchKey, details: [("Key", key)])
+            }
+            let result = Result { () throws(S3Error) -> OpenedFile in try openFile(current, leaf, key: key) }
+            guard case .success(let opened) = result else {
+                try check(path)
+                return try validated(try result.get())
+            }
+            // Objects written through S3 carry their permission in the metadata just read.
+            path.object = try opened.stored?.permission ?? permission(of: opened.file, users: users, kind: .object)
+            try check(path)
+            return try validated(opened)
+        } catch let error as SystemError {
+            throw error.s3Error()
         }
     }
 
