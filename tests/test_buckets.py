@@ -93,3 +93,72 @@ def test_location_versioning_acl(server):
     assert acl["Owner"]["ID"] == "loc"
     assert acl["Grants"][0]["Permission"] == "FULL_CONTROL"
     s3.create_bucket(Bucket="with-config", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+
+def test_list_buckets_pages_with_max_buckets_prefix_and_token(start_server, tmp_path):
+    server = start_server()
+    s3 = server.client("pager")
+    names = ["pg-c", "pg-a", "pg-b", "other-1"]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+    # One page per bucket, in name order, the token only while more remain.
+    seen, token = [], None
+    for _ in range(10):
+        kwargs = {"MaxBuckets": 1, "Prefix": "pg-"}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = s3.list_buckets(**kwargs)
+        seen += [b["Name"] for b in page["Buckets"]]
+        assert page.get("Prefix") == "pg-"
+        token = page.get("ContinuationToken")
+        if not token:
+            break
+    assert seen == ["pg-a", "pg-b", "pg-c"]
+    page = s3.list_buckets(MaxBuckets=10)
+    assert [b["Name"] for b in page["Buckets"]] == sorted(names)
+    assert "ContinuationToken" not in page
+    assert all(b["BucketRegion"] == "us-east-1" for b in page["Buckets"])
+    assert s3.list_buckets(BucketRegion="eu-west-1")["Buckets"] == []
+    # Without max-buckets every bucket comes in one answer, as clients that do not paginate expect.
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == sorted(names)
+    for query in ("max-buckets=0", "max-buckets=10001", "max-buckets=x", "continuation-token=garbage"):
+        status, _, body = raw_request(server, "GET", "/?" + query, user="pager")
+        assert status == 400, query
+        assert xml_error_code(body) == "InvalidArgument", query
+
+
+def test_delete_bucket_aborts_its_uploads_and_frees_their_parts(start_server):
+    server = start_server()
+    s3 = server.client("uploader")
+    s3.create_bucket(Bucket="up-top")
+    uploads = os.path.join(server.root, "up-top", ".strata.uploads")
+    # A nested bucket's uploads live in its top bucket's uploads directory (boto3 refuses ':', so raw requests).
+    assert raw_request(server, "PUT", "/up-top:inner", user="uploader")[0] == 200
+    status, _, body = raw_request(server, "POST", "/up-top:inner/big?uploads", user="uploader")
+    assert status == 200
+    inner = body.split(b"<UploadId>")[1].split(b"</UploadId>")[0].decode()
+    assert raw_request(server, "PUT", f"/up-top:inner/big?partNumber=1&uploadId={inner}", body=b"p" * 1024, user="uploader")[0] == 200
+    kept = s3.create_multipart_upload(Bucket="up-top", Key="kept")["UploadId"]
+    assert any(inner in name for name in os.listdir(uploads))
+    assert raw_request(server, "DELETE", "/up-top:inner", user="uploader")[0] == 204
+    assert not any(inner in name for name in os.listdir(uploads))
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="up-top")["Uploads"]] == [kept]
+    # The top bucket goes too, with its own upload and its parts.
+    s3.upload_part(Bucket="up-top", Key="kept", UploadId=kept, PartNumber=1, Body=b"q" * 1024)
+    s3.delete_bucket(Bucket="up-top")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_bucket(Bucket="up-top")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert not os.path.exists(os.path.join(server.root, "up-top"))
+
+
+def test_alluxio_refusal_of_deleting_a_bucket_with_uploads_is_a_property(start_server):
+    server = start_server(conf=["strata.s3.bucket.delete.aborts.uploads=false"])
+    s3 = server.client("uploader")
+    s3.create_bucket(Bucket="busy")
+    upload = s3.create_multipart_upload(Bucket="busy", Key="big")["UploadId"]
+    s3.upload_part(Bucket="busy", Key="big", UploadId=upload, PartNumber=1, Body=b"p")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.delete_bucket(Bucket="busy")
+    assert error_code(e) == "BucketNotEmpty"
+    assert s3.list_multipart_uploads(Bucket="busy")["Uploads"][0]["UploadId"] == upload

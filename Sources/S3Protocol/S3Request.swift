@@ -23,7 +23,7 @@ public struct S3Request: Sendable {
 
 /// Every action with the arguments it takes. `operation` names it in the operation table.
 public enum S3Action: Sendable {
-    case listBuckets
+    case listBuckets(ListBucketsArguments)
     case createBucket(bucket: String)
     case headBucket(bucket: String)
     case deleteBucket(bucket: String)
@@ -145,6 +145,18 @@ public struct ListObjectsArguments: Sendable {
     public var continuationToken: String?
     public var urlEncoded: Bool
     public var fetchOwner: Bool
+}
+
+/// ListBuckets' page: AWS's `max-buckets` (1 to 10,000), `continuation-token`, `prefix` and `bucket-region`.
+public struct ListBucketsArguments: Sendable {
+    public static let maxBucketsLimit = 10_000
+
+    /// nil: every bucket in one answer, as before AWS paginated ListBuckets.
+    public var maxBuckets: Int?
+    /// The last bucket name of the previous page (decoded from the continuation token).
+    public var startAfter: String?
+    public var prefix: String?
+    public var region: String?
 }
 
 /// ListMultipartUploads' arguments, which the store takes as they are.
@@ -337,9 +349,30 @@ struct ArgumentParser {
         return arguments
     }
 
+    func listBuckets() throws(S3Error) -> ListBucketsArguments {
+        var arguments = ListBucketsArguments(prefix: query["prefix"], region: query["bucket-region"])
+        if let raw = query["max-buckets"] {
+            guard let count = DecimalNumber.parseInt(raw, in: 1...ListBucketsArguments.maxBucketsLimit) else {
+                throw S3Error(
+                    .invalidArgument,
+                    "Argument max-buckets must be an integer between 1 and 10000",
+                    details: [("ArgumentName", "max-buckets"), ("ArgumentValue", raw)]
+                )
+            }
+            arguments.maxBuckets = count
+        }
+        if let token = query["continuation-token"] {
+            guard let decoded = ContinuationToken.decode(token) else {
+                throw S3Error(.invalidArgument, "The continuation token provided is incorrect", details: [("ArgumentName", "continuation-token")])
+            }
+            arguments.startAfter = decoded
+        }
+        return arguments
+    }
+
     mutating func action(for operation: S3Operation) throws(S3Error) -> S3Action {
         switch operation {
-        case .listBuckets: return .listBuckets
+        case .listBuckets: return .listBuckets(try listBuckets())
         case .createBucket: return .createBucket(bucket: try bucketForCreate())
         case .headBucket: return .headBucket(bucket: try bucket())
         case .deleteBucket: return .deleteBucket(bucket: try bucket())

@@ -140,6 +140,13 @@ public enum Keys {
     )
 
     // MARK: S3 semantics
+    public static let deleteBucketAbortsUploads = PropertyKey(
+        "strata.s3.bucket.delete.aborts.uploads",
+        type: .boolean,
+        default: "true",
+        "DeleteBucket aborts the bucket's in-progress multipart uploads and frees their parts, as AWS does. Off: a bucket with uploads "
+            + "in progress cannot be deleted (BucketNotEmpty), as in Alluxio."
+    )
     public static let bucketNamingRestrictions = PropertyKey(
         "strata.proxy.s3.bucket.naming.restrictions.enabled",
         alluxio: "alluxio.proxy.s3.bucket.naming.restrictions.enabled",
@@ -603,7 +610,7 @@ public enum Keys {
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads,
         shutdownGrace,
         accessLog, auditLogging, logLevel,
-        syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory,
+        syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         globalReadRateLimit, connectionReadRateLimit, bucketPathCacheTimeout, streamCacheTimeout,
         v2Enabled, v2AsyncProcessing, v2LightPoolCore, v2LightPoolMaximum, v2LightPoolQueue, v2HeavyPoolCore, v2HeavyPoolMaximum, v2HeavyPoolQueue,

@@ -7,13 +7,25 @@ import StrataStore
 
 /// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning, GetBucketAcl.
 extension S3Responder {
-    func listBuckets(_ call: S3Call) async throws -> Response {
+    func listBuckets(_ call: S3Call, _ arguments: ListBucketsArguments) async throws -> Response {
         let all = try await storage.listBuckets()
-        let visible: [BucketInfo]
+        var visible: [BucketInfo]
         if call.identity.credential != nil {
             visible = all.filter { access(call.identity, bucket: $0.name, owner: $0.owner) > .none }
         } else {
             visible = call.user == settings.superuser ? all : all.filter { $0.owner == nil || $0.owner?.bytesEqual(call.user) == true }
+        }
+        // Pages in byte order of names, as AWS; every bucket is in this server's one region.
+        visible.sort { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+        if let prefix = arguments.prefix { visible = visible.filter { $0.name.hasBytePrefix(prefix) } }
+        if let region = arguments.region, region != settings.region { visible = [] }
+        if let after = arguments.startAfter.map({ Array($0.utf8) }) {
+            visible = visible.filter { after.lexicographicallyPrecedes(Array($0.name.utf8)) }
+        }
+        var next: String?
+        if let limit = arguments.maxBuckets, visible.count > limit {
+            visible.removeSubrange(limit...)
+            next = visible.last.map { ContinuationToken.encode($0.name) }
         }
         var xml = XMLWriter(root: "ListAllMyBucketsResult")
         xml.group("Owner") {
@@ -25,9 +37,12 @@ extension S3Responder {
                 xml.group("Bucket") {
                     $0.element("Name", bucket.name)
                     $0.element("CreationDate", HTTPDate.iso8601(seconds: bucket.creationSeconds))
+                    $0.element("BucketRegion", settings.region)
                 }
             }
         }
+        if let next { xml.element("ContinuationToken", next) }
+        if let prefix = arguments.prefix { xml.element("Prefix", prefix) }
         return Responses.xml(xml.finish())
     }
 

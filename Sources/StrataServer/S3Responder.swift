@@ -121,7 +121,7 @@ struct S3Responder: HTTPResponder {
     /// One case per action, each handing its parsed arguments to the handler of its area.
     private func dispatch(_ call: S3Call, _ action: S3Action) async throws -> Response {
         switch action {
-        case .listBuckets: return try await listBuckets(call)
+        case .listBuckets(let arguments): return try await listBuckets(call, arguments)
         case .createBucket(let bucket): return try await createBucket(call, bucket)
         case .headBucket(let bucket): return try await headBucket(bucket)
         case .deleteBucket(let bucket): return try await deleteBucket(bucket)

@@ -188,6 +188,7 @@ public final class FileSystemStore: Sendable {
         } catch {
             throw S3Error(.internalError)
         }
+        if options.deleteBucketAbortsUploads { try abortUploads(bucketName: name) }
         let segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
         let parentHandle: OpenFile
         if segments.count > 1 {

@@ -216,6 +216,15 @@ extension FileSystemStore {
         }
     }
 
+    /// Aborts every in-progress upload of a bucket and frees its parts (DeleteBucket, as AWS: uploads do not keep a
+    /// bucket alive).
+    func abortUploads(bucketName: String) throws(S3Error) {
+        guard let uploads = try uploadsDirectory(bucketName, create: false) else { return }
+        var names: [String] = []
+        try forEachUpload(bucketName: bucketName) { names.append($0.uploadId + options.multipartSuffix) }
+        for name in names { _ = try? removeRecursively(uploads, name) }
+    }
+
     /// In-progress uploads of a bucket, sorted by key and then initiation time.
     public func listUploads(bucketName: String) throws(S3Error) -> [UploadInfo] {
         var infos: [UploadInfo] = []
