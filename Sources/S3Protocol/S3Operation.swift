@@ -24,6 +24,7 @@ public enum S3Operation: Sendable, Equatable {
     case getObjectAcl
     case putObjectAcl
     case getObjectTagging
+    case getObjectAttributes
     case putObjectTagging
     case deleteObjectTagging
     case createMultipartUpload
@@ -61,6 +62,7 @@ public enum S3Operation: Sendable, Equatable {
         case .getObjectAcl: ("GetObjectAcl", .read)
         case .putObjectAcl: ("PutObjectAcl", .write)
         case .getObjectTagging: ("GetObjectTagging", .read)
+        case .getObjectAttributes: ("GetObjectAttributes", .read)
         case .putObjectTagging: ("PutObjectTagging", .write)
         case .deleteObjectTagging: ("DeleteObjectTagging", .write)
         case .createMultipartUpload: ("CreateMultipartUpload", .write)
@@ -194,6 +196,7 @@ public enum S3Router {
         case "GET":
             if q.has("uploadId") { return .listParts }
             if q.has("tagging") { return .getObjectTagging }
+            if q.has("attributes") { return .getObjectAttributes }
             if q.has("acl") { return .getObjectAcl }
             if let name = unsupported(q, unsupportedObjectResources) { return .notImplemented(name == "SelectObjectContent" ? name : "Get" + name) }
             return .getObject

@@ -45,6 +45,7 @@ public enum S3Action: Sendable {
     case getObjectAcl(ObjectAddress)
     case putObjectAcl(ObjectAddress)
     case getObjectTagging(ObjectAddress)
+    case getObjectAttributes(ObjectAttributesArguments)
     case putObjectTagging(ObjectAddress)
     case deleteObjectTagging(ObjectAddress)
     case createMultipartUpload(ObjectAddress)
@@ -79,6 +80,7 @@ public enum S3Action: Sendable {
         case .getObjectAcl: .getObjectAcl
         case .putObjectAcl: .putObjectAcl
         case .getObjectTagging: .getObjectTagging
+        case .getObjectAttributes: .getObjectAttributes
         case .putObjectTagging: .putObjectTagging
         case .deleteObjectTagging: .deleteObjectTagging
         case .createMultipartUpload: .createMultipartUpload
@@ -145,6 +147,17 @@ public struct ListObjectsArguments: Sendable {
     public var continuationToken: String?
     public var urlEncoded: Bool
     public var fetchOwner: Bool
+}
+
+/// GetObjectAttributes: which attributes (`x-amz-object-attributes`) and which page of the parts
+/// (`x-amz-max-parts`, `x-amz-part-number-marker`).
+public struct ObjectAttributesArguments: Sendable {
+    public static let names = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
+
+    public var object: ObjectAddress
+    public var attributes: Set<String>
+    public var maxParts: Int
+    public var partNumberMarker: Int
 }
 
 /// ListBuckets' page: AWS's `max-buckets` (1 to 10,000), `continuation-token`, `prefix` and `bucket-region`.
@@ -349,6 +362,38 @@ struct ArgumentParser {
         return arguments
     }
 
+    func objectAttributes() throws(S3Error) -> ObjectAttributesArguments {
+        let object = try object()
+        let requested = (header("x-amz-object-attributes") ?? "").splitBytes(UInt8(ascii: ",")).map { $0.trimming(" ") }.filter { !$0.isEmpty }
+        guard !requested.isEmpty else {
+            throw S3Error(.invalidArgument, "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty")
+        }
+        for name in requested where !ObjectAttributesArguments.names.contains(name) {
+            throw S3Error(
+                .invalidArgument,
+                "Invalid attribute name specified.",
+                details: [("ArgumentName", "x-amz-object-attributes"), ("ArgumentValue", name)]
+            )
+        }
+        func bounded(_ name: String, _ range: ClosedRange<Int>, default value: Int) throws(S3Error) -> Int {
+            guard let raw = header(name) else { return value }
+            guard let n = DecimalNumber.parseInt(raw, in: range) else {
+                throw S3Error(
+                    .invalidArgument,
+                    "Provided \(name) not an integer or within integer range",
+                    details: [("ArgumentName", name), ("ArgumentValue", raw)]
+                )
+            }
+            return n
+        }
+        return ObjectAttributesArguments(
+            object: object,
+            attributes: Set(requested),
+            maxParts: min(try bounded("x-amz-max-parts", 0...Int.max, default: 1000), 1000),
+            partNumberMarker: try bounded("x-amz-part-number-marker", 0...Int.max, default: 0)
+        )
+    }
+
     func listBuckets() throws(S3Error) -> ListBucketsArguments {
         var arguments = ListBucketsArguments(prefix: query["prefix"], region: query["bucket-region"])
         if let raw = query["max-buckets"] {
@@ -414,6 +459,7 @@ struct ArgumentParser {
         case .getObjectAcl: return .getObjectAcl(try object())
         case .putObjectAcl: return .putObjectAcl(try object())
         case .getObjectTagging: return .getObjectTagging(try object())
+        case .getObjectAttributes: return .getObjectAttributes(try objectAttributes())
         case .putObjectTagging: return .putObjectTagging(try object())
         case .deleteObjectTagging: return .deleteObjectTagging(try object())
         case .createMultipartUpload: return .createMultipartUpload(try object())

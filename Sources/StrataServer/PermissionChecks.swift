@@ -101,8 +101,8 @@ extension S3Responder {
         case .listObjects(let list): [.readBucket(list.bucket)]
         case .listMultipartUploads(let list): [.readBucket(list.bucket)]
         case .putBucketTagging(let bucket), .deleteBucketTagging(let bucket), .putBucketAcl(let bucket): [.ownBucket(bucket)]
-        // GetObject and HeadObject are checked by the store in the hop that reads (`readCheck`).
-        case .getObject, .headObject: []
+        // GetObject, HeadObject and GetObjectAttributes are checked by the store in the hop that reads (`readCheck`).
+        case .getObject, .headObject, .getObjectAttributes: []
         case .getObjectTagging(let object), .getObjectAcl(let object): [.readObject(bucket: object.bucket, key: object.key)]
         case .putObjectAcl(let object): [.ownObject(bucket: object.bucket, key: object.key)]
         case .putObject(let object, _), .deleteObject(let object), .putObjectTagging(let object), .deleteObjectTagging(let object),

@@ -122,6 +122,7 @@ struct S3Responder: HTTPResponder {
     private func dispatch(_ call: S3Call, _ action: S3Action) async throws -> Response {
         switch action {
         case .listBuckets(let arguments): return try await listBuckets(call, arguments)
+        case .getObjectAttributes(let arguments): return try await getObjectAttributes(call, arguments)
         case .createBucket(let bucket): return try await createBucket(call, bucket)
         case .headBucket(let bucket): return try await headBucket(bucket)
         case .deleteBucket(let bucket): return try await deleteBucket(bucket)

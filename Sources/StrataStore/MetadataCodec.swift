@@ -56,6 +56,7 @@ enum MetadataCodec {
         case syncedAt = 24
         case persisted = 25
         case version = 26
+        case partChecksums = 27
     }
 
     static func encode(_ meta: ObjectMetadata) -> [UInt8] {
@@ -87,6 +88,8 @@ enum MetadataCodec {
         if let user = meta.userMetadata { out.userMetadata(user) }
         out.field(.multipartUploadId, meta.multipartUploadId)
         if let runs = meta.partSizes { out.partSizes(runs) }
+        // Base64 values never hold a comma.
+        out.field(.partChecksums, meta.partChecksums?.joined(separator: ","))
         out.field(.checksumAlgorithm, meta.checksumAlgorithm?.rawValue)
         out.field(.checksum, meta.checksum)
         out.field(.checksumIsComposite, meta.checksumIsComposite)
@@ -139,6 +142,10 @@ enum MetadataCodec {
                 case .upstreamETag: meta.upstreamETag = try value.string()
                 case .syncedAt: meta.syncedAt = try value.signed()
                 case .persisted: meta.persisted = try value.flag()
+                case .partChecksums:
+                    // Split at the ASCII comma byte-wise, so each piece stays valid UTF-8.
+                    meta.partChecksums = try value.string().utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+                        .map { String(decoding: $0, as: UTF8.self) }
                 case .version:
                     guard let version = try Int(exactly: value.signed()) else { throw Malformed() }
                     meta.version = version

@@ -320,10 +320,14 @@ extension FileSystemStore {
                 meta.checksum = values.count == parts.count ? Checksummer.composite(algorithm, parts: values) : nil
             }
             if meta.checksum == nil { meta.checksumAlgorithm = nil }
+            let values = parts.compactMap { $0.checksumAlgorithm == algorithm ? $0.checksum : nil }
+            if meta.checksumAlgorithm != nil, values.count == parts.count { meta.partChecksums = values }
         }
         meta.multipartUploadId = upload.info.uploadId
         meta.partSizes = ObjectMetadata.runLengths(parts.map(\.size))
-        if meta.encoded().count > 3000 { meta.partSizes = nil }  // keep within one ext4 xattr block
+        // Keep within one ext4 xattr block: the part checksums go first, then the part sizes.
+        if meta.encoded().count > 3000 { meta.partChecksums = nil }
+        if meta.encoded().count > 3000 { meta.partSizes = nil }
         let st = try writer.commit(metadata: meta, tags: upload.info.tagSet, condition: condition)
         return CompletedUpload(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds, metadata: meta)
     }

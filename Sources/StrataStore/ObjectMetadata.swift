@@ -36,6 +36,8 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     /// part sizes, run-length encoded as `[size, count]` pairs, for GET with `partNumber`.
     public var multipartUploadId: String?
     public var partSizes: [[Int64]]?
+    /// The parts' own checksums of `checksumAlgorithm`, in part order (GetObjectAttributes), when every part had one.
+    public var partChecksums: [String]?
     /// The additional checksum the client asked for (`x-amz-checksum-*`), base64, and whether it covers the
     /// full object or is S3's composite of part checksums (`...-N`).
     public var checksumAlgorithm: ChecksumAlgorithm?
@@ -67,6 +69,7 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         case isDirectory = "dir"
         case multipartUploadId = "mp"
         case partSizes = "ps"
+        case partChecksums = "pk"
         case checksumAlgorithm = "ka"
         case checksum = "kv"
         case checksumIsComposite = "kc"

@@ -109,7 +109,8 @@ import Testing
         // Actions S3 defines that Strata does not implement are named, with no access needed to be told so.
         Row("GET", "/examplebucket?website", .notImplemented("GetBucketWebsite"), bucket: "examplebucket", .none),
         Row("PUT", "/examplebucket?cors", .notImplemented("PutBucketCors"), bucket: "examplebucket", .none),
-        Row("GET", "/examplebucket/k?attributes", .notImplemented("GetObjectAttributes"), bucket: "examplebucket", key: "k", .none),
+        Row("GET", "/examplebucket/k?attributes", .getObjectAttributes, bucket: "examplebucket", key: "k", .read),
+        Row("PUT", "/examplebucket/k?attributes", .notImplemented("PutObjectAttributes"), bucket: "examplebucket", key: "k", .none),
         Row("POST", "/examplebucket/k?select&select-type=2", .notImplemented("SelectObjectContent"), bucket: "examplebucket", key: "k", .none),
         Row("POST", "/examplebucket", .notImplemented("PostObject"), bucket: "examplebucket", .none),
     ]
