@@ -131,7 +131,7 @@ def test_bad_ranges(server, seeded):
 
 def test_unsupported_operations_are_501(server, seeded):
     for method, target, name in [("GET", f"/{seeded}?policy", "GetBucketPolicy"),
-                                 ("PUT", f"/{seeded}?cors", "PutBucketCors"),
+                                 ("PUT", f"/{seeded}?website", "PutBucketWebsite"),
                                  ("GET", f"/{seeded}/keep/me.txt?retention", "GetObjectRetention"),
                                  ("POST", f"/{seeded}", "PostObject")]:
         status, _, body = raw_request(server, method, target, body=b"")

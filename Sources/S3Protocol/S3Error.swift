@@ -69,6 +69,10 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     case noSuchBucket = "NoSuchBucket"
     case noSuchKey = "NoSuchKey"
     case noSuchTagSet = "NoSuchTagSet"
+    case noSuchCORSConfiguration = "NoSuchCORSConfiguration"
+    case badRequest = "BadRequest"
+    /// A browser's CORS preflight (or request) that no rule of the bucket allows.
+    case corsForbidden = "AccessForbidden"
     case noSuchUpload = "NoSuchUpload"
     case notImplemented = "NotImplemented"
     case notModified = "NotModified"
@@ -82,8 +86,8 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
 
     public var status: Int {
         switch self {
-        case .accessDenied, .invalidAccessKeyId, .signatureDoesNotMatch, .requestTimeTooSkewed: 403
-        case .noSuchBucket, .noSuchKey, .noSuchTagSet, .noSuchUpload: 404
+        case .accessDenied, .invalidAccessKeyId, .signatureDoesNotMatch, .requestTimeTooSkewed, .corsForbidden: 403
+        case .noSuchBucket, .noSuchKey, .noSuchTagSet, .noSuchUpload, .noSuchCORSConfiguration: 404
         case .methodNotAllowed: 405
         case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .existingObjectIsDirectory,
             .objectParentIsFile:
@@ -143,6 +147,10 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
         case .noSuchBucket: "The specified bucket does not exist"
         case .noSuchKey: "The specified key does not exist."
         case .noSuchTagSet: "The TagSet does not exist"
+        case .noSuchCORSConfiguration: "The CORS configuration does not exist"
+        case .badRequest: "Bad Request"
+        case .corsForbidden:
+            "CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
         case .noSuchUpload:
             "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
         case .notImplemented: "A header you provided implies functionality that is not implemented"

@@ -15,6 +15,11 @@ public enum S3Operation: Sendable, Equatable {
     case getBucketTagging
     case putBucketTagging
     case deleteBucketTagging
+    case getBucketCors
+    case putBucketCors
+    case deleteBucketCors
+    /// A browser's CORS preflight (`OPTIONS`): answered from the bucket's rules, without authentication.
+    case preflight
     case listMultipartUploads
     case putObject
     case copyObject
@@ -53,6 +58,10 @@ public enum S3Operation: Sendable, Equatable {
         case .getBucketTagging: ("GetBucketTagging", .read)
         case .putBucketTagging: ("PutBucketTagging", .owner)
         case .deleteBucketTagging: ("DeleteBucketTagging", .owner)
+        case .getBucketCors: ("GetBucketCors", .owner)
+        case .putBucketCors: ("PutBucketCors", .owner)
+        case .deleteBucketCors: ("DeleteBucketCors", .owner)
+        case .preflight: ("PreflightRequest", .none)
         case .listMultipartUploads: ("ListMultipartUploads", .read)
         case .putObject: ("PutObject", .write)
         case .copyObject: ("CopyObject", .write)
@@ -161,6 +170,7 @@ public enum S3Router {
     /// Chooses the action from method, target and the copy-source header, as AWS does.
     public static func route(method: String, target: S3Target, hasCopySource: Bool) -> S3Operation {
         let q = target.query
+        if method == "OPTIONS" { return target.bucket == nil ? .notImplemented("OPTIONS on the service endpoint") : .preflight }
         guard target.bucket != nil else {
             return method == "GET" ? .listBuckets : .notImplemented("\(method) on the service endpoint")
         }
@@ -168,6 +178,7 @@ public enum S3Router {
             switch method {
             case "GET":
                 if q.has("tagging") { return .getBucketTagging }
+                if q.has("cors") { return .getBucketCors }
                 if q.has("uploads") { return .listMultipartUploads }
                 if q.has("location") { return .getBucketLocation }
                 if q.has("versioning") { return .getBucketVersioning }
@@ -178,11 +189,13 @@ public enum S3Router {
                 return .headBucket
             case "PUT":
                 if q.has("tagging") { return .putBucketTagging }
+                if q.has("cors") { return .putBucketCors }
                 if q.has("acl") { return .putBucketAcl }
                 if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Put" + name) }
                 return .createBucket
             case "DELETE":
                 if q.has("tagging") { return .deleteBucketTagging }
+                if q.has("cors") { return .deleteBucketCors }
                 if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Delete" + name) }
                 return .deleteBucket
             case "POST":

@@ -36,6 +36,10 @@ public enum S3Action: Sendable {
     case getBucketTagging(bucket: String)
     case putBucketTagging(bucket: String)
     case deleteBucketTagging(bucket: String)
+    case getBucketCors(bucket: String)
+    case putBucketCors(bucket: String)
+    case deleteBucketCors(bucket: String)
+    case preflight(bucket: String)
     case listMultipartUploads(ListUploadsArguments)
     case putObject(ObjectAddress, condition: WriteCondition)
     case copyObject(CopyArguments)
@@ -71,6 +75,10 @@ public enum S3Action: Sendable {
         case .getBucketTagging: .getBucketTagging
         case .putBucketTagging: .putBucketTagging
         case .deleteBucketTagging: .deleteBucketTagging
+        case .getBucketCors: .getBucketCors
+        case .putBucketCors: .putBucketCors
+        case .deleteBucketCors: .deleteBucketCors
+        case .preflight: .preflight
         case .listMultipartUploads: .listMultipartUploads
         case .putObject: .putObject
         case .copyObject: .copyObject
@@ -431,6 +439,10 @@ struct ArgumentParser {
         case .getBucketTagging: return .getBucketTagging(bucket: try bucket())
         case .putBucketTagging: return .putBucketTagging(bucket: try bucket())
         case .deleteBucketTagging: return .deleteBucketTagging(bucket: try bucket())
+        case .getBucketCors: return .getBucketCors(bucket: try bucket())
+        case .putBucketCors: return .putBucketCors(bucket: try bucket())
+        case .deleteBucketCors: return .deleteBucketCors(bucket: try bucket())
+        case .preflight: return .preflight(bucket: try bucket())
         case .listMultipartUploads:
             return .listMultipartUploads(
                 ListUploadsArguments(

@@ -100,7 +100,10 @@ extension S3Responder {
             [.readBucket(bucket)]
         case .listObjects(let list): [.readBucket(list.bucket)]
         case .listMultipartUploads(let list): [.readBucket(list.bucket)]
-        case .putBucketTagging(let bucket), .deleteBucketTagging(let bucket), .putBucketAcl(let bucket): [.ownBucket(bucket)]
+        case .putBucketTagging(let bucket), .deleteBucketTagging(let bucket), .putBucketAcl(let bucket), .getBucketCors(let bucket),
+            .putBucketCors(let bucket), .deleteBucketCors(let bucket):
+            [.ownBucket(bucket)]
+        case .preflight: []
         // GetObject, HeadObject and GetObjectAttributes are checked by the store in the hop that reads (`readCheck`).
         case .getObject, .headObject, .getObjectAttributes: []
         case .getObjectTagging(let object), .getObjectAcl(let object): [.readObject(bucket: object.bucket, key: object.key)]

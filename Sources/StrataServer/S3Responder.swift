@@ -45,6 +45,10 @@ struct S3Responder: HTTPResponder {
                 hasCopySource: request.headers[named: "x-amz-copy-source"] != nil
             )
             operationName = operation.name
+            // A browser's preflight carries no credentials: it is answered from the bucket's CORS rules alone.
+            if case .preflight = operation, let bucket = target.bucket {
+                return finish(try await preflight(request, bucket: bucket), request, requestID, operationName, bucketName, keyName, started)
+            }
             let identity = try identify(request, target)
             let call = S3Call(
                 request: request,
@@ -78,6 +82,23 @@ struct S3Responder: HTTPResponder {
             // The body was not read: close rather than drain what the client may still send.
             response.headers[.connection] = "close"
         }
+        if !bucketName.isEmpty, let origin = request.headers[named: "origin"] {
+            await addCORSHeaders(&response, request, bucket: bucketName, origin: origin)
+        }
+        return finish(response, request, requestID, operationName, bucketName, keyName, started)
+    }
+
+    /// Request ids, server name, metrics and the access-log line: every response passes here.
+    private func finish(
+        _ answer: Response,
+        _ request: Request,
+        _ requestID: String,
+        _ operationName: String,
+        _ bucketName: String,
+        _ keyName: String,
+        _ started: ContinuousClock.Instant
+    ) -> Response {
+        var response = answer
         response.headers.set("x-amz-request-id", requestID)
         response.headers.set("x-amz-id-2", requestID)
         response.headers.set("x-request-id", requestID)
@@ -123,6 +144,10 @@ struct S3Responder: HTTPResponder {
         switch action {
         case .listBuckets(let arguments): return try await listBuckets(call, arguments)
         case .getObjectAttributes(let arguments): return try await getObjectAttributes(call, arguments)
+        case .putBucketCors(let bucket): return try await putBucketCors(call, bucket)
+        case .getBucketCors(let bucket): return try await getBucketCors(bucket)
+        case .deleteBucketCors(let bucket): return try await deleteBucketCors(bucket)
+        case .preflight: throw S3Error(.internalError)  // answered before authentication
         case .createBucket(let bucket): return try await createBucket(call, bucket)
         case .headBucket(let bucket): return try await headBucket(bucket)
         case .deleteBucket(let bucket): return try await deleteBucket(bucket)

@@ -70,6 +70,14 @@ public struct LocalStorage: ObjectStorage {
         try await run { try $0.setBucketTags(try $0.openBucket(bucket), tags: tags) }
     }
 
+    public func bucketConfiguration(_ bucket: String, _ name: BucketConfigurationName) async throws -> [UInt8]? {
+        try await run { try $0.bucketConfiguration(try $0.openBucket(bucket), name) }
+    }
+
+    public func setBucketConfiguration(_ bucket: String, _ name: BucketConfigurationName, _ document: [UInt8]?) async throws {
+        try await run { try $0.setBucketConfiguration(try $0.openBucket(bucket), name, document) }
+    }
+
     // MARK: Objects
 
     public func deleteObject(bucket: String, key: String) async throws {

@@ -15,6 +15,10 @@ public protocol ObjectStorage: Sendable {
     func bucketOwner(_ name: String) async throws -> String?
     func bucketTagging(_ bucket: String) async throws -> TagSet
     func setBucketTagging(_ bucket: String, tags: TagSet?) async throws
+    /// A configuration document kept with the bucket (`cors`, later `website`); nil when none is set.
+    func bucketConfiguration(_ bucket: String, _ name: BucketConfigurationName) async throws -> [UInt8]?
+    /// Replaces (nil: removes) a configuration document.
+    func setBucketConfiguration(_ bucket: String, _ name: BucketConfigurationName, _ document: [UInt8]?) async throws
     /// Permissions from the root along the path to a bucket or an object, for the permission model's checks.
     func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions
     func rootPermission() async throws -> Permission
@@ -47,6 +51,11 @@ public protocol ObjectStorage: Sendable {
 /// Object bytes of a request, produced by the HTTP layer after transfer framing is removed. `stream` may be called
 /// once: it hands over batches of about 1 MiB in order and returns only after the whole declared length arrived and
 /// every signature over it checked out; its result is the aws-chunked trailers (empty for plain bodies).
+/// The configuration documents a bucket keeps.
+public enum BucketConfigurationName: String, Sendable {
+    case cors
+}
+
 public protocol PayloadSource: Sendable {
     var length: Int64 { get }
     func stream(_ consume: @Sendable (ByteBuffer) async throws -> Void) async throws -> [(String, String)]

@@ -95,6 +95,12 @@ public struct TieredStorage: ObjectStorage {
         try await local.setObjectPermission(bucket: bucket, key: key, permission)
     }
     public func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try await local.setBucketTagging(bucket, tags: tags) }
+    public func bucketConfiguration(_ bucket: String, _ name: BucketConfigurationName) async throws -> [UInt8]? {
+        try await local.bucketConfiguration(bucket, name)
+    }
+    public func setBucketConfiguration(_ bucket: String, _ name: BucketConfigurationName, _ document: [UInt8]?) async throws {
+        try await local.setBucketConfiguration(bucket, name, document)
+    }
     public func objectTagging(bucket: String, key: String) async throws -> TagSet { try await local.objectTagging(bucket: bucket, key: key) }
 
     public func setObjectTagging(bucket: String, key: String, tags: TagSet?) async throws {

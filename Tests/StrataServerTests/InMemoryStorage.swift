@@ -18,6 +18,7 @@ final class InMemoryStorage: ObjectStorage {
     struct Bucket {
         var owner: String
         var tags = TagSet()
+        var configurations: [BucketConfigurationName: [UInt8]] = [:]
         var objects: [String: Object] = [:]
     }
 
@@ -72,6 +73,12 @@ final class InMemoryStorage: ObjectStorage {
     func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {}
     func bucketTagging(_ bucket: String) async throws -> TagSet { try self.bucket(bucket).tags }
     func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try update(bucket) { $0.tags = tags ?? TagSet() } }
+    func bucketConfiguration(_ bucket: String, _ name: BucketConfigurationName) async throws -> [UInt8]? {
+        try self.bucket(bucket).configurations[name]
+    }
+    func setBucketConfiguration(_ bucket: String, _ name: BucketConfigurationName, _ document: [UInt8]?) async throws {
+        try update(bucket) { $0.configurations[name] = document }
+    }
 
     func putObject(_ input: PutObjectInput, body: any PayloadSource) async throws -> PutObjectOutput {
         _ = try bucket(input.bucket)

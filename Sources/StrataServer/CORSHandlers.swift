@@ -1,0 +1,61 @@
+import HTTPTypes
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// CORS: the bucket's rules (PutBucketCors, GetBucketCors, DeleteBucketCors), browsers' preflight requests, and the
+/// CORS headers on every response to a request that names an Origin.
+extension S3Responder {
+    static let maxCORSBody = 64 * 1024
+
+    func putBucketCors(_ call: S3Call, _ bucket: String) async throws -> Response {
+        let body = try await BodyCollector.collect(call, limit: Self.maxCORSBody)
+        try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
+        guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
+        let configuration = try CORSConfiguration.parse(body)
+        try await storage.setBucketConfiguration(bucket, .cors, Array(configuration.document().utf8))
+        return Responses.empty()
+    }
+
+    func getBucketCors(_ bucket: String) async throws -> Response {
+        guard let document = try await storage.bucketConfiguration(bucket, .cors) else {
+            throw S3Error(.noSuchCORSConfiguration, details: [("BucketName", bucket)])
+        }
+        return Responses.xml(String(decoding: document, as: UTF8.self))
+    }
+
+    func deleteBucketCors(_ bucket: String) async throws -> Response {
+        _ = try await storage.headBucket(bucket)
+        try await storage.setBucketConfiguration(bucket, .cors, nil)
+        return Responses.empty(.noContent)
+    }
+
+    /// The bucket's rules, nil when it has none (or a document that no longer parses).
+    private func corsRules(_ bucket: String) async -> CORSConfiguration? {
+        guard let document = try? await storage.bucketConfiguration(bucket, .cors) else { return nil }
+        return try? CORSConfiguration.parse(document)
+    }
+
+    /// OPTIONS: 400 without an Origin and a requested method, 403 unless a rule allows the origin, the method and
+    /// every requested header; otherwise 200 with what the rule allows.
+    func preflight(_ request: Request, bucket: String) async throws -> Response {
+        guard let origin = request.headers[named: "origin"], let method = request.headers[named: "access-control-request-method"] else {
+            throw S3Error(.badRequest, "Insufficient information. Origin request header and Access-Control-Request-Method are needed.")
+        }
+        let requested = CORSConfiguration.requestedHeaders(request.headers[named: "access-control-request-headers"])
+        guard let rules = await corsRules(bucket), let rule = rules.match(origin: origin, method: method, requestHeaders: requested) else {
+            throw S3Error(.corsForbidden)
+        }
+        var headers = HTTPFields()
+        for (name, value) in CORSConfiguration.headers(for: rule, origin: origin, requestHeaders: requested) { headers.set(name, value) }
+        return Responses.empty(headers: headers)
+    }
+
+    /// A request from a page of another origin gets the headers that let the browser hand it the response, errors
+    /// included, when a rule allows the origin and the method (the one a preflight would ask for, when given).
+    func addCORSHeaders(_ response: inout Response, _ request: Request, bucket: String, origin: String) async {
+        let method = request.headers[named: "access-control-request-method"] ?? request.method.rawValue
+        guard let rules = await corsRules(bucket), let rule = rules.match(origin: origin, method: method) else { return }
+        for (name, value) in CORSConfiguration.headers(for: rule, origin: origin) { response.headers.set(name, value) }
+    }
+}
