@@ -13,8 +13,18 @@ def test_if_none_match_creates_only_once(server, s3, bucket):
     status, _, body = raw_request(server, "PUT", f"/{bucket}/once", body=b"second", headers={"If-None-Match": "*"})
     assert (status, xml_error_code(body)) == (412, "PreconditionFailed")
     assert s3.get_object(Bucket=bucket, Key="once")["Body"].read() == b"first"
-    status, _, body = raw_request(server, "PUT", f"/{bucket}/once", body=b"x", headers={"If-None-Match": '"abc"'})
-    assert (status, xml_error_code(body)) == (501, "NotImplemented")
+
+def test_if_none_match_with_etags_refuses_only_a_matching_version(server, s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="v", Body=b"one")["ETag"]
+    # Another ETag: the write goes ahead; the current one (quoted or not, or in a list): 412 and nothing changes.
+    assert raw_request(server, "PUT", f"/{bucket}/v", body=b"two", headers={"If-None-Match": '"abc"'})[0] == 200
+    etag = s3.head_object(Bucket=bucket, Key="v")["ETag"]
+    for listed in (etag, etag.strip('"'), f'"zzz", {etag}'):
+        status, _, body = raw_request(server, "PUT", f"/{bucket}/v", body=b"three", headers={"If-None-Match": listed})
+        assert (status, xml_error_code(body)) == (412, "PreconditionFailed"), listed
+    assert s3.get_object(Bucket=bucket, Key="v")["Body"].read() == b"two"
+    # No object yet: nothing can match.
+    assert raw_request(server, "PUT", f"/{bucket}/fresh", body=b"new", headers={"If-None-Match": etag})[0] == 200
 
 
 def test_racing_creators_exactly_one_wins(server, s3, bucket):

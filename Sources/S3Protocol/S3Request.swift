@@ -109,6 +109,8 @@ public enum WriteCondition: Sendable, Equatable {
     case absent
     /// `If-Match`: only if the current object's ETag is one of these (or `*`: any object exists).
     case matches(String)
+    /// `If-None-Match` with ETags: unless the current object's ETag is one of these (no object: go ahead).
+    case noneMatches(String)
 }
 
 public struct ObjectAddress: Sendable, Equatable {
@@ -295,10 +297,7 @@ struct ArgumentParser {
             throw S3Error(.invalidRequest, "If-Match and If-None-Match cannot be used together on a write.")
         }
         if let ifNoneMatch {
-            guard ifNoneMatch.trimmingCharacters(in: .whitespaces) == "*" else {
-                throw S3Error(.notImplemented, "If-None-Match on a write supports only '*'.", details: [("Header", "If-None-Match")])
-            }
-            return .absent
+            return ifNoneMatch.trimmingCharacters(in: .whitespaces) == "*" ? .absent : .noneMatches(ifNoneMatch)
         }
         if let ifMatch { return .matches(ifMatch) }
         return .none

@@ -223,6 +223,10 @@ public final class ObjectWriter: @unchecked Sendable {
                 throw S3Error(.noSuchKey, "The object to replace with If-Match does not exist.")
             }
             guard Conditions.matches(expected, current) else { throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")]) }
+        case .noneMatches(let listed):
+            if let current = try? store.currentETag(parent, leaf), Conditions.matches(listed, current) {
+                throw S3Error(.preconditionFailed, details: [("Condition", "If-None-Match")])
+            }
         }
         if let temporaryName {
             if case .none = condition { try clearEmptyDirectoryAtTarget() }

@@ -238,6 +238,7 @@ enum UpstreamHeaders {
         case .none: break
         case .absent: headers.append(("if-none-match", "*"))
         case .matches(let etag): headers.append(("if-match", etag))
+        case .noneMatches(let etags): headers.append(("if-none-match", etags))
         }
         return headers
     }
