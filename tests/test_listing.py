@@ -2,7 +2,7 @@
 import botocore
 import pytest
 
-from conftest import error_code, raw_request
+from conftest import error_code, raw_request, xml_error_code
 
 
 def put_keys(s3, bucket, keys):
@@ -131,3 +131,20 @@ def test_alluxio_folder_listing_mode(start_server):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="folders")["Contents"]] == [
         "file0", "folder0/", "folder0/file0", "folder0/file1"]
     assert s3.head_object(Bucket="folders", Key="folder0/")["ContentLength"] == 0
+
+
+def test_empty_continuation_token_starts_at_the_beginning(s3, bucket):
+    for key in ("a", "b"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    page = s3.list_objects_v2(Bucket=bucket, ContinuationToken="")
+    assert page["ContinuationToken"] == ""
+    assert [o["Key"] for o in page["Contents"]] == ["a", "b"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.list_objects_v2(Bucket=bucket, ContinuationToken="not-a-token")
+    assert error_code(e) == "InvalidArgument"
+
+
+def test_unordered_listings_cannot_use_a_delimiter(server, bucket):
+    status, _, body = raw_request(server, "GET", f"/{bucket}?delimiter=/&allow-unordered=true")
+    assert (status, xml_error_code(body)) == (400, "InvalidArgument")
+    assert raw_request(server, "GET", f"/{bucket}?allow-unordered=true")[0] == 200

@@ -45,7 +45,8 @@ def test_boto3_concurrent_multipart_transfer(s3, bucket, tmp_path):
     assert part2["ContentRange"] == f"bytes {5 * MiB}-{10 * MiB - 1}/{len(data)}"
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.get_object(Bucket=bucket, Key="analytics/part-0000.parquet", PartNumber=len(chunks) + 1)
-    assert error_code(e) == "InvalidPartNumber"
+    assert error_code(e) == "InvalidPart"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 

@@ -353,8 +353,20 @@ struct ArgumentParser {
             urlEncoded: encodingType != nil,
             fetchOwner: version == 1 || query["fetch-owner"] == "true"
         )
+        // A Ceph extension clients send: unordered listings cannot group by a delimiter.
+        if query["allow-unordered"]?.lowercased() == "true", arguments.delimiter != nil {
+            throw S3Error(
+                .invalidArgument,
+                "allow-unordered cannot be combined with a delimiter",
+                details: [("ArgumentName", "allow-unordered"), ("ArgumentValue", "true")]
+            )
+        }
         if version == 2 {
-            if let token = query["continuation-token"] {
+            if let token = query["continuation-token"], token.isEmpty {
+                // An empty token starts at the beginning (and is echoed back), as AWS answers it.
+                arguments.continuationToken = token
+                arguments.startAfter = query["start-after"].flatMap { $0.isEmpty ? nil : $0 }
+            } else if let token = query["continuation-token"] {
                 guard let decoded = ContinuationToken.decode(token) else {
                     throw S3Error(.invalidArgument, "The continuation token provided is incorrect", details: [("ArgumentName", "continuation-token")])
                 }

@@ -140,7 +140,12 @@ extension LocalStorage {
                 object.metadata.part(number, size: size)
                 ?? (number == 1 ? (found: (offset: 0, length: size), count: 1) : (found: nil, count: 1))
             guard let part = layout.found else {
-                throw S3Error(.invalidPartNumber, details: [("PartNumberRequested", "\(number)"), ("ActualPartCount", "\(layout.count)")])
+                // 400 InvalidPart, as AWS answers (ceph's s3-tests check it against AWS), not 416.
+                throw S3Error(
+                    .invalidPart,
+                    "The requested partnumber is not satisfiable",
+                    details: [("PartNumberRequested", "\(number)"), ("ActualPartCount", "\(layout.count)")]
+                )
             }
             first = part.offset
             output.contentLength = part.length
