@@ -271,3 +271,10 @@ def test_expires_header_round_trips(s3, bucket):
     got = s3.head_object(Bucket=bucket, Key="exp")
     assert got["Expires"] == when
     assert got["ContentEncoding"] == "identity"
+
+
+def test_content_encoding_is_kept_as_sent_without_aws_chunked(s3, bucket):
+    for sent, stored in (("gzip", "gzip"), ("deflate, gzip", "deflate, gzip"), ("gzip, aws-chunked", "gzip"),
+                         ("aws-chunked, gzip", "gzip"), ("aws-chunked", None), ("aws-chunked, aws-chunked", None)):
+        s3.put_object(Bucket=bucket, Key="enc", Body=b"x", ContentEncoding=sent)
+        assert s3.head_object(Bucket=bucket, Key="enc").get("ContentEncoding") == stored, sent

@@ -40,13 +40,14 @@ enum ObjectMetadataHeaders {
         return meta
     }
 
-    /// `aws-chunked` describes the request framing only; it must never be stored or returned.
+    /// `aws-chunked` describes the request framing only; it must never be stored or returned. Any other value is
+    /// kept exactly as sent (`deflate, gzip` stays `deflate, gzip`), as AWS does.
     static func strippingAWSChunked(_ value: String?) -> String? {
         guard let value else { return nil }
-        let kept = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-            !$0.isEmpty && $0.lowercased() != "aws-chunked"
-        }
-        return kept.isEmpty ? nil : kept.joined(separator: ",")
+        let codings = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard codings.contains(where: { $0.lowercased() == "aws-chunked" }) else { return value }
+        let kept = codings.filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
+        return kept.isEmpty ? nil : kept.joined(separator: ", ")
     }
 
     /// Adds an object's stored headers to a GET/HEAD response, applying `response-*` overrides.

@@ -48,13 +48,13 @@ enum BodyFraming: Sendable, Equatable {
         }
     }
 
-    /// Reads the framing from the headers: aws-chunked when the content hash names a streaming mode or the
-    /// content encoding says so. S3 requires a declared length either way.
-    /// A streaming payload hash means aws-chunked. `Content-Encoding: aws-chunked` alone is honoured too, but it
-    /// cannot change what was signed: a plain digest is always checked against the raw bytes on the wire.
+    /// Reads the framing from the headers. A streaming payload hash means aws-chunked. `Content-Encoding: aws-chunked`
+    /// counts only with the decoded length beside it: SDKs also send it on plain bodies (boto3 with
+    /// `ContentEncoding='gzip, aws-chunked'`), which AWS stores as they are. It cannot change what was signed either
+    /// way: a plain digest is always checked against the raw bytes on the wire.
     static func isAWSChunked(_ call: S3Call) -> Bool {
         (call.header("x-amz-content-sha256") ?? "").hasPrefix("STREAMING-")
-            || (call.header("content-encoding") ?? "").lowercased().contains("aws-chunked")
+            || ((call.header("content-encoding") ?? "").lowercased().contains("aws-chunked") && call.header("x-amz-decoded-content-length") != nil)
     }
 
     /// AWS's limit for one PutObject or UploadPart body; larger objects are uploaded in parts.
