@@ -244,10 +244,14 @@ def test_sigv4_anonymous_access_follows_public_canned_acls(start_server, tmp_pat
     assert requests.get(f"{s.endpoint}/site/index.html", timeout=10).content == b"<h1>hi</h1>"
     assert requests.get(f"{s.endpoint}/site/draft.html", timeout=10).status_code == 403
     assert requests.get(f"{s.endpoint}/site?list-type=2", timeout=10).status_code == 403
+    # A missing key: 403 to a caller who may not list the bucket, 404 once the bucket is public (as AWS).
+    assert requests.get(f"{s.endpoint}/site/missing.html", timeout=10).status_code == 403
     assert requests.get(f"{s.endpoint}/", timeout=10).status_code == 403
     assert requests.put(f"{s.endpoint}/site/upload", data=b"x", timeout=10).status_code == 403
     alice.put_bucket_acl(Bucket="site", ACL="public-read-write")
     assert b"<Key>index.html</Key>" in requests.get(f"{s.endpoint}/site?list-type=2", timeout=10).content
+    assert requests.get(f"{s.endpoint}/site/missing.html", timeout=10).status_code == 404
+    assert requests.get(f"{s.endpoint}/site/draft.html", timeout=10).status_code == 403
     assert requests.put(f"{s.endpoint}/site/upload", data=b"x", timeout=10).status_code == 200
     assert alice.get_object(Bucket="site", Key="draft.html")["Body"].read() == b"secret"
 

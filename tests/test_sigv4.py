@@ -97,7 +97,11 @@ def test_presigned_urls_with_plain_http(signed_server):
     assert r.status_code == 403 and xml_error_code(r.content) == "SignatureDoesNotMatch"
     r = requests.get(get_url.replace("X-Amz-Expires=600", "X-Amz-Expires=601"), timeout=30)
     assert r.status_code == 403 and xml_error_code(r.content) == "SignatureDoesNotMatch"
-    r = requests.get(s3.generate_presigned_url("get_object", Params={"Bucket": "pre", "Key": "via-url"}, ExpiresIn=700000), timeout=30)
+    # An expiry outside 1 s to a week refuses the URL (403 AccessDenied, as AWS); a non-number is malformed (400).
+    for expires_in in ("700000", "0", "-7"):
+        r = requests.get(get_url.replace("X-Amz-Expires=600", "X-Amz-Expires=" + expires_in), timeout=30)
+        assert r.status_code == 403 and xml_error_code(r.content) == "AccessDenied", expires_in
+    r = requests.get(get_url.replace("X-Amz-Expires=600", "X-Amz-Expires=ten"), timeout=30)
     assert r.status_code == 400 and xml_error_code(r.content) == "AuthorizationQueryParametersError"
     delete_url = s3.generate_presigned_url("delete_object", Params={"Bucket": "pre", "Key": "via-url"}, ExpiresIn=600)
     assert requests.delete(delete_url, timeout=30).status_code == 204

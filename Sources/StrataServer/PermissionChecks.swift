@@ -146,7 +146,11 @@ extension S3Responder {
 
     /// `r` on the object and `x` on every directory above it; an anonymous caller also needs a public object.
     static func mayRead(_ path: PathPermissions, _ caller: Caller) -> Bool {
-        if caller.needsPublic && path.object?.isPublic != true { return false }
+        if caller.needsPublic && path.object?.isPublic != true {
+            // A key that is not there: AWS tells a caller who may list the bucket 404, anyone else 403.
+            guard path.object == nil, path.directories.first?.isPublic == true else { return false }
+            return path.directories.allSatisfy { $0.grants(.execute, to: caller) }
+        }
         return path.directories.allSatisfy { $0.grants(.execute, to: caller) } && (path.object?.grants(.read, to: caller) ?? true)
     }
 
