@@ -43,7 +43,7 @@ def test_wrong_checksum_header_stores_nothing(server, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="keep")["Body"].read() == b"old"
     status, _, body = raw_request(server, "PUT", f"/{bucket}/keep", body=b"new data",
                                   headers={"x-amz-checksum-crc32": "not base64!"})
-    assert (status, xml_error_code(body)) == (400, "InvalidRequest")
+    assert (status, xml_error_code(body)) == (400, "BadDigest")
     status, _, body = raw_request(server, "PUT", f"/{bucket}/keep", body=b"new data",
                                   headers={"x-amz-checksum-crc32": crc32_b64(b"new data"),
                                            "x-amz-checksum-sha1": base64.b64encode(hashlib.sha1(b"new data").digest()).decode()})
@@ -86,6 +86,15 @@ def test_multipart_composite_checksum(s3, bucket, tmp_path):
         s3.complete_multipart_upload(Bucket=bucket, Key="mpu-list", UploadId=upload["UploadId"], MultipartUpload={"Parts": [
             {"PartNumber": 1, "ETag": parts[0]["ETag"], "ChecksumSHA256": base64.b64encode(hashlib.sha256(b"abd").digest()).decode()}]})
     assert error_code(e) == "InvalidPart"
+    # A whole-object checksum stated on Complete must match the composite: BadDigest, and nothing is published.
+    for stated in ("bad", base64.b64encode(hashlib.sha256(b"other").digest()).decode() + "-1"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.complete_multipart_upload(Bucket=bucket, Key="mpu-list", UploadId=upload["UploadId"], ChecksumSHA256=stated,
+                                         MultipartUpload={"Parts": [
+                                             {"PartNumber": 1, "ETag": parts[0]["ETag"], "ChecksumSHA256": parts[0]["ChecksumSHA256"]}]})
+        assert error_code(e) == "BadDigest", stated
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="mpu-list")
     done = s3.complete_multipart_upload(Bucket=bucket, Key="mpu-list", UploadId=upload["UploadId"], MultipartUpload={"Parts": [
         {"PartNumber": 1, "ETag": parts[0]["ETag"], "ChecksumSHA256": parts[0]["ChecksumSHA256"]}]})
     assert done["ChecksumSHA256"].endswith("-1")

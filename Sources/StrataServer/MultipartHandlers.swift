@@ -137,7 +137,7 @@ extension S3Responder {
         let parts = try Self.parseCompleteBody(body)
         let authority = call.request.head.authority ?? "\(settings.host):\(settings.port)"
         let location = "http://\(authority)/\(PercentEncoding.encode(bucketName))/\(PercentEncoding.encode(key, keepSlash: true))"
-        let input = CompleteUploadInput(
+        var input = CompleteUploadInput(
             bucket: bucketName,
             key: key,
             uploadId: uploadId,
@@ -145,7 +145,8 @@ extension S3Responder {
             condition: condition,
             minPartSize: settings.minPartSize
         )
-        let work: @Sendable () async throws -> String = { [storage] in
+        if let stated = try ChecksumRequest.of(call), let value = stated.expected { input.checksum = (stated.algorithm, value) }
+        let work: @Sendable () async throws -> String = { [storage, input] in
             let completed = try await storage.completeMultipartUpload(input)
             var xml = XMLWriter(root: "CompleteMultipartUploadResult")
             xml.element("Location", location)

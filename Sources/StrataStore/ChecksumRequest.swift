@@ -14,9 +14,10 @@ public struct ChecksumRequest: Sendable {
         self.inTrailer = inTrailer
     }
 
+    /// A value that is not a digest of this algorithm can never match the data: BadDigest, as ceph's s3-tests expect.
     public static func validate(_ value: String, _ algorithm: ChecksumAlgorithm) throws(S3Error) {
         guard let raw = Base64Bytes.decode(value), raw.count == algorithm.digestLength else {
-            throw S3Error(.invalidRequest, "Value for \(algorithm.headerName) header is invalid.")
+            throw S3Error(.badDigest, "The \(algorithm.rawValue) you specified (\(algorithm.headerName)) is not a valid digest, so it cannot match.")
         }
     }
 

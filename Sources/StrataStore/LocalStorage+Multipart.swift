@@ -106,7 +106,13 @@ extension LocalStorage {
                     _ = try store.validateParts(upload, input.parts, minPartSize: input.minPartSize)
                     return CompletedUpload(etag: "", lastModifiedSeconds: 0, metadata: ObjectMetadata())
                 }
-                return try store.completeUpload(upload, parts: input.parts, minPartSize: input.minPartSize, condition: input.condition)
+                return try store.completeUpload(
+                    upload,
+                    parts: input.parts,
+                    minPartSize: input.minPartSize,
+                    condition: input.condition,
+                    statedChecksum: input.checksum
+                )
             } catch let error as S3Error where error.code == .noSuchUpload {
                 if let object = try? store.openObject(bucket: try store.openBucket(input.bucket), key: input.key),
                     object.metadata.multipartUploadId == input.uploadId

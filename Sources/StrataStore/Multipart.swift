@@ -242,7 +242,8 @@ extension FileSystemStore {
         _ upload: Upload,
         parts requested: [RequestedPart],
         minPartSize: Int64,
-        condition: WriteCondition = .none
+        condition: WriteCondition = .none,
+        statedChecksum: (algorithm: ChecksumAlgorithm, value: String)? = nil
     ) throws(S3Error) -> CompletedUpload {
         let parts = try validateParts(upload, requested, minPartSize: minPartSize)
         let claimed = upload.directoryName + FileSystemStore.completingMark
@@ -250,7 +251,7 @@ extension FileSystemStore {
             throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
         }
         do {
-            let result = try assemble(upload, parts: parts, claimed: claimed, condition: condition)
+            let result = try assemble(upload, parts: parts, claimed: claimed, condition: condition, statedChecksum: statedChecksum)
             _ = try? removeRecursively(upload.uploads, claimed)
             return result
         } catch {
@@ -293,7 +294,13 @@ extension FileSystemStore {
         return parts
     }
 
-    private func assemble(_ upload: Upload, parts: [PartInfo], claimed: String, condition: WriteCondition) throws(S3Error) -> CompletedUpload {
+    private func assemble(
+        _ upload: Upload,
+        parts: [PartInfo],
+        claimed: String,
+        condition: WriteCondition,
+        statedChecksum: (algorithm: ChecksumAlgorithm, value: String)?
+    ) throws(S3Error) -> CompletedUpload {
         let bucket = try openBucket(upload.info.bucket)
         let directory: OpenFile
         do { directory = try Sys.openBeneath(upload.uploads.fd, claimed, flags: Sys.readDirectory) } catch { throw error.s3Error() }
@@ -322,6 +329,14 @@ extension FileSystemStore {
             if meta.checksum == nil { meta.checksumAlgorithm = nil }
             let values = parts.compactMap { $0.checksumAlgorithm == algorithm ? $0.checksum : nil }
             if meta.checksumAlgorithm != nil, values.count == parts.count { meta.partChecksums = values }
+        }
+        if let stated = statedChecksum {
+            // A composite value may be stated with or without its `-N` part count.
+            func bare(_ value: String) -> Substring { value.split(separator: "-", maxSplits: 1).first ?? Substring(value) }
+            guard stated.algorithm == meta.checksumAlgorithm, let computed = meta.checksum, bare(computed) == bare(stated.value) else {
+                writer.discard()
+                throw S3Error(.badDigest, "The \(stated.algorithm.rawValue) you specified did not match the calculated checksum.")
+            }
         }
         meta.multipartUploadId = upload.info.uploadId
         meta.partSizes = ObjectMetadata.runLengths(parts.map(\.size))

@@ -392,6 +392,8 @@ public struct CompleteUploadInput: Sendable {
     public var parts: [RequestedPart]
     public var condition: WriteCondition
     public var minPartSize: Int64
+    /// The whole object's checksum the client states (`x-amz-checksum-*` on Complete): BadDigest unless it matches.
+    public var checksum: (algorithm: ChecksumAlgorithm, value: String)?
 
     public init(bucket: String, key: String, uploadId: String, parts: [RequestedPart], condition: WriteCondition, minPartSize: Int64) {
         self.bucket = bucket
