@@ -133,6 +133,15 @@ def test_sigv2_presigned_and_header(signed_server):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         bad.get_object(Bucket="v2-bucket", Key="by-v2")
     assert error_code(e) == "SignatureDoesNotMatch"
+    # Bucket-level requests: botocore signs the resource `/bucket/` for a path-style `/bucket`.
+    v2.create_bucket(Bucket="v2-made")
+    v2.put_bucket_tagging(Bucket="v2-made", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert v2.get_bucket_tagging(Bucket="v2-made")["TagSet"] == [{"Key": "k", "Value": "v"}]
+    v2.delete_bucket_tagging(Bucket="v2-made")
+    v2.delete_bucket(Bucket="v2-made")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        bad.create_bucket(Bucket="v2-never")
+    assert error_code(e) == "SignatureDoesNotMatch"
 
 
 def test_wrong_secret_unknown_key_and_anonymous(signed_server):

@@ -247,16 +247,27 @@ struct Authenticator: Sendable {
         return raw.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
     }
 
-    private func v2StringToSign(_ request: Request, _ target: S3Target, dateOrExpires: String) -> String {
+    private func v2StringToSign(_ request: Request, _ target: S3Target, dateOrExpires: String, path: String? = nil) -> String {
         SigV2.stringToSign(
             method: request.method.rawValue,
             contentMD5: request.headers[named: "content-md5"] ?? "",
             contentType: request.headers[.contentType] ?? "",
             dateOrExpires: dateOrExpires,
             headers: headerPairs(request),
-            rawPath: rawPath(request),
+            rawPath: path ?? rawPath(request),
             query: target.query.items
         )
+    }
+
+    /// Whether `signature` signs the request. A bucket's own resource is `/bucket/` in V2 (botocore signs that for a
+    /// path-style `/bucket`), so both spellings of a bucket-level path are accepted; they name the same resource.
+    private func v2Matches(_ request: Request, _ target: S3Target, dateOrExpires: String, secret: String, signature: String) -> (Bool, String) {
+        let toSign = v2StringToSign(request, target, dateOrExpires: dateOrExpires)
+        if SigV4.constantTimeEquals(SigV2.signature(secret: secret, stringToSign: toSign), signature) { return (true, toSign) }
+        let path = rawPath(request)
+        guard target.bucket != nil, target.key == nil, !path.hasSuffix("/") else { return (false, toSign) }
+        let alternative = v2StringToSign(request, target, dateOrExpires: dateOrExpires, path: path + "/")
+        return (SigV4.constantTimeEquals(SigV2.signature(secret: secret, stringToSign: alternative), signature), toSign)
     }
 
     private func verifyV2Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
@@ -270,10 +281,14 @@ struct Authenticator: Sendable {
         }
         try checkSkew(requestTime, now: now)
         // With x-amz-date present, it is signed among the amz headers and the Date line stays empty.
-        let toSign = v2StringToSign(request, target, dateOrExpires: amzDate == nil ? dateText : "")
-        guard SigV4.constantTimeEquals(SigV2.signature(secret: credential.secretKey, stringToSign: toSign), signature) else {
-            throw mismatch(toSign, "", accessKey: accessKey)
-        }
+        let (matches, toSign) = v2Matches(
+            request,
+            target,
+            dateOrExpires: amzDate == nil ? dateText : "",
+            secret: credential.secretKey,
+            signature: signature
+        )
+        guard matches else { throw mismatch(toSign, "", accessKey: accessKey) }
         return identity(credential, payload: .none)
     }
 
@@ -285,10 +300,8 @@ struct Authenticator: Sendable {
         let expiresText = target.query["Expires"] ?? ""
         let credential = try lookup(accessKey)
         if now > expires { throw S3Error(.accessDenied, "Request has expired", details: [("Expires", HTTPDate.iso8601(seconds: expires))]) }
-        let toSign = v2StringToSign(request, target, dateOrExpires: expiresText)
-        guard SigV4.constantTimeEquals(SigV2.signature(secret: credential.secretKey, stringToSign: toSign), signature) else {
-            throw mismatch(toSign, "", accessKey: accessKey)
-        }
+        let (matches, toSign) = v2Matches(request, target, dateOrExpires: expiresText, secret: credential.secretKey, signature: signature)
+        guard matches else { throw mismatch(toSign, "", accessKey: accessKey) }
         return identity(credential, payload: .none)
     }
 }
