@@ -1,5 +1,6 @@
 """Atomic conditional writes: If-None-Match: * and If-Match, under concurrency and across processes."""
 import concurrent.futures
+from datetime import datetime, timezone
 import os
 
 import botocore
@@ -92,3 +93,20 @@ def test_cas_across_two_server_processes(start_server, tmp_path):
         results = list(pool.map(increment, range(24)))
     assert all(results)
     assert int(s3a.get_object(Bucket="counter", Key="n")["Body"].read()) == 24
+
+
+def test_conditional_delete_removes_only_the_version_the_client_saw(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="d", Body=b"four")["ETag"]
+    head = s3.head_object(Bucket=bucket, Key="d")
+    for kwargs in ({"IfMatch": '"0123"'}, {"IfMatchSize": 5}, {"IfMatchLastModifiedTime": datetime(2015, 1, 1, tzinfo=timezone.utc)}):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.delete_object(Bucket=bucket, Key="d", **kwargs)
+        assert error_code(e) == "PreconditionFailed", kwargs
+        assert s3.get_object(Bucket=bucket, Key="d")["Body"].read() == b"four"
+    s3.delete_object(Bucket=bucket, Key="d", IfMatch=etag, IfMatchSize=4, IfMatchLastModifiedTime=head["LastModified"])
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="d")
+    # A missing object is no error, whatever the condition.
+    assert s3.delete_object(Bucket=bucket, Key="d", IfMatch='"0123"')["ResponseMetadata"]["HTTPStatusCode"] == 204
+    s3.put_object(Bucket=bucket, Key="d", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="d", IfMatch="*")

@@ -45,7 +45,7 @@ public enum S3Action: Sendable {
     case copyObject(CopyArguments)
     case getObject(ReadArguments)
     case headObject(ReadArguments)
-    case deleteObject(ObjectAddress)
+    case deleteObject(ObjectAddress, condition: DeleteCondition)
     case getObjectAcl(ObjectAddress)
     case putObjectAcl(ObjectAddress)
     case getObjectTagging(ObjectAddress)
@@ -168,6 +168,30 @@ public struct ObjectAttributesArguments: Sendable {
     public var attributes: Set<String>
     public var maxParts: Int
     public var partNumberMarker: Int
+}
+
+/// DeleteObject's conditions (`If-Match`, `x-amz-if-match-last-modified-time`, `x-amz-if-match-size`): the object is
+/// deleted only if it still is the version the client saw. A missing object is no error, as for any delete.
+public struct DeleteCondition: Sendable, Equatable {
+    public var ifMatch: String?
+    public var lastModifiedSeconds: Int64?
+    public var size: Int64?
+
+    public init(ifMatch: String? = nil, lastModifiedSeconds: Int64? = nil, size: Int64? = nil) {
+        self.ifMatch = ifMatch
+        self.lastModifiedSeconds = lastModifiedSeconds
+        self.size = size
+    }
+
+    public var isEmpty: Bool { ifMatch == nil && lastModifiedSeconds == nil && size == nil }
+
+    /// Whether an object with these properties may be deleted.
+    public func allows(etag: String, lastModifiedSeconds modified: Int64, size objectSize: Int64) -> Bool {
+        if let ifMatch, !Conditions.matches(ifMatch, etag) { return false }
+        if let lastModifiedSeconds, lastModifiedSeconds != modified { return false }
+        if let size, size != objectSize { return false }
+        return true
+    }
 }
 
 /// ListBuckets' page: AWS's `max-buckets` (1 to 10,000), `continuation-token`, `prefix` and `bucket-region`.
@@ -413,6 +437,23 @@ struct ArgumentParser {
         )
     }
 
+    func deleteCondition() throws(S3Error) -> DeleteCondition {
+        var condition = DeleteCondition(ifMatch: header("if-match"))
+        if let raw = header("x-amz-if-match-last-modified-time") {
+            guard let seconds = HTTPDate.parse(raw) else {
+                throw S3Error(.invalidArgument, "x-amz-if-match-last-modified-time must be a date", details: [("ArgumentValue", raw)])
+            }
+            condition.lastModifiedSeconds = seconds
+        }
+        if let raw = header("x-amz-if-match-size") {
+            guard let size = DecimalNumber.parse(raw, in: 0...Int64.max) else {
+                throw S3Error(.invalidArgument, "x-amz-if-match-size must be a non-negative integer", details: [("ArgumentValue", raw)])
+            }
+            condition.size = size
+        }
+        return condition
+    }
+
     func listBuckets() throws(S3Error) -> ListBucketsArguments {
         var arguments = ListBucketsArguments(prefix: query["prefix"], region: query["bucket-region"])
         if let raw = query["max-buckets"] {
@@ -478,7 +519,7 @@ struct ArgumentParser {
             )
         case .getObject: return .getObject(try read())
         case .headObject: return .headObject(try read())
-        case .deleteObject: return .deleteObject(try object())
+        case .deleteObject: return .deleteObject(try object(), condition: try deleteCondition())
         case .getObjectAcl: return .getObjectAcl(try object())
         case .putObjectAcl: return .putObjectAcl(try object())
         case .getObjectTagging: return .getObjectTagging(try object())

@@ -64,8 +64,8 @@ extension S3Responder {
         return Response(status: status, headers: headers, body: Responses.stream(body, limiters: readLimiters()))
     }
 
-    func deleteObject(_ object: ObjectAddress) async throws -> Response {
-        try await storage.deleteObject(bucket: object.bucket, key: object.key)
+    func deleteObject(_ object: ObjectAddress, condition: DeleteCondition) async throws -> Response {
+        try await storage.deleteObject(bucket: object.bucket, key: object.key, condition: condition)
         return Responses.empty(.noContent)
     }
 }

@@ -108,7 +108,7 @@ extension S3Responder {
         case .getObject, .headObject, .getObjectAttributes: []
         case .getObjectTagging(let object), .getObjectAcl(let object): [.readObject(bucket: object.bucket, key: object.key)]
         case .putObjectAcl(let object): [.ownObject(bucket: object.bucket, key: object.key)]
-        case .putObject(let object, _), .deleteObject(let object), .putObjectTagging(let object), .deleteObjectTagging(let object),
+        case .putObject(let object, _), .deleteObject(let object, _), .putObjectTagging(let object), .deleteObjectTagging(let object),
             .createMultipartUpload(let object):
             [.writeObject(bucket: object.bucket, key: object.key)]
         case .uploadPart(let upload, _), .completeMultipartUpload(let upload, _), .abortMultipartUpload(let upload):

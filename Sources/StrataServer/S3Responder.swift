@@ -161,7 +161,7 @@ struct S3Responder: HTTPResponder {
         case .copyObject(let arguments): return try await copyObject(call, arguments)
         case .getObject(let arguments): return try await getObject(call, arguments, head: false)
         case .headObject(let arguments): return try await getObject(call, arguments, head: true)
-        case .deleteObject(let object): return try await deleteObject(object)
+        case .deleteObject(let object, let condition): return try await deleteObject(object, condition: condition)
         case .getObjectAcl(let object): return try await getObjectAcl(call, object)
         case .putObjectAcl(let object): return try await putObjectAcl(call, object)
         case .getBucketTagging(let bucket): return try await getBucketTagging(bucket)

@@ -80,8 +80,8 @@ public struct LocalStorage: ObjectStorage {
 
     // MARK: Objects
 
-    public func deleteObject(bucket: String, key: String) async throws {
-        try await run { try $0.deleteObject(bucket: try $0.openBucket(bucket), key: key) }
+    public func deleteObject(bucket: String, key: String, condition: DeleteCondition) async throws {
+        try await run { try $0.deleteObject(bucket: try $0.openBucket(bucket), key: key, condition: condition) }
     }
 
     public func deleteObjects(bucket: String, keys: [String]) async throws -> [(key: String, error: S3Error?)] {

@@ -155,9 +155,24 @@ extension FileSystemStore {
 
     /// Deletes an object; deleting a key that does not exist succeeds, as in S3. A directory object with
     /// objects below it stops being an object but keeps its contents.
-    public func deleteObject(bucket: OpenFile, key: String) throws(S3Error) {
+    public func deleteObject(bucket: OpenFile, key: String, condition: DeleteCondition = DeleteCondition()) throws(S3Error) {
         let (directories, leaf) = FileSystemStore.split(key)
         guard let parent = try? openParent(bucket, directories) else { return }
+        if !condition.isEmpty {
+            // The check and the unlink are one step for every writer: conditional writes take the same lock.
+            flock(parent.fd, LOCK_EX)
+            defer { flock(parent.fd, LOCK_UN) }
+            guard let object = try? openObject(bucket: bucket, key: key) else { return }
+            guard condition.allows(etag: object.metadata.etag, lastModifiedSeconds: object.lastModifiedSeconds, size: object.size) else {
+                throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")])
+            }
+            try removeObject(bucket, parent: parent, directories: directories, leaf: leaf, key: key)
+            return
+        }
+        try removeObject(bucket, parent: parent, directories: directories, leaf: leaf, key: key)
+    }
+
+    private func removeObject(_ bucket: OpenFile, parent: OpenFile, directories: [String], leaf: String, key: String) throws(S3Error) {
         if key.hasSuffix("/") {
             guard let st = try? Sys.stat(parent.fd, leaf), st.isDirectory else { return }
             let marker = ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, leaf, ObjectMetadata.attributeName))

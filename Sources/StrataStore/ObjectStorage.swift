@@ -28,7 +28,8 @@ public protocol ObjectStorage: Sendable {
     // MARK: Objects
     func putObject(_ input: PutObjectInput, body: any PayloadSource) async throws -> PutObjectOutput
     func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput
-    func deleteObject(bucket: String, key: String) async throws
+    /// Deletes an object; with a condition, only when the object still matches it (PreconditionFailed otherwise).
+    func deleteObject(bucket: String, key: String, condition: DeleteCondition) async throws
     /// Deletes each key; the outcome per key, in the order given.
     func deleteObjects(bucket: String, keys: [String]) async throws -> [(key: String, error: S3Error?)]
     func copyObject(_ input: CopyObjectInput) async throws -> CopyObjectOutput
@@ -435,3 +436,9 @@ public struct ListPartsOutput: Sendable {
 
 /// ListMultipartUploads takes the protocol's parsed arguments unchanged.
 public typealias ListUploadsInput = ListUploadsArguments
+
+extension ObjectStorage {
+    public func deleteObject(bucket: String, key: String) async throws {
+        try await deleteObject(bucket: bucket, key: key, condition: DeleteCondition())
+    }
+}

@@ -118,8 +118,15 @@ public struct TieredStorage: ObjectStorage {
         try await upstream { try await client.delete(bucket: rule.upstreamBucket, key: rule.upstreamKey(key)) }
     }
 
-    public func deleteObject(bucket: String, key: String) async throws {
+    public func deleteObject(bucket: String, key: String, condition: DeleteCondition) async throws {
         _ = try await local.headBucket(bucket)
+        if !condition.isEmpty {
+            // Checked against the object as readers see it (read through on a miss); not atomic with the upstream delete.
+            guard let current = try? await getObject(GetObjectInput(bucket: bucket, key: key, headOnly: true)) else { return }
+            guard condition.allows(etag: current.etag, lastModifiedSeconds: current.lastModifiedSeconds, size: current.contentLength) else {
+                throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")])
+            }
+        }
         try await deleteUpstream(bucket, key)
         try await local.deleteObject(bucket: bucket, key: key)
     }

@@ -122,7 +122,7 @@ final class InMemoryStorage: ObjectStorage {
         return output
     }
 
-    func deleteObject(bucket: String, key: String) async throws { try update(bucket) { $0.objects[key] = nil } }
+    func deleteObject(bucket: String, key: String, condition: DeleteCondition) async throws { try update(bucket) { $0.objects[key] = nil } }
 
     func deleteObjects(bucket: String, keys: [String]) async throws -> [(key: String, error: S3Error?)] {
         try await keys.asyncMap { key in
