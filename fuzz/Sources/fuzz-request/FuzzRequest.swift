@@ -21,7 +21,7 @@ func check(_ action: S3Action) {
         fuzzCheck((try? BucketName.validate(list.bucket, strict: false)) != nil, "\(name): bucket \(list.bucket.debugDescription)")
     }
     switch action {
-    case .putObject(let object, _), .deleteObject(let object), .getObjectAcl(let object), .getObjectTagging(let object),
+    case .putObject(let object, _), .deleteObject(let object, _), .getObjectAcl(let object), .getObjectTagging(let object),
         .putObjectTagging(let object), .deleteObjectTagging(let object), .createMultipartUpload(let object):
         checkAddress(object.bucket, object.key, name)
     case .getObject(let read), .headObject(let read):
@@ -45,8 +45,15 @@ func check(_ action: S3Action) {
         fuzzCheck((0...10_000).contains(marker) && (0...1000).contains(maxParts), "part-number-marker \(marker), max-parts \(maxParts)")
     case .headBucket(let bucket), .deleteBucket(let bucket), .getBucketLocation(let bucket), .getBucketVersioning(let bucket),
         .getBucketAcl(let bucket), .deleteObjects(let bucket), .getBucketTagging(let bucket), .putBucketTagging(let bucket),
-        .deleteBucketTagging(let bucket):
+        .deleteBucketTagging(let bucket), .getBucketCors(let bucket), .putBucketCors(let bucket), .deleteBucketCors(let bucket),
+        .preflight(let bucket):
         fuzzCheck((try? BucketName.validate(bucket, strict: false)) != nil, "\(name): bucket \(bucket.debugDescription)")
+    case .getObjectAttributes(let arguments):
+        checkAddress(arguments.object.bucket, arguments.object.key, name)
+        fuzzCheck((0...1000).contains(arguments.maxParts) && arguments.partNumberMarker >= 0, "max-parts \(arguments.maxParts)")
+        fuzzCheck(!arguments.attributes.isEmpty, "no attributes")
+    case .listBuckets(let list):
+        if let count = list.maxBuckets { fuzzCheck((1...ListBucketsArguments.maxBucketsLimit).contains(count), "max-buckets \(count)") }
     default:
         break
     }
