@@ -110,3 +110,19 @@ def test_conditional_delete_removes_only_the_version_the_client_saw(s3, bucket):
     assert s3.delete_object(Bucket=bucket, Key="d", IfMatch='"0123"')["ResponseMetadata"]["HTTPStatusCode"] == 204
     s3.put_object(Bucket=bucket, Key="d", Body=b"x")
     s3.delete_object(Bucket=bucket, Key="d", IfMatch="*")
+
+
+def test_delete_objects_checks_each_entrys_conditions(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="a", Body=b"aaa")["ETag"]
+    s3.put_object(Bucket=bucket, Key="b", Body=b"bbb")
+    modified = s3.head_object(Bucket=bucket, Key="b")["LastModified"]
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "a", "ETag": '"0123"'}, {"Key": "b", "Size": 4}, {"Key": "c"}]})
+    assert sorted((e["Key"], e["Code"]) for e in result["Errors"]) == [("a", "PreconditionFailed"), ("b", "PreconditionFailed")]
+    assert [d["Key"] for d in result["Deleted"]] == ["c"]
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "a", "ETag": etag}, {"Key": "b", "Size": 3, "LastModifiedTime": modified}]})
+    assert sorted(d["Key"] for d in result["Deleted"]) == ["a", "b"] and "Errors" not in result
+    # Already gone: no error.
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "a", "ETag": '"0123"'}]})
+    assert [d["Key"] for d in result["Deleted"]] == ["a"]

@@ -15,9 +15,13 @@ extension S3Responder {
         let quiet = root.child("Quiet")?.text.trimmingSpaces().lowercased() == "true"
         let objects = root.children("Object")
         guard !objects.isEmpty, objects.count <= Self.maxDeleteKeys else { throw S3Error(.malformedXML) }
-        let keys: [String] = try objects.map { object throws(S3Error) in
+        var keys: [String] = []
+        var conditions: [String: DeleteCondition] = [:]
+        for object in objects {
             guard let key = object.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
-            return key
+            keys.append(key)
+            let condition = try Self.deleteCondition(object)
+            if !condition.isEmpty { conditions[key] = condition }
         }
         // Keys the permission model refuses are reported as AccessDenied, the others deleted.
         var allowed: [String] = []
@@ -26,9 +30,19 @@ extension S3Responder {
         for key in keys {
             if await mayWrite(caller, bucket: bucketName, key: key) { allowed.append(key) } else { refused.insert(key) }
         }
-        let deleted = try await storage.deleteObjects(bucket: bucketName, keys: allowed)
+        let deleted = try await storage.deleteObjects(bucket: bucketName, keys: allowed.filter { conditions[$0] == nil })
         var results: [String: S3Error?] = [:]
         for outcome in deleted { results[outcome.key] = outcome.error }
+        // Entries with their own condition (ETag, LastModifiedTime, Size) are deleted one by one, each checked.
+        for key in allowed {
+            guard let condition = conditions[key] else { continue }
+            do {
+                try await storage.deleteObject(bucket: bucketName, key: key, condition: condition)
+                results[key] = .some(nil)
+            } catch let error as S3Error {
+                results[key] = error
+            }
+        }
         let outcomes: [(key: String, error: S3Error?)] = keys.map { key in
             refused.contains(key) ? (key, S3Error(.accessDenied)) : (key, results[key] ?? nil)
         }
@@ -45,6 +59,20 @@ extension S3Responder {
             }
         }
         return Responses.xml(xml.finish())
+    }
+
+    /// An `Object` entry's conditions: `ETag`, `LastModifiedTime` (ISO 8601) and `Size`.
+    static func deleteCondition(_ object: XMLElement) throws(S3Error) -> DeleteCondition {
+        var condition = DeleteCondition(ifMatch: object.child("ETag")?.text)
+        if let text = object.child("LastModifiedTime")?.text {
+            guard let seconds = HTTPDate.parse(text) else { throw S3Error(.malformedXML) }
+            condition.lastModifiedSeconds = seconds
+        }
+        if let text = object.child("Size")?.text {
+            guard let size = DecimalNumber.parse(text, in: 0...Int64.max) else { throw S3Error(.malformedXML) }
+            condition.size = size
+        }
+        return condition
     }
 }
 
