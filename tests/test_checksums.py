@@ -98,3 +98,31 @@ def test_multipart_composite_checksum(s3, bucket, tmp_path):
     done = s3.complete_multipart_upload(Bucket=bucket, Key="mpu-list", UploadId=upload["UploadId"], MultipartUpload={"Parts": [
         {"PartNumber": 1, "ETag": parts[0]["ETag"], "ChecksumSHA256": parts[0]["ChecksumSHA256"]}]})
     assert done["ChecksumSHA256"].endswith("-1")
+
+
+@pytest.mark.parametrize("checksum_type", ["COMPOSITE", "FULL_OBJECT"])
+def test_multipart_checksum_views(s3, bucket, checksum_type):
+    """Complete states the whole object's checksum (composite with its -N, or full-object); HEAD, GetObjectAttributes
+    and GET of each part report the object's and the parts' checksums with the type."""
+    parts = [bytes([65 + i]) * (5 * 1024 * 1024) for i in range(3)]
+    part_sums = [base64.b64encode(zlib.crc32(p).to_bytes(4, "big")).decode() for p in parts]
+    if checksum_type == "COMPOSITE":
+        whole = base64.b64encode(zlib.crc32(b"".join(zlib.crc32(p).to_bytes(4, "big") for p in parts)).to_bytes(4, "big")).decode() + "-3"
+    else:
+        whole = base64.b64encode(zlib.crc32(b"".join(parts)).to_bytes(4, "big")).decode()
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="views", ChecksumAlgorithm="CRC32", ChecksumType=checksum_type)["UploadId"]
+    listed = []
+    for number, (data, checksum) in enumerate(zip(parts, part_sums), start=1):
+        r = s3.upload_part(Bucket=bucket, Key="views", UploadId=upload, PartNumber=number, Body=data,
+                           ChecksumAlgorithm="CRC32", ChecksumCRC32=checksum)
+        listed.append({"PartNumber": number, "ETag": r["ETag"], "ChecksumCRC32": checksum})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="views", UploadId=upload, ChecksumCRC32=whole,
+                                        MultipartUpload={"Parts": listed})
+    assert (done["ChecksumType"], done["ChecksumCRC32"]) == (checksum_type, whole)
+    head = s3.head_object(Bucket=bucket, Key="views", ChecksumMode="ENABLED")
+    assert (head["ChecksumType"], head["ChecksumCRC32"]) == (checksum_type, whole)
+    attributes = s3.get_object_attributes(Bucket=bucket, Key="views", ObjectAttributes=["Checksum"])
+    assert attributes["Checksum"] == {"ChecksumCRC32": whole, "ChecksumType": checksum_type}
+    for number, checksum in enumerate(part_sums, start=1):
+        got = s3.get_object(Bucket=bucket, Key="views", PartNumber=number, ChecksumMode="ENABLED")
+        assert (got["ChecksumType"], got["ChecksumCRC32"]) == (checksum_type, checksum)

@@ -145,7 +145,7 @@ extension S3Responder {
             condition: condition,
             minPartSize: settings.minPartSize
         )
-        if let stated = try ChecksumRequest.of(call), let value = stated.expected { input.checksum = (stated.algorithm, value) }
+        input.checksum = Self.statedObjectChecksum(call)
         let work: @Sendable () async throws -> String = { [storage, input] in
             let completed = try await storage.completeMultipartUpload(input)
             var xml = XMLWriter(root: "CompleteMultipartUploadResult")
@@ -247,5 +247,14 @@ extension S3Responder {
             xml.group("CommonPrefixes") { $0.element("Prefix", common) }
         }
         return Responses.xml(xml.finish())
+    }
+
+    /// The whole object's checksum stated on Complete (`x-amz-checksum-<algorithm>`), composite `...-N` or not; it
+    /// is compared as it is, so a value that is no digest simply does not match (BadDigest).
+    static func statedObjectChecksum(_ call: S3Call) -> (algorithm: ChecksumAlgorithm, value: String)? {
+        for algorithm in ChecksumAlgorithm.allCases {
+            if let value = call.header(algorithm.headerName) { return (algorithm, value) }
+        }
+        return nil
     }
 }

@@ -51,11 +51,18 @@ extension S3Responder {
         if let partsCount = output.partsCount { headers.set("x-amz-mp-parts-count", String(partsCount)) }
         headers[.contentLength] = String(output.contentLength)
         let status: HTTPResponse.Status = output.status == .partialContent ? .partialContent : .ok
-        if call.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", status == .ok, let algorithm = output.metadata.checksumAlgorithm,
-            let value = output.metadata.checksum
-        {
-            headers.set(algorithm.headerName, value)
-            headers.set("x-amz-checksum-type", output.metadata.checksumIsComposite == true ? "COMPOSITE" : "FULL_OBJECT")
+        if call.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", let algorithm = output.metadata.checksumAlgorithm {
+            // The whole object's checksum, or with partNumber that part's own; never one for a byte range.
+            let value: String? =
+                if let part = read.partNumber {
+                    output.metadata.partChecksums.flatMap { part <= $0.count ? $0[part - 1] : nil }
+                } else {
+                    status == .ok ? output.metadata.checksum : nil
+                }
+            if let value {
+                headers.set(algorithm.headerName, value)
+                headers.set("x-amz-checksum-type", output.metadata.checksumIsComposite == true ? "COMPOSITE" : "FULL_OBJECT")
+            }
         }
         guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
         if case .buffer(let buffer) = body, globalReadLimiter == nil, settings.connectionReadRateLimitMB <= 0 {
