@@ -80,9 +80,14 @@ def test_preflight_and_response_headers(server, s3, bucket):
     assert headers["access-control-allow-headers"] == "X-Amz-Meta-Colour, content-type"
     assert headers["access-control-max-age"] == "600"
     assert headers["access-control-expose-headers"] == "ETag"
-    assert plain_request(server, "OPTIONS", target, {
+    status, headers, _ = plain_request(server, "OPTIONS", target, {
         "Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
-        "Access-Control-Request-Headers": "authorization"})[0] == 403
+        "Access-Control-Request-Headers": "authorization"})
+    assert status == 403 and "access-control-allow-origin" not in headers
+    # Refused for its header even though the open rule allows the origin and the method: no CORS headers at all.
+    status, headers, _ = plain_request(server, "OPTIONS", target, {
+        "Origin": "elsewhere", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-amz-meta-other"})
+    assert status == 403 and "access-control-allow-origin" not in headers
     # Actual requests: headers when a rule allows origin and method, errors included, none otherwise.
     status, headers, _ = raw_request(server, "GET", target, headers={"Origin": "b.suffix"})
     assert (status, headers.get("access-control-allow-origin")) == (200, "b.suffix")

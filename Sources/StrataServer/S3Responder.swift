@@ -82,7 +82,8 @@ struct S3Responder: HTTPResponder {
             // The body was not read: close rather than drain what the client may still send.
             response.headers[.connection] = "close"
         }
-        if !bucketName.isEmpty, let origin = request.headers[named: "origin"] {
+        // A refused preflight carries no CORS headers (request.method is OPTIONS only for preflights).
+        if !bucketName.isEmpty, request.method != .options, let origin = request.headers[named: "origin"] {
             await addCORSHeaders(&response, request, bucket: bucketName, origin: origin)
         }
         return finish(response, request, requestID, operationName, bucketName, keyName, started)
