@@ -236,6 +236,8 @@ def test_sigv4_anonymous_access_follows_public_canned_acls(start_server, tmp_pat
     root.mkdir()
     subprocess.run([STRATA_BIN, "credentials", "add", "--root", str(root), "--user", "alice", "--access-key", "AK-A",
                     "--secret-key", "alice-secret"], check=True, capture_output=True)
+    subprocess.run([STRATA_BIN, "credentials", "add", "--root", str(root), "--user", "bob", "--access-key", "AK-B",
+                    "--secret-key", "bob-secret"], check=True, capture_output=True)
     s = start_server(root=root, conf=["strata.s3.auth.mode=SIGV4"])
     alice = client(s, "AK-A", "alice-secret")
     alice.create_bucket(Bucket="site")
@@ -248,7 +250,20 @@ def test_sigv4_anonymous_access_follows_public_canned_acls(start_server, tmp_pat
     assert requests.get(f"{s.endpoint}/site/missing.html", timeout=10).status_code == 403
     assert requests.get(f"{s.endpoint}/", timeout=10).status_code == 403
     assert requests.put(f"{s.endpoint}/site/upload", data=b"x", timeout=10).status_code == 403
+    # A signed user with no grant on the bucket gets what an unsigned one gets, no more.
+    bob = client(s, "AK-B", "bob-secret")
+    assert bob.get_object(Bucket="site", Key="index.html")["Body"].read() == b"<h1>hi</h1>"
+    for call in (lambda: bob.get_object(Bucket="site", Key="draft.html"), lambda: bob.put_object(Bucket="site", Key="b", Body=b"b"),
+                 lambda: bob.list_objects_v2(Bucket="site"), lambda: bob.put_bucket_acl(Bucket="site", ACL="private")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert error_code(e) == "AccessDenied"
     alice.put_bucket_acl(Bucket="site", ACL="public-read-write")
+    bob.put_object(Bucket="site", Key="from-bob", Body=b"b")
+    assert alice.get_object(Bucket="site", Key="from-bob")["Body"].read() == b"b"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        bob.delete_bucket(Bucket="site")
+    assert error_code(e) == "AccessDenied"
     assert b"<Key>index.html</Key>" in requests.get(f"{s.endpoint}/site?list-type=2", timeout=10).content
     assert requests.get(f"{s.endpoint}/site/missing.html", timeout=10).status_code == 404
     assert requests.get(f"{s.endpoint}/site/draft.html", timeout=10).status_code == 403

@@ -36,7 +36,12 @@ extension S3Responder {
             try await authorizeCreate(bucket, call)
             return
         }
-        try await require(needed, on: bucket, call)
+        do {
+            try await require(needed, on: bucket, call)
+        } catch let error as S3Error where error.code == .accessDenied {
+            // An object made public-read is readable by everyone, signed or not, whatever the bucket.
+            guard try await isPublicObjectRead(call, bucket: bucket) else { throw error }
+        }
         if call.operation == .copyObject || call.operation == .uploadPartCopy, let header = call.header("x-amz-copy-source") {
             let source = try CopySource(header: header, isReserved: ReservedNames.isReserved)
             try await require(.read, on: source.bucket, call)
@@ -59,7 +64,26 @@ extension S3Responder {
     private func require(_ needed: AccessLevel, on bucket: String, _ call: S3Call) async throws {
         try BucketName.validate(bucket, strict: false)
         let owner = try await storage.bucketOwner(bucket)
-        guard access(call.identity, bucket: bucket, owner: owner) >= needed else { throw denied(bucket) }
+        if access(call.identity, bucket: bucket, owner: owner) >= needed { return }
+        // A signed caller without a grant has at least what an unsigned one has: what a public canned ACL opened
+        // (public-read: reading, public-read-write: writing too), as AWS's AllUsers grants apply to everyone.
+        guard needed <= .write, try await publicAccess(bucket) >= needed else { throw denied(bucket) }
+    }
+
+    private func isPublicObjectRead(_ call: S3Call, bucket: String) async throws -> Bool {
+        guard settings.permissions.enabled, call.operation == .getObject || call.operation == .headObject, let key = call.target.key else {
+            return false
+        }
+        return try await storage.pathPermissions(bucket: bucket, key: key).object?.isPublic == true
+    }
+
+    /// What a public canned ACL gives everyone on a bucket under the permission model; none when it is off.
+    private func publicAccess(_ bucket: String) async throws -> AccessLevel {
+        guard settings.permissions.enabled, let permission = try await storage.pathPermissions(bucket: bucket, key: nil).directories.last,
+            permission.isPublic
+        else { return .none }
+        if permission.mode & 0o002 != 0 { return .write }
+        return permission.mode & 0o004 != 0 ? .read : .none
     }
 
     private func denied(_ bucket: String) -> S3Error { S3Error(.accessDenied, "Access Denied", resource: "/\(bucket)") }
