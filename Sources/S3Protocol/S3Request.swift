@@ -284,7 +284,12 @@ struct ArgumentParser {
 
     /// A non-negative integer query parameter, capped like AWS's page sizes.
     func pageSize(_ name: String, default value: Int, cap: Int = 1000) throws(S3Error) -> Int {
-        guard let raw = query[name] else { return value }
+        try count(name, query[name], default: value, cap: cap)
+    }
+
+    /// A non-negative count sent as `name` (a query parameter or a header), at most `cap`.
+    func count(_ name: String, _ raw: String?, default value: Int, cap: Int) throws(S3Error) -> Int {
+        guard let raw else { return value }
         guard let n = DecimalNumber.parseInt(raw, in: 0...Int.max) else {
             throw S3Error(
                 .invalidArgument,
@@ -391,9 +396,7 @@ struct ArgumentParser {
                 arguments.continuationToken = token
                 arguments.startAfter = query["start-after"].flatMap { $0.isEmpty ? nil : $0 }
             } else if let token = query["continuation-token"] {
-                guard let decoded = ContinuationToken.decode(token) else {
-                    throw S3Error(.invalidArgument, "The continuation token provided is incorrect", details: [("ArgumentName", "continuation-token")])
-                }
+                let decoded = try continuationStart(token)
                 arguments.continuationToken = token
                 arguments.startAfter = decoded
             } else {
@@ -418,22 +421,11 @@ struct ArgumentParser {
                 details: [("ArgumentName", "x-amz-object-attributes"), ("ArgumentValue", name)]
             )
         }
-        func bounded(_ name: String, _ range: ClosedRange<Int>, default value: Int) throws(S3Error) -> Int {
-            guard let raw = header(name) else { return value }
-            guard let n = DecimalNumber.parseInt(raw, in: range) else {
-                throw S3Error(
-                    .invalidArgument,
-                    "Provided \(name) not an integer or within integer range",
-                    details: [("ArgumentName", name), ("ArgumentValue", raw)]
-                )
-            }
-            return n
-        }
         return ObjectAttributesArguments(
             object: object,
             attributes: Set(requested),
-            maxParts: min(try bounded("x-amz-max-parts", 0...Int.max, default: 1000), 1000),
-            partNumberMarker: try bounded("x-amz-part-number-marker", 0...Int.max, default: 0)
+            maxParts: try count("x-amz-max-parts", header("x-amz-max-parts"), default: 1000, cap: 1000),
+            partNumberMarker: try count("x-amz-part-number-marker", header("x-amz-part-number-marker"), default: 0, cap: Int.max)
         )
     }
 
@@ -466,13 +458,16 @@ struct ArgumentParser {
             }
             arguments.maxBuckets = count
         }
-        if let token = query["continuation-token"] {
-            guard let decoded = ContinuationToken.decode(token) else {
-                throw S3Error(.invalidArgument, "The continuation token provided is incorrect", details: [("ArgumentName", "continuation-token")])
-            }
-            arguments.startAfter = decoded
-        }
+        if let token = query["continuation-token"] { arguments.startAfter = try continuationStart(token) }
         return arguments
+    }
+
+    /// Where a page resumes: the name a continuation token carries; InvalidArgument for one this server did not make.
+    func continuationStart(_ token: String) throws(S3Error) -> String {
+        guard let decoded = ContinuationToken.decode(token) else {
+            throw S3Error(.invalidArgument, "The continuation token provided is incorrect", details: [("ArgumentName", "continuation-token")])
+        }
+        return decoded
     }
 
     mutating func action(for operation: S3Operation) throws(S3Error) -> S3Action {

@@ -36,12 +36,9 @@ extension S3Responder {
             try await authorizeCreate(bucket, call)
             return
         }
-        do {
-            try await require(needed, on: bucket, call)
-        } catch let error as S3Error where error.code == .accessDenied {
-            // An object made public-read is readable by everyone, signed or not, whatever the bucket.
-            guard try await isPublicObjectRead(call, bucket: bucket) else { throw error }
-        }
+        // GET and HEAD of an object made public-read are open to everyone, whatever the bucket.
+        let readsObject = call.operation == .getObject || call.operation == .headObject
+        try await require(needed, on: bucket, object: readsObject ? call.target.key : nil, call)
         if call.operation == .copyObject || call.operation == .uploadPartCopy, let header = call.header("x-amz-copy-source") {
             let source = try CopySource(header: header, isReserved: ReservedNames.isReserved)
             try await require(.read, on: source.bucket, call)
@@ -61,27 +58,26 @@ extension S3Responder {
     }
 
     /// Checks one bucket: NoSuchBucket when it does not exist, AccessDenied when the identity lacks `needed`.
-    private func require(_ needed: AccessLevel, on bucket: String, _ call: S3Call) async throws {
+    /// `object`: the key a read addresses, whose own public-read ACL may open it.
+    private func require(_ needed: AccessLevel, on bucket: String, object: String? = nil, _ call: S3Call) async throws {
         try BucketName.validate(bucket, strict: false)
         let owner = try await storage.bucketOwner(bucket)
         if access(call.identity, bucket: bucket, owner: owner) >= needed { return }
         // A signed caller without a grant has at least what an unsigned one has: what a public canned ACL opened
         // (public-read: reading, public-read-write: writing too), as AWS's AllUsers grants apply to everyone.
-        guard needed <= .write, try await publicAccess(bucket) >= needed else { throw denied(bucket) }
+        guard needed <= .write, try await publicAccess(bucket, object: object) >= needed else { throw denied(bucket) }
     }
 
-    private func isPublicObjectRead(_ call: S3Call, bucket: String) async throws -> Bool {
-        guard settings.permissions.enabled, call.operation == .getObject || call.operation == .headObject, let key = call.target.key else {
-            return false
-        }
-        return try await storage.pathPermissions(bucket: bucket, key: key).object?.isPublic == true
-    }
-
-    /// What a public canned ACL gives everyone on a bucket under the permission model; none when it is off.
-    private func publicAccess(_ bucket: String) async throws -> AccessLevel {
-        guard settings.permissions.enabled, let permission = try await storage.pathPermissions(bucket: bucket, key: nil).directories.last,
-            permission.isPublic
-        else { return .none }
+    /// What public canned ACLs give everyone under the permission model (none when it is off): the bucket's, or
+    /// reading `object` when that object was made public-read.
+    private func publicAccess(_ bucket: String, object: String?) async throws -> AccessLevel {
+        guard settings.permissions.enabled else { return .none }
+        let path = try await storage.pathPermissions(bucket: bucket, key: object)
+        if path.object?.isPublic == true { return .read }
+        // The bucket's own directory is the last of its `:` segments (the key's directories follow it).
+        let depth = bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true).count
+        guard depth >= 1, path.directories.count >= depth, path.directories[depth - 1].isPublic else { return .none }
+        let permission = path.directories[depth - 1]
         if permission.mode & 0o002 != 0 { return .write }
         return permission.mode & 0o004 != 0 ? .read : .none
     }

@@ -82,10 +82,7 @@ extension LocalStorage {
     /// Opens an object for serving; NoSuchBucket or NoSuchKey when it is not here.
     public func openObject(bucket: String, key: String, check: (@Sendable (PathPermissions) throws -> Void)? = nil) async throws -> ObjectHandle {
         let users = users
-        return try await run { store in
-            if let check { return try store.openChecked(bucket: bucket, key: key, users: users, check: check) }
-            return try store.openObject(bucket: try store.openBucket(bucket), key: key)
-        }
+        return try await run { try $0.openObject(bucketName: bucket, key: key, users: users, check: check) }
     }
 
     /// Bodies up to this size are read in the same hop to the I/O pool as the object is opened.
@@ -95,12 +92,7 @@ extension LocalStorage {
     public func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
         let users = users
         return try await run { store in
-            let object: ObjectHandle
-            if let check = input.permissionCheck {
-                object = try store.openChecked(bucket: input.bucket, key: input.key, users: users, check: check)
-            } else {
-                object = try store.openObject(bucket: try store.openBucket(input.bucket), key: input.key)
-            }
+            let object = try store.openObject(bucketName: input.bucket, key: input.key, users: users, check: input.permissionCheck)
             var output = try serve(input, object)
             if case .file(let file, let offset, let length, _)? = output.body, length <= Self.smallBodyLimit {
                 output.body = .buffer(try FileChunks.read(file: file, at: offset, count: Int(length)))

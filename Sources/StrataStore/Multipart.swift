@@ -319,16 +319,16 @@ extension FileSystemStore {
         var meta = upload.info.metadata
         meta.etag = "\(combined.hex())-\(parts.count)"
         if let algorithm = meta.checksumAlgorithm {
+            // Every part's own checksum of the upload's algorithm, or nil when some part has none.
+            let partChecksums = parts.compactMap { $0.checksumAlgorithm == algorithm ? $0.checksum : nil }
+            let complete = partChecksums.count == parts.count ? partChecksums : nil
             if meta.checksumIsComposite == false {
                 // A full-object checksum cannot be derived from part checksums here: read the joined data once.
                 meta.checksum = try checksum(of: writer, algorithm: algorithm)
             } else {
-                let values = parts.compactMap { $0.checksumAlgorithm == algorithm ? $0.checksum : nil }
-                meta.checksum = values.count == parts.count ? Checksummer.composite(algorithm, parts: values) : nil
+                meta.checksum = complete.flatMap { Checksummer.composite(algorithm, parts: $0) }
             }
-            if meta.checksum == nil { meta.checksumAlgorithm = nil }
-            let values = parts.compactMap { $0.checksumAlgorithm == algorithm ? $0.checksum : nil }
-            if meta.checksumAlgorithm != nil, values.count == parts.count { meta.partChecksums = values }
+            if meta.checksum == nil { meta.checksumAlgorithm = nil } else { meta.partChecksums = complete }
         }
         if let stated = statedChecksum {
             // A composite value may be stated with or without its `-N` part count.

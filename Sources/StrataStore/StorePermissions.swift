@@ -96,6 +96,12 @@ extension FileSystemStore {
         return current
     }
 
+    /// Opens an object for reading, through `openChecked` when there is a permission check to make.
+    public func openObject(bucketName: String, key: String, users: UserDirectory, check: ((PathPermissions) throws -> Void)?) throws -> ObjectHandle {
+        if let check { return try openChecked(bucket: bucketName, key: key, users: users, check: check) }
+        return try openObject(bucket: try openBucket(bucketName), key: key)
+    }
+
     /// Opens an object for reading, checking the permission model on the way: each directory is opened once, for its
     /// permission and to reach the next, and the object's metadata serves both the check and the response. The check
     /// runs before anything is hashed or read, and before a missing key is reported.
