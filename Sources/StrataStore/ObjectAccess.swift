@@ -162,7 +162,12 @@ extension FileSystemStore {
             // The check and the unlink are one step for every writer: conditional writes take the same lock.
             flock(parent.fd, LOCK_EX)
             defer { flock(parent.fd, LOCK_UN) }
-            guard let object = try? openObject(bucket: bucket, key: key) else { return }
+            let object: ObjectHandle
+            do {
+                object = try openObject(bucket: bucket, key: key)
+            } catch  where error.code == .noSuchKey {
+                return  // already gone: no error, as for any delete
+            }
             guard condition.allows(etag: object.metadata.etag, lastModifiedSeconds: object.lastModifiedSeconds, size: object.size) else {
                 throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")])
             }

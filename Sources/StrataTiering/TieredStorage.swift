@@ -122,7 +122,12 @@ public struct TieredStorage: ObjectStorage {
         _ = try await local.headBucket(bucket)
         if !condition.isEmpty {
             // Checked against the object as readers see it (read through on a miss); not atomic with the upstream delete.
-            guard let current = try? await getObject(GetObjectInput(bucket: bucket, key: key, headOnly: true)) else { return }
+            let current: GetObjectOutput
+            do {
+                current = try await getObject(GetObjectInput(bucket: bucket, key: key, headOnly: true))
+            } catch let error as S3Error where error.code == .noSuchKey {
+                return  // already gone: no error, as for any delete
+            }
             guard condition.allows(etag: current.etag, lastModifiedSeconds: current.lastModifiedSeconds, size: current.contentLength) else {
                 throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")])
             }
