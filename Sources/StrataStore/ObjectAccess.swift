@@ -165,7 +165,7 @@ extension FileSystemStore {
             let object: ObjectHandle
             do {
                 object = try openObject(bucket: bucket, key: key)
-            } catch  where error.code == .noSuchKey {
+            } catch let error where error.code == .noSuchKey {
                 return  // already gone: no error, as for any delete
             }
             guard condition.allows(etag: object.metadata.etag, lastModifiedSeconds: object.lastModifiedSeconds, size: object.size) else {
