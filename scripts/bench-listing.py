@@ -14,31 +14,16 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 
+import bench_server
+
 AUTH = {"Authorization": "AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/s3/aws4_request, "
         "SignedHeaders=host, Signature=0"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 class Lister:
@@ -102,20 +87,7 @@ def main():
             started = time.monotonic()
             make_keys(os.path.join(root, f"list{count}"), count)
             print(f"made {count} files in {time.monotonic() - started:.1f} s", file=sys.stderr)
-        port, admin = free_port(), free_port()
-        server = subprocess.Popen(
-            [args.binary, "serve", "--root", root, "--port", str(port), "--conf", f"strata.admin.web.port={admin}",
-             "--conf", "strata.proxy.access.log.enabled=false", "--conf", "strata.fs.sync.policy=NONE"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.05)
+        server, port = bench_server.start(args.binary, root)
         lister = Lister(port)
         results = {}
         for count in counts:
@@ -136,18 +108,13 @@ def main():
             }
             print(f"{bucket:12s} full {warm:7.2f} s ({count / warm:9.0f} keys/s, cold {cold:7.2f} s)  "
                   f"page 1 {first * 1000:7.1f} ms  page at {deep_index:>7} {deep * 1000:7.1f} ms")
-        results["peak_rss_mib"] = round(peak_rss_kib(server.pid) / 1024, 1)
+        results["peak_rss_mib"] = round(bench_server.status_kib(server.pid, "VmHWM") / 1024, 1)
         print(f"peak RSS {results['peak_rss_mib']} MiB")
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(results, f, indent=2)
     finally:
-        if server:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        bench_server.stop(server)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -10,28 +10,14 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+import bench_server
+
 AUTH = "Authorization: AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def curl(*args):
@@ -63,30 +49,16 @@ def main():
             block = os.urandom(1 << 20)
             for _ in range(args.size_mib):
                 f.write(block)
-        port, admin = free_port(), free_port()
-        server = subprocess.Popen(
-            [args.binary, "serve", "--root", root, "--port", str(port), "--conf", f"strata.admin.web.port={admin}",
-             "--conf", "strata.proxy.access.log.enabled=false", "--conf", "strata.fs.sync.policy=NONE"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, port = bench_server.start(args.binary, root)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.05)
         run_all([curl("-X", "PUT", f"{base}/memory")], "CreateBucket")
-        idle = status_kib(server.pid, "VmRSS")
+        idle = bench_server.status_kib(server.pid, "VmRSS")
         total = args.streams * args.size_mib
         put_s = run_all([curl("-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "--upload-file", source, f"{base}/memory/o{i}")
                          for i in range(args.streams)], "PUT")
-        after_put = status_kib(server.pid, "VmHWM")
+        after_put = bench_server.status_kib(server.pid, "VmHWM")
         get_s = run_all([curl(f"{base}/memory/o{i}") for i in range(args.streams)], "GET")
-        peak = status_kib(server.pid, "VmHWM")
-        after = status_kib(server.pid, "VmRSS")
+        peak = bench_server.status_kib(server.pid, "VmHWM")
         results = {
             "streams": args.streams, "size_mib": args.size_mib, "idle_rss_mib": round(idle / 1024, 1),
             "peak_rss_after_puts_mib": round(after_put / 1024, 1), "peak_rss_mib": round(peak / 1024, 1),
@@ -98,12 +70,7 @@ def main():
             with open(args.out, "w") as f:
                 json.dump(results, f, indent=2)
     finally:
-        if server:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        bench_server.stop(server)
         shutil.rmtree(root, ignore_errors=True)
         if os.path.exists(source):
             os.remove(source)
