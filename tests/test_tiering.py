@@ -343,3 +343,36 @@ def test_cleaner_aborts_the_upstream_half_of_through_uploads(start_server, moto)
     assert len(up.list_multipart_uploads(Bucket="stale-through").get("Uploads", [])) == 1
     assert wait_for(lambda: up.list_multipart_uploads(Bucket="stale-through").get("Uploads", []) == [], 30)
     assert os.listdir(os.path.join(server.root, "stale-through", ".strata.uploads")) == []
+
+
+@pytest.mark.parametrize("write_type", ["MUST_CACHE", "CACHE_THROUGH", "THROUGH"])
+def test_bodies_of_unknown_length_reach_every_tier(start_server, moto, write_type):
+    """A chunked PUT and a browser-form POST declare no object length; an upstream PUT needs one, so the body is
+    spooled to a temporary file first and nothing of it is left behind."""
+    import http.client
+
+    import requests
+    server = start_server(conf=moto.conf() + [f"strata.proxy.s3.writetype={write_type}"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="unknown")
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.putrequest("PUT", "/unknown/chunked")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.putheader("Authorization", "AWS4-HMAC-SHA256 Credential=alice/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0")
+    conn.endheaders()
+    for i in range(0, len(data), 100_000):
+        piece = data[i:i + 100_000]
+        conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+    conn.send(b"0\r\n\r\n")
+    assert conn.getresponse().status == 200
+    conn.close()
+    r = requests.post(f"{server.endpoint}/unknown", files=[("key", (None, "form")), ("AWSAccessKeyId", (None, "alice")), ("file", data)],
+                      timeout=60)
+    assert r.status_code == 204, r.text
+    # No spool file is left, and THROUGH keeps nothing locally (until a read fills the cache).
+    assert sorted(os.listdir(os.path.join(server.root, "unknown"))) == (["chunked", "form"] if write_type != "THROUGH" else [])
+    for key in ["chunked", "form"]:
+        if write_type != "MUST_CACHE":
+            assert up.get_object(Bucket="unknown", Key=key)["Body"].read() == data
+        assert s3.get_object(Bucket="unknown", Key=key)["Body"].read() == data

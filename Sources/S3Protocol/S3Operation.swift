@@ -22,6 +22,8 @@ public enum S3Operation: Sendable, Equatable {
     case preflight
     case listMultipartUploads
     case putObject
+    /// A browser-form upload (`POST /bucket`, multipart/form-data): its credentials are in the form.
+    case postObject
     case copyObject
     case getObject
     case headObject
@@ -64,6 +66,7 @@ public enum S3Operation: Sendable, Equatable {
         case .preflight: ("PreflightRequest", .none)
         case .listMultipartUploads: ("ListMultipartUploads", .read)
         case .putObject: ("PutObject", .write)
+        case .postObject: ("PostObject", .write)
         case .copyObject: ("CopyObject", .write)
         case .getObject: ("GetObject", .read)
         case .headObject: ("HeadObject", .read)
@@ -200,7 +203,7 @@ public enum S3Router {
                 return .deleteBucket
             case "POST":
                 if q.has("delete") { return .deleteObjects }
-                return .notImplemented("PostObject")
+                return .postObject
             default:
                 return .notImplemented("\(method) on a bucket")
             }

@@ -42,6 +42,8 @@ public enum S3Action: Sendable {
     case preflight(bucket: String)
     case listMultipartUploads(ListUploadsArguments)
     case putObject(ObjectAddress, condition: WriteCondition)
+    /// The key is in the form, read after routing; the form's fields are parsed as a PutObject's headers.
+    case postObject(bucket: String)
     case copyObject(CopyArguments)
     case getObject(ReadArguments)
     case headObject(ReadArguments)
@@ -81,6 +83,7 @@ public enum S3Action: Sendable {
         case .preflight: .preflight
         case .listMultipartUploads: .listMultipartUploads
         case .putObject: .putObject
+        case .postObject: .postObject
         case .copyObject: .copyObject
         case .getObject: .getObject
         case .headObject: .headObject
@@ -502,6 +505,7 @@ struct ArgumentParser {
                 )
             )
         case .putObject: return .putObject(try object(), condition: try writeCondition())
+        case .postObject: return .postObject(bucket: try bucket())
         case .copyObject:
             return .copyObject(
                 CopyArguments(

@@ -304,4 +304,52 @@ struct Authenticator: Sendable {
         guard matches else { throw mismatch(toSign, "", accessKey: accessKey) }
         return identity(credential, payload: .none)
     }
+
+    // MARK: Browser-form POST
+
+    /// Verifies a form's signature over its policy: SigV4 (`x-amz-signature` with `x-amz-credential`) or SigV2
+    /// (`signature` with `AWSAccessKeyId`). `fields` has lowercased names. A form without any signature field is
+    /// anonymous; the caller decides whether that may write.
+    func authenticateForm(_ fields: [String: String]) throws(S3Error) -> Identity? {
+        let policy = fields["policy"]
+        if let signature = fields["x-amz-signature"] {
+            guard let policy else { throw missingField("policy") }
+            guard fields["x-amz-algorithm"] == SigV4.algorithm else {
+                throw S3Error(.invalidArgument, "x-amz-algorithm must be \(SigV4.algorithm).", details: [("ArgumentName", "x-amz-algorithm")])
+            }
+            guard let credentialText = fields["x-amz-credential"] else { throw missingField("x-amz-credential") }
+            guard let amzDate = fields["x-amz-date"], SigV4.parseAmzDate(amzDate) != nil else { throw missingField("x-amz-date") }
+            let (accessKey, date, scopeRegion, service) = try SigV4Credential.parseScope(credentialText)
+            let parsed = SigV4Credential(
+                accessKey: accessKey,
+                date: date,
+                region: scopeRegion,
+                service: service,
+                signedHeaders: [],
+                signature: signature
+            )
+            try checkScope(parsed, amzDate: amzDate)
+            let credential = try lookup(accessKey)
+            let key = SigV4.signingKey(secret: credential.secretKey, date: date, region: scopeRegion, service: service)
+            guard SigV4.constantTimeEquals(SigV4.signature(key: key, stringToSign: policy), signature.lowercased()) else {
+                throw mismatch(policy, "", accessKey: accessKey)
+            }
+            return identity(credential, payload: .none)
+        }
+        if let accessKey = fields["awsaccesskeyid"] {
+            guard let policy else { throw missingField("policy") }
+            guard let signature = fields["signature"] else { throw missingField("Signature") }
+            let credential = try lookup(accessKey)
+            guard SigV4.constantTimeEquals(SigV2.signature(secret: credential.secretKey, stringToSign: policy), signature) else {
+                throw mismatch(policy, "", accessKey: accessKey)
+            }
+            return identity(credential, payload: .none)
+        }
+        if fields["signature"] != nil || policy != nil { throw missingField(fields["signature"] != nil ? "AWSAccessKeyId" : "Signature") }
+        return nil
+    }
+
+    private func missingField(_ name: String) -> S3Error {
+        S3Error(.invalidArgument, "Bucket POST must contain a field named '\(name)'.", details: [("ArgumentName", name)])
+    }
 }

@@ -9,22 +9,31 @@ import StrataStore
 extension S3Responder {
     func putObject(_ call: S3Call, _ object: ObjectAddress, condition: WriteCondition) async throws -> Response {
         let framing = try BodyFraming.of(call)
+        var input = try putInput(call, object, condition: condition)
+        input.tags = try headerTags(call)
+        let output = try await storage.putObject(input, body: RequestPayload(call: call, framing: framing))
+        return Responses.empty(headers: putHeaders(output))
+    }
+
+    /// What a PutObject's headers (or a browser form's fields, as headers) ask to be stored.
+    func putInput(_ call: S3Call, _ object: ObjectAddress, condition: WriteCondition) throws(S3Error) -> PutObjectInput {
         var metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
         metadata.permission = try newPermission(call, directory: object.key.hasSuffix("/"))
-        let input = PutObjectInput(
+        return PutObjectInput(
             bucket: object.bucket,
             key: object.key,
             metadata: metadata,
-            tags: try headerTags(call),
             contentMD5: try ObjectMetadataHeaders.contentMD5(call.headers),
             checksum: try ChecksumRequest.of(call),
             condition: condition
         )
-        let output = try await storage.putObject(input, body: RequestPayload(call: call, framing: framing))
+    }
+
+    func putHeaders(_ output: PutObjectOutput) -> HTTPFields {
         var headers: HTTPFields = [.eTag: "\"\(output.etag)\""]
         if let (algorithm, value) = output.checksum { headers.set(algorithm.headerName, value) }
         if let persistence = output.persistence { headers.set("x-strata-persistence", persistence) }
-        return Responses.empty(headers: headers)
+        return headers
     }
 
     func getObject(_ call: S3Call, _ read: ReadArguments, head: Bool) async throws -> Response {

@@ -37,14 +37,15 @@ enum BodyCollector {
 
 /// How a request body is framed on the wire.
 enum BodyFraming: Sendable, Equatable {
-    /// The payload as is; `length` bytes.
-    case plain(length: Int64)
+    /// The payload as is: `length` bytes, or with chunked transfer coding and no Content-Length as many as arrive.
+    case plain(length: Int64?)
     /// SigV4 streaming (`aws-chunked`); `decodedLength` payload bytes inside the framing.
     case awsChunked(decodedLength: Int64)
 
-    var payloadLength: Int64 {
+    var payloadLength: Int64? {
         switch self {
-        case .plain(let length), .awsChunked(let length): length
+        case .plain(let length): length
+        case .awsChunked(let length): length
         }
     }
 
@@ -60,14 +61,13 @@ enum BodyFraming: Sendable, Equatable {
     /// AWS's limit for one PutObject or UploadPart body; larger objects are uploaded in parts.
     static let maxPayloadLength: Int64 = 5 << 30
 
+    static func tooLarge(_ length: Int64) -> S3Error {
+        S3Error(.entityTooLarge, details: [("ProposedSize", "\(length)"), ("MaxSizeAllowed", "\(maxPayloadLength)")])
+    }
+
     static func of(_ call: S3Call) throws(S3Error) -> BodyFraming {
         let framing = try declared(call)
-        guard framing.payloadLength <= maxPayloadLength else {
-            throw S3Error(
-                .entityTooLarge,
-                details: [("ProposedSize", "\(framing.payloadLength)"), ("MaxSizeAllowed", "\(maxPayloadLength)")]
-            )
-        }
+        if let length = framing.payloadLength, length > maxPayloadLength { throw tooLarge(length) }
         return framing
     }
 
@@ -79,7 +79,11 @@ enum BodyFraming: Sendable, Equatable {
             }
             return .awsChunked(decodedLength: decoded)
         }
-        guard let raw = call.header("content-length") else { throw S3Error(.missingContentLength) }
+        guard let raw = call.header("content-length") else {
+            // HTTP/1.1 chunked transfer coding (curl -T -, streaming clients): the length is known at the end.
+            if call.header("transfer-encoding")?.lowercased().contains("chunked") == true { return .plain(length: nil) }
+            throw S3Error(.missingContentLength)
+        }
         guard let length = DecimalNumber.parse(raw, in: 0...Int64.max) else {
             throw S3Error(.invalidArgument, "Content-Length must be a non-negative integer.")
         }
@@ -95,7 +99,7 @@ struct RequestPayload: PayloadSource {
     let call: S3Call
     let framing: BodyFraming
 
-    var length: Int64 { framing.payloadLength }
+    var length: Int64? { framing.payloadLength }
 
     /// Fails with IncompleteBody when the client sends fewer bytes than declared and with InvalidRequest when it
     /// sends more. Returns the aws-chunked trailers (empty for plain bodies).
@@ -104,7 +108,9 @@ struct RequestPayload: PayloadSource {
         var received: Int64 = 0
         var decoder: AWSChunkedDecoder? = if case .awsChunked = framing { AWSChunkedDecoder() } else { nil }
         let verifier = PayloadVerifier(call.identity.payload)
+        // Without a declared length, AWS's single-request limit bounds the body instead.
         let declared = framing.payloadLength
+        let limit = declared ?? BodyFraming.maxPayloadLength
         do {
             for try await chunk in call.request.body {
                 if decoder != nil {
@@ -113,14 +119,15 @@ struct RequestPayload: PayloadSource {
                 } else {
                     chunk.withUnsafeReadableBytes { verifier.update($0) }
                     received += Int64(chunk.readableBytes)
-                    if pending.readableBytes == 0 && chunk.readableBytes >= Self.batchSize && received <= declared {
+                    if pending.readableBytes == 0 && chunk.readableBytes >= Self.batchSize && received <= limit {
                         try await consume(chunk)
                         continue
                     }
                     var piece = chunk
                     pending.writeBuffer(&piece)
                 }
-                if received > declared {
+                if received > limit {
+                    if declared == nil { throw BodyFraming.tooLarge(received) }
                     throw S3Error(.invalidRequest, "The request body is longer than its declared length.")
                 }
                 if pending.readableBytes >= Self.batchSize {
@@ -137,7 +144,7 @@ struct RequestPayload: PayloadSource {
         call.bodyProgress.markFinished()
         try decoder?.finish()
         if pending.readableBytes > 0 { try await consume(pending) }
-        guard received == declared else { throw S3Error(.incompleteBody) }
+        guard received == declared ?? received else { throw S3Error(.incompleteBody) }
         try verifier.finish()
         return decoder?.trailers ?? []
     }

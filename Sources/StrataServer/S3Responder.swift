@@ -49,29 +49,13 @@ struct S3Responder: HTTPResponder {
             if case .preflight = operation, let bucket = target.bucket {
                 return finish(try await preflight(request, bucket: bucket), request, requestID, operationName, bucketName, keyName, started)
             }
-            let identity = try identify(request, target)
-            let call = S3Call(
-                request: request,
-                target: target,
-                operation: operation,
-                requestID: requestID,
-                identity: identity,
-                bodyProgress: bodyProgress
-            )
-            resource = call.resource
-            try await authorize(call)
-            let parsed = try S3Request.parse(
-                operation: operation,
-                target: target,
-                header: { request.headers[named: $0] },
-                isReservedKey: ReservedNames.isReserved
-            )
-            try await checkPermissions(call, parsed.action)
-            // Only an authenticated, authorized request is invited to send its body.
-            if request.headers[.expect] != nil {
-                try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
+            if case .postObject = operation {
+                // A browser form carries its credentials in the body: the handler reads them before anything else.
+                resource = "/\(bucketName)"
+                response = try await postObject(request, target: target, requestID: requestID, bodyProgress: bodyProgress, context: context)
+            } else {
+                response = try await authenticateAndDispatch(request, target, operation, requestID, bodyProgress, context, resource: &resource)
             }
-            response = try await dispatch(call, parsed.action)
         } catch let error as S3Error {
             response = Responses.error(error, requestID: requestID, resource: resource, isHead: request.method == .head)
         } catch {
@@ -87,6 +71,41 @@ struct S3Responder: HTTPResponder {
             await addCORSHeaders(&response, request, bucket: bucketName, origin: origin)
         }
         return finish(response, request, requestID, operationName, bucketName, keyName, started)
+    }
+
+    /// Identifies the caller, checks what it may do, and runs the handler.
+    private func authenticateAndDispatch(
+        _ request: Request,
+        _ target: S3Target,
+        _ operation: S3Operation,
+        _ requestID: String,
+        _ bodyProgress: BodyProgress,
+        _ context: Context,
+        resource: inout String
+    ) async throws -> Response {
+        let identity = try identify(request, target)
+        let call = S3Call(
+            request: request,
+            target: target,
+            operation: operation,
+            requestID: requestID,
+            identity: identity,
+            bodyProgress: bodyProgress
+        )
+        resource = call.resource
+        try await authorize(call)
+        let parsed = try S3Request.parse(
+            operation: operation,
+            target: target,
+            header: { request.headers[named: $0] },
+            isReservedKey: ReservedNames.isReserved
+        )
+        try await checkPermissions(call, parsed.action)
+        // Only an authenticated, authorized request is invited to send its body.
+        if request.headers[.expect] != nil {
+            try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
+        }
+        return try await dispatch(call, parsed.action)
     }
 
     /// Request ids, server name, metrics and the access-log line: every response passes here.
@@ -148,7 +167,7 @@ struct S3Responder: HTTPResponder {
         case .putBucketCors(let bucket): return try await putBucketCors(call, bucket)
         case .getBucketCors(let bucket): return try await getBucketCors(bucket)
         case .deleteBucketCors(let bucket): return try await deleteBucketCors(bucket)
-        case .preflight: throw S3Error(.internalError)  // answered before authentication
+        case .preflight, .postObject: throw S3Error(.internalError)  // answered before authentication
         case .createBucket(let bucket): return try await createBucket(call, bucket)
         case .headBucket(let bucket): return try await headBucket(bucket)
         case .deleteBucket(let bucket): return try await deleteBucket(bucket)

@@ -30,8 +30,11 @@ extension LocalStorage {
         let key = input.key
         let bucket = try await run { try $0.openBucket(input.bucket) }
         if key.hasSuffix("/") {
-            guard body.length == 0 else {
-                throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
+            let containsData = S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
+            if let length = body.length {
+                guard length == 0 else { throw containsData }
+            } else {
+                _ = try await body.stream { if $0.readableBytes > 0 { throw containsData } }
             }
             try await run { try $0.putDirectoryObject(bucket: bucket, key: key, metadata: input.metadata, tags: input.tags) }
             return PutObjectOutput(etag: emptyMD5)

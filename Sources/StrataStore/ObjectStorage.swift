@@ -58,7 +58,9 @@ public enum BucketConfigurationName: String, Sendable {
 }
 
 public protocol PayloadSource: Sendable {
-    var length: Int64 { get }
+    /// The number of bytes `stream` delivers; nil when the client did not say (chunked transfer coding, a file in
+    /// a browser form), so that only the end of the stream tells.
+    var length: Int64? { get }
     func stream(_ consume: @Sendable (ByteBuffer) async throws -> Void) async throws -> [(String, String)]
 }
 

@@ -11,6 +11,10 @@ extension TieredStorage {
         // Directory objects are local structure; they are never sent upstream.
         if input.key.hasSuffix("/") { return try await local.putObject(input, body: body) }
         let rule = rule(input.bucket)
+        // An upstream PUT declares its length, so a body that did not is spooled first.
+        let body =
+            rule.writeType == .mustCache || rule.writeType == .asyncThrough ? body : try await local.withKnownLength(body, bucket: input.bucket)
+        defer { (body as? SpooledPayload)?.discard() }
         switch rule.writeType {
         case .mustCache:
             var output = try await local.putObject(input, body: body)
@@ -25,7 +29,7 @@ extension TieredStorage {
                     bucket: rule.upstreamBucket,
                     key: rule.upstreamKey(input.key),
                     body: channel,
-                    length: body.length,
+                    length: body.length ?? 0,
                     headers: headers
                 )
             }
@@ -66,7 +70,7 @@ extension TieredStorage {
                     bucket: rule.upstreamBucket,
                     key: rule.upstreamKey(input.key),
                     body: channel,
-                    length: body.length,
+                    length: body.length ?? 0,
                     headers: headers
                 )
             } catch {

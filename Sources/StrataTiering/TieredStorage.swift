@@ -254,6 +254,9 @@ public struct TieredStorage: ObjectStorage {
         // THROUGH uploads: the part streams to the upstream upload; locally only a marker with its ETag remains.
         let rule = rule(upload.info.bucket)
         let key = upload.info.key
+        let body = try await local.withKnownLength(body, bucket: input.bucket)
+        defer { (body as? SpooledPayload)?.discard() }
+        let size = body.length ?? 0
         let etag = try await streamUpstream(body) { [client] channel in
             try await client.uploadPart(
                 bucket: rule.upstreamBucket,
@@ -261,10 +264,9 @@ public struct TieredStorage: ObjectStorage {
                 uploadId: upstreamId,
                 partNumber: input.partNumber,
                 body: channel,
-                length: body.length
+                length: size
             )
         }
-        let size = body.length
         try await local.run { try $0.recordForwardedPart(upload, number: input.partNumber, etag: etag, size: size) }
         return UploadPartOutput(etag: etag)
     }

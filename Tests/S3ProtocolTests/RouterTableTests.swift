@@ -115,7 +115,7 @@ import Testing
         Row("GET", "/examplebucket/k?attributes", .getObjectAttributes, bucket: "examplebucket", key: "k", .read),
         Row("PUT", "/examplebucket/k?attributes", .notImplemented("PutObjectAttributes"), bucket: "examplebucket", key: "k", .none),
         Row("POST", "/examplebucket/k?select&select-type=2", .notImplemented("SelectObjectContent"), bucket: "examplebucket", key: "k", .none),
-        Row("POST", "/examplebucket", .notImplemented("PostObject"), bucket: "examplebucket", .none),
+        Row("POST", "/examplebucket", .postObject, bucket: "examplebucket", .write),
     ]
 
     @Test(arguments: rows)

@@ -158,7 +158,7 @@ struct BytesPayload: PayloadSource {
 
     init(_ text: String) { bytes = Array(text.utf8) }
 
-    var length: Int64 { Int64(bytes.count) }
+    var length: Int64? { Int64(bytes.count) }
 
     func stream(_ consume: @Sendable (ByteBuffer) async throws -> Void) async throws -> [(String, String)] {
         if !bytes.isEmpty { try await consume(ByteBuffer(bytes: bytes)) }

@@ -14,7 +14,8 @@ func check(_ action: S3Action) {
     let name = action.operation.name
     if case .listObjects(let list) = action {
         fuzzCheck((0...ListObjectsArguments.maxKeysLimit).contains(list.maxKeys), "max-keys \(list.maxKeys)")
-        if list.continuationToken != nil { fuzzCheck(!(list.startAfter ?? "").isEmpty, "continuation token without a start key") }
+        // An empty continuation-token is taken as none (the first page), as AWS does.
+        if list.continuationToken?.isEmpty == false { fuzzCheck(!(list.startAfter ?? "").isEmpty, "continuation token without a start key") }
     }
     if case .listMultipartUploads(let list) = action {
         fuzzCheck((0...1000).contains(list.maxUploads), "max-uploads \(list.maxUploads)")
@@ -46,7 +47,7 @@ func check(_ action: S3Action) {
     case .headBucket(let bucket), .deleteBucket(let bucket), .getBucketLocation(let bucket), .getBucketVersioning(let bucket),
         .getBucketAcl(let bucket), .deleteObjects(let bucket), .getBucketTagging(let bucket), .putBucketTagging(let bucket),
         .deleteBucketTagging(let bucket), .getBucketCors(let bucket), .putBucketCors(let bucket), .deleteBucketCors(let bucket),
-        .preflight(let bucket):
+        .preflight(let bucket), .postObject(let bucket):
         fuzzCheck((try? BucketName.validate(bucket, strict: false)) != nil, "\(name): bucket \(bucket.debugDescription)")
     case .getObjectAttributes(let arguments):
         checkAddress(arguments.object.bucket, arguments.object.key, name)
