@@ -34,14 +34,25 @@ def snapshot(root):
     "/{b}/a/%2e%2e/b",
     "/{b}/./dot",
     "/{b}/a//b",
-    "/{b}/nul%00byte",
 ])
-def test_unsafe_keys_rejected_and_nothing_written(server, seeded, target):
+def test_dot_segments_stay_inside_the_bucket(server, seeded, target):
+    """`.`, `..` and empty segments are ordinary S3 key bytes: stored under escaped names inside the bucket, never
+    resolved as paths (the strict mode that refuses them is tested in test_keys.py)."""
     before = snapshot(server.root)
     status, _, body = raw_request(server, "PUT", target.format(b=seeded), body=b"evil")
-    assert status == 400, body
-    assert xml_error_code(body) == "InvalidArgument"
+    assert status == 200, body
     status, _, body = raw_request(server, "GET", target.format(b=seeded))
+    assert (status, body) == (200, b"evil")
+    after = snapshot(server.root)
+    assert after[".."] == before[".."]
+    added = set(after) - set(before)
+    assert len(added) == 1 and all(p.startswith(seeded + os.sep) and ".strata.k." in p for p in added), added
+    assert all(after[p] == before[p] for p in before)
+
+
+def test_nul_bytes_in_keys_are_refused(server, seeded):
+    before = snapshot(server.root)
+    status, _, body = raw_request(server, "PUT", f"/{seeded}/nul%00byte", body=b"evil")
     assert status == 400 and xml_error_code(body) == "InvalidArgument"
     assert snapshot(server.root) == before
 
@@ -76,9 +87,12 @@ def test_key_too_long(server, seeded):
     assert status == 400 and xml_error_code(body) == "KeyTooLongError"
 
 
-def test_reserved_names_are_not_keys(server, seeded):
+def test_reserved_names_in_keys_are_escaped(server, seeded):
     status, _, body = raw_request(server, "PUT", f"/{seeded}/a/.strata.tmp.1234", body=b"x")
-    assert status == 400 and xml_error_code(body) == "InvalidArgument"
+    assert status == 200
+    # Stored under an escaped name, so the temporary-file sweeper and the server's own files never meet it.
+    assert os.path.exists(os.path.join(server.root, seeded, "a", ".strata.k.%2Estrata%2Etmp%2E1234"))
+    assert raw_request(server, "GET", f"/{seeded}/a/.strata.tmp.1234")[2] == b"x"
 
 
 def test_invalid_bucket_names_on_create(server):
@@ -100,18 +114,24 @@ def test_malformed_xml_bodies(server, seeded):
     assert body == b"precious"
 
 
-def test_missing_content_length(server, seeded):
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    try:
-        auth = simple_auth()["Authorization"]
-        sock.sendall(f"PUT /{seeded}/chunked HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "5\r\nhello\r\n0\r\n\r\n".encode())
-        response = sock.recv(65536)
-    finally:
-        sock.close()
-    assert response.startswith(b"HTTP/1.1 411")
-    assert b"<Code>MissingContentLength</Code>" in response
-    assert raw_request(server, "HEAD", f"/{seeded}/chunked")[0] == 404
+def test_missing_content_length_and_chunked_bodies(server, seeded):
+    auth = simple_auth()["Authorization"]
+    for request, expected in (
+        # Chunked transfer coding declares no length; the body's end does.
+        (f"PUT /{seeded}/chunked HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5\r\nhello\r\n0\r\n\r\n", b"HTTP/1.1 200"),
+        # Neither a length nor chunked framing: refused as AWS does.
+        (f"PUT /{seeded}/unframed HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n", b"HTTP/1.1 411"),
+    ):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        try:
+            sock.sendall(request.encode())
+            response = sock.recv(65536)
+        finally:
+            sock.close()
+        assert response.startswith(expected), response[:200]
+    assert raw_request(server, "GET", f"/{seeded}/chunked")[2] == b"hello"
+    assert raw_request(server, "HEAD", f"/{seeded}/unframed")[0] == 404
 
 
 def test_invalid_content_md5(server, seeded):
@@ -132,8 +152,7 @@ def test_bad_ranges(server, seeded):
 def test_unsupported_operations_are_501(server, seeded):
     for method, target, name in [("GET", f"/{seeded}?policy", "GetBucketPolicy"),
                                  ("PUT", f"/{seeded}?website", "PutBucketWebsite"),
-                                 ("GET", f"/{seeded}/keep/me.txt?retention", "GetObjectRetention"),
-                                 ("POST", f"/{seeded}", "PostObject")]:
+                                 ("GET", f"/{seeded}/keep/me.txt?retention", "GetObjectRetention")]:
         status, _, body = raw_request(server, method, target, body=b"")
         assert status == 501 and xml_error_code(body) == "NotImplemented", target
         assert name.encode() in body

@@ -161,9 +161,10 @@ def test_directory_objects(s3, bucket, server):
     s3.delete_object(Bucket=bucket, Key="folder/")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == ["folder/child"]
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="data/", Body=b"not empty")
-    assert error_code(e) == "DirectoryObjectContainsData"
+    # With a body, `data/` is a file inside the directory (test_keys.py has the whole mapping).
+    s3.put_object(Bucket=bucket, Key="data/", Body=b"not empty")
+    assert s3.get_object(Bucket=bucket, Key="data/")["Body"].read() == b"not empty"
+    assert os.path.isfile(os.path.join(server.root, bucket, "data", ".strata.k."))
 
 
 def test_implicit_directory_is_not_an_object(s3, bucket):
@@ -176,32 +177,30 @@ def test_implicit_directory_is_not_an_object(s3, bucket):
     assert error_code(e) == "NoSuchKey"
 
 
-def test_key_and_prefix_collisions(s3, bucket):
+def test_key_and_prefix_collisions(s3, bucket, server):
+    """`file` and `file/child`, `dir/child` and `dir`: both of each pair are objects; the directory keeps the name and
+    the object beside it takes its displaced name."""
     s3.put_object(Bucket=bucket, Key="file", Body=b"x")
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="file/child", Body=b"y")
-    assert error_code(e) == "ObjectParentIsFile"
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    s3.put_object(Bucket=bucket, Key="file/child", Body=b"y")
     s3.put_object(Bucket=bucket, Key="dir/child", Body=b"y")
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="dir", Body=b"z")
-    assert error_code(e) == "ExistingObjectIsDirectory"
+    s3.put_object(Bucket=bucket, Key="dir", Body=b"z")
     assert s3.get_object(Bucket=bucket, Key="file")["Body"].read() == b"x"
+    assert s3.get_object(Bucket=bucket, Key="dir")["Body"].read() == b"z"
     assert s3.get_object(Bucket=bucket, Key="dir/child")["Body"].read() == b"y"
+    assert sorted(os.listdir(os.path.join(server.root, bucket))) == [".strata.f.dir", ".strata.f.file", "dir", "file"]
 
 
 def test_an_empty_plain_directory_gives_way_to_an_object(s3, bucket, server):
     # Left behind by another program (or a deleted key's parent): not an object, so a PUT of that key replaces it,
-    # unconditionally and with If-None-Match alike. A directory object (`k/`) or a non-empty directory does not.
+    # unconditionally and with If-None-Match alike. A directory object (`k/`) stays, the object goes beside it.
     for key, extra in (("left-empty", {}), ("left-empty-cond", {"IfNoneMatch": "*"})):
         os.makedirs(os.path.join(server.root, bucket, key))
         s3.put_object(Bucket=bucket, Key=key, Body=b"now a file", **extra)
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"now a file"
     s3.put_object(Bucket=bucket, Key="marker/", Body=b"")
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="marker", Body=b"z")
-    assert error_code(e) == "ExistingObjectIsDirectory"
+    s3.put_object(Bucket=bucket, Key="marker", Body=b"z")  # beside the directory object, under its displaced name
     assert s3.head_object(Bucket=bucket, Key="marker/")["ContentLength"] == 0
+    assert s3.get_object(Bucket=bucket, Key="marker")["Body"].read() == b"z"
 
 
 def test_files_created_outside_s3_are_objects(s3, bucket, server):

@@ -9,7 +9,7 @@ public struct CopySource: Sendable, Equatable {
     }
 
     /// `isReserved` names the key segments the store keeps for itself.
-    public init(header: String, isReserved: (Substring) -> Bool = { _ in false }) throws(S3Error) {
+    public init(header: String, isReserved: (Substring) -> Bool = { _ in false }, escapesSegments: Bool = false) throws(S3Error) {
         func malformed() -> S3Error {
             S3Error(
                 .invalidArgument,
@@ -35,7 +35,7 @@ public struct CopySource: Sendable, Equatable {
         self.bucket = bucket
         self.key = key
         try BucketName.validate(bucket, strict: false)
-        try ObjectKey.validate(key, isReserved: isReserved)
+        try ObjectKey.validate(key, isReserved: isReserved, escapesSegments: escapesSegments)
     }
 }
 

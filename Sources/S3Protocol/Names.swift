@@ -56,17 +56,96 @@ public enum ObjectKey {
     public static let maxKeyBytes = 1024
     public static let maxComponentBytes = 255
 
-    /// The directories above a key and its leaf name, split on the `/` byte (`dir/` is the directory object `dir`).
+    /// Segments a filesystem cannot hold at their own name (empty, `.`, `..`, and names in the server's reserved
+    /// `.strata.` space) are stored as this prefix and the segment with `%` and `.` percent-encoded:
+    /// `a/../b` is `a/.strata.k.%2E%2E/b`, `a//b` is `a/.strata.k./b`, and `dir/` with a body is the file
+    /// `dir/.strata.k.`.
+    public static let escapedPrefix = ".strata.k."
+    /// A file whose name a directory already holds (the object `a` beside the objects `a/...`) is stored as this
+    /// prefix and its encoded segment, next to that directory.
+    public static let displacedPrefix = ".strata.f."
+    static let reservedPrefix = ".strata."
+
+    /// Whether a segment is stored under its own name.
+    static func isPlain(_ segment: some Collection<UInt8>) -> Bool {
+        !segment.isEmpty && !segment.elementsEqual(".".utf8) && !segment.elementsEqual("..".utf8) && !segment.starts(with: reservedPrefix.utf8)
+    }
+
+    static func encodeSegment(_ segment: some Collection<UInt8>) -> String {
+        var out: [UInt8] = []
+        for byte in segment {
+            if byte == UInt8(ascii: "%") || byte == UInt8(ascii: ".") {
+                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]]
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// The directory entry that holds a key segment.
+    public static func fileSystemName(_ segment: some StringProtocol) -> String {
+        isPlain(segment.utf8) ? String(segment) : escapedPrefix + encodeSegment(segment.utf8)
+    }
+
+    /// Where the file for a segment goes when a directory holds its name.
+    public static func displacedName(ofEntry name: String) -> String {
+        displacedPrefix + encodeSegment(segment(ofEntry: Array(name.utf8)) ?? Array(name.utf8))
+    }
+
+    /// The key segment a directory entry stands for: the name itself, or the decoded segment of an escaped or
+    /// displaced name; nil for the server's own entries (temporary files, upload state), which are never keys.
+    public static func segment(ofEntry name: some Collection<UInt8>) -> [UInt8]? {
+        guard name.starts(with: reservedPrefix.utf8) else { return Array(name) }
+        let prefixLength: Int
+        if name.starts(with: escapedPrefix.utf8) {
+            prefixLength = escapedPrefix.utf8.count
+        } else if name.starts(with: displacedPrefix.utf8) {
+            prefixLength = displacedPrefix.utf8.count
+        } else {
+            return nil
+        }
+        var out: [UInt8] = []
+        var bytes = name.dropFirst(prefixLength)[...]
+        while let byte = bytes.first {
+            bytes = bytes.dropFirst()
+            guard byte == UInt8(ascii: "%") else {
+                out.append(byte)
+                continue
+            }
+            guard let high = bytes.first.flatMap(PercentEncoding.hexValue), let low = bytes.dropFirst().first.flatMap(PercentEncoding.hexValue)
+            else { return nil }
+            out.append(high << 4 | low)
+            bytes = bytes.dropFirst(2)
+        }
+        return out
+    }
+
+    /// Whether an entry name is a displaced file (it is a key only as a regular file).
+    public static func isDisplaced(_ name: some Collection<UInt8>) -> Bool { name.starts(with: displacedPrefix.utf8) }
+
+    /// The directories above a key and its leaf, as directory entry names, split on the `/` byte. `dir/` is the
+    /// directory object `dir`.
     public static func segments(_ key: String) -> (directories: [String], leaf: String) {
         var parts = key.splitBytes(UInt8(ascii: "/"))
         if parts.count > 1, parts.last == "" { parts.removeLast() }
         let leaf = parts.removeLast()
-        return (parts, leaf)
+        return (parts.map { fileSystemName($0) }, fileSystemName(leaf))
     }
 
-    /// Checks a key against what a filesystem can hold safely. `reservedComponent` names Strata's own files
-    /// (temporary files, multipart directories) which keys may not use.
-    public static func validate(_ key: String, isReserved: (Substring) -> Bool = { _ in false }) throws(S3Error) {
+    /// As `segments`, for a key stored as a file: `dir/` is the file `dir/.strata.k.` (its last segment is empty).
+    public static func fileSegments(_ key: String) -> (directories: [String], leaf: String) {
+        var parts = key.splitBytes(UInt8(ascii: "/"))
+        let leaf = parts.removeLast()
+        return (parts.map { fileSystemName($0) }, fileSystemName(leaf))
+    }
+
+    /// Checks a key against what the store can hold. `isReserved` names Strata's own files (temporary files,
+    /// multipart directories) which keys may not use in strict mode. With `escapesSegments` every segment is
+    /// allowed (the store escapes those a filesystem cannot name); only NUL bytes and lengths are limited.
+    public static func validate(_ key: String, isReserved: (Substring) -> Bool = { _ in false }, escapesSegments: Bool = false) throws(S3Error) {
         let bytes = key.utf8
         guard !bytes.isEmpty else { throw S3Error(.invalidArgument, "An object key must not be empty.") }
         guard bytes.count <= maxKeyBytes else {
@@ -79,19 +158,21 @@ public enum ObjectKey {
         let components = key.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         for (index, component) in components.enumerated() {
             let isLast = index == components.count - 1
+            let stored = escapesSegments ? fileSystemName(Substring(component)).utf8.count : component.count
+            if stored > maxComponentBytes {
+                throw S3Error(
+                    .keyTooLong,
+                    "A segment of your key between '/' is longer than \(maxComponentBytes) bytes, the filesystem's limit.",
+                    details: [("Size", "\(component.count)"), ("MaxSizeAllowed", "\(maxComponentBytes)")]
+                )
+            }
+            if escapesSegments { continue }
             if component.isEmpty {
                 if isLast && index > 0 { continue }  // `dir/`: a directory object
                 throw S3Error(.invalidArgument, "Object key contains an empty path segment ('//' or a leading '/'), which this server cannot store.")
             }
             if component.elementsEqual(".".utf8) || component.elementsEqual("..".utf8) {
                 throw S3Error(.invalidArgument, "Object key contains a '.' or '..' path segment, which this server does not allow.")
-            }
-            if component.count > maxComponentBytes {
-                throw S3Error(
-                    .keyTooLong,
-                    "A segment of your key between '/' is longer than \(maxComponentBytes) bytes, the filesystem's limit.",
-                    details: [("Size", "\(component.count)"), ("MaxSizeAllowed", "\(maxComponentBytes)")]
-                )
             }
             let name = String(decoding: component, as: UTF8.self)
             if isReserved(Substring(name)) {

@@ -14,9 +14,10 @@ public struct S3Request: Sendable {
         operation: S3Operation,
         target: S3Target,
         header: @escaping (String) -> String?,
-        isReservedKey: @escaping (Substring) -> Bool
+        isReservedKey: @escaping (Substring) -> Bool,
+        escapesKeySegments: Bool = false
     ) throws(S3Error) -> S3Request {
-        var parser = ArgumentParser(target: target, header: header, isReservedKey: isReservedKey)
+        var parser = ArgumentParser(target: target, header: header, isReservedKey: isReservedKey, escapesKeySegments: escapesKeySegments)
         return S3Request(target: target, action: try parser.action(for: operation))
     }
 }
@@ -251,6 +252,8 @@ struct ArgumentParser {
     let target: S3Target
     let header: (String) -> String?
     let isReservedKey: (Substring) -> Bool
+    /// Every key segment is allowed: the store escapes what a filesystem cannot name.
+    let escapesKeySegments: Bool
 
     var query: QueryParameters { target.query }
 
@@ -263,7 +266,7 @@ struct ArgumentParser {
     func object() throws(S3Error) -> ObjectAddress {
         guard let key = target.key else { throw S3Error(.invalidURI) }
         let bucket = try bucket()
-        try ObjectKey.validate(key, isReserved: isReservedKey)
+        try ObjectKey.validate(key, isReserved: isReservedKey, escapesSegments: escapesKeySegments)
         return ObjectAddress(bucket: bucket, key: key)
     }
 
@@ -336,7 +339,7 @@ struct ArgumentParser {
     }
 
     func copySource() throws(S3Error) -> CopySource {
-        try CopySource(header: header("x-amz-copy-source") ?? "", isReserved: isReservedKey)
+        try CopySource(header: header("x-amz-copy-source") ?? "", isReserved: isReservedKey, escapesSegments: escapesKeySegments)
     }
 
     func read() throws(S3Error) -> ReadArguments {

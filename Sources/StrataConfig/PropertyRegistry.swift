@@ -147,6 +147,14 @@ public enum Keys {
         "DeleteBucket aborts the bucket's in-progress multipart uploads and frees their parts, as AWS does. Off: a bucket with uploads "
             + "in progress cannot be deleted (BucketNotEmpty), as in Alluxio."
     )
+    public static let strictKeys = PropertyKey(
+        "strata.s3.keys.strict",
+        type: .boolean,
+        default: "false",
+        "Refuse keys a filesystem cannot hold at their natural path (`.` and `..` segments, empty segments, `dir/` with a body, both `a` "
+            + "and `a/b`, names starting `.strata.`), as Alluxio does. Off: every valid S3 key is stored, the few such keys under escaped "
+            + "names (see the README)."
+    )
     public static let bucketNamingRestrictions = PropertyKey(
         "strata.proxy.s3.bucket.naming.restrictions.enabled",
         alluxio: "alluxio.proxy.s3.bucket.naming.restrictions.enabled",
@@ -610,7 +618,7 @@ public enum Keys {
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads,
         shutdownGrace,
         accessLog, auditLogging, logLevel,
-        syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads,
+        syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         globalReadRateLimit, connectionReadRateLimit, bucketPathCacheTimeout, streamCacheTimeout,
         v2Enabled, v2AsyncProcessing, v2LightPoolCore, v2LightPoolMaximum, v2LightPoolQueue, v2HeavyPoolCore, v2HeavyPoolMaximum, v2HeavyPoolQueue,

@@ -40,7 +40,7 @@ extension S3Responder {
         let readsObject = call.operation == .getObject || call.operation == .headObject
         try await require(needed, on: bucket, object: readsObject ? call.target.key : nil, call)
         if call.operation == .copyObject || call.operation == .uploadPartCopy, let header = call.header("x-amz-copy-source") {
-            let source = try CopySource(header: header, isReserved: ReservedNames.isReserved)
+            let source = try CopySource(header: header, isReserved: ReservedNames.isReserved, escapesSegments: !settings.store.strictKeys)
             try await require(.read, on: source.bucket, call)
         }
     }

@@ -13,7 +13,7 @@ extension S3Responder {
 
     func createMultipartUpload(_ call: S3Call, _ object: ObjectAddress) async throws -> Response {
         let (bucketName, key) = (object.bucket, object.key)
-        guard !key.hasSuffix("/") else {
+        guard !key.hasSuffix("/") || !settings.store.strictKeys else {
             throw S3Error(.invalidArgument, "A key ending in '/' names a directory, which cannot hold the data of a multipart upload.")
         }
         var metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)

@@ -154,7 +154,8 @@ extension S3Responder {
             operation: .putObject,
             target: objectTarget,
             header: { headers[named: $0] },
-            isReservedKey: ReservedNames.isReserved
+            isReservedKey: ReservedNames.isReserved,
+            escapesKeySegments: !settings.store.strictKeys
         )
         guard case .putObject(let object, let condition) = parsed.action else { throw S3Error(.internalError) }
         try await checkPermissions(call, parsed.action)

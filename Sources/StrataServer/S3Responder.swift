@@ -98,7 +98,8 @@ struct S3Responder: HTTPResponder {
             operation: operation,
             target: target,
             header: { request.headers[named: $0] },
-            isReservedKey: ReservedNames.isReserved
+            isReservedKey: ReservedNames.isReserved,
+            escapesKeySegments: !settings.store.strictKeys
         )
         try await checkPermissions(call, parsed.action)
         // Only an authenticated, authorized request is invited to send its body.

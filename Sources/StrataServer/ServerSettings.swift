@@ -76,5 +76,6 @@ public struct ServerSettings: Sendable {
         store.posixOwnership = config.bool(Keys.posixOwnership)
         store.listingIndexBytes = Int(clamping: config.bytes(Keys.listingIndexMemory))
         store.deleteBucketAbortsUploads = config.bool(Keys.deleteBucketAbortsUploads)
+        store.strictKeys = config.bool(Keys.strictKeys)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import S3Protocol
 import Synchronization
 
 /// A directory's key names in S3 order, packed into one byte array: a million names cost their bytes plus four bytes
@@ -45,8 +46,8 @@ final class SortedNames: Sendable {
         }
     }
 
-    /// Reads a directory's key names (regular files and directories; no reserved, non-UTF-8 or other names) and
-    /// sorts them. Nil when they would take more than `byteLimit` bytes.
+    /// Reads a directory's key segments (of regular files and directories; escaped and displaced names decoded, no
+    /// other reserved, non-UTF-8 or other names) and sorts them. Nil when they would take more than `byteLimit` bytes.
     static func read(_ directory: OpenFile, byteLimit: Int) throws -> SortedNames? {
         var bytes: [UInt8] = []
         var starts: [UInt32] = [0]
@@ -55,14 +56,14 @@ final class SortedNames: Sendable {
             guard !overflowed else { return }
             let length = strlen(cName)
             let name = UnsafeRawBufferPointer(start: cName, count: length)
-            guard String(validating: name, as: UTF8.self) != nil, !name.starts(with: ReservedNames.prefix.utf8) else { return }
+            guard String(validating: name, as: UTF8.self) != nil, let segment = ObjectKey.segment(ofEntry: name) else { return }
             var kind = type
             if kind == .unknown || kind == .other {
                 guard let st = try? Sys.stat(directory.fd, String(cString: cName)) else { return }
                 kind = st.isDirectory ? .directory : st.isRegular ? .regular : .other
             }
-            guard kind == .directory || kind == .regular else { return }
-            bytes.append(contentsOf: name)
+            guard kind == .directory || kind == .regular, kind == .regular || !ObjectKey.isDisplaced(name) else { return }
+            bytes.append(contentsOf: segment)
             if kind == .directory { bytes.append(UInt8(ascii: "/")) }
             starts.append(UInt32(truncatingIfNeeded: bytes.count))
             if bytes.count + starts.count * MemoryLayout<UInt32>.size > byteLimit || bytes.count >= Int(UInt32.max) { overflowed = true }

@@ -211,8 +211,8 @@ public final class FileSystemStore: Sendable {
         }
     }
 
-    /// Removes the contents of a directory that holds no objects: empty directories and reserved files.
-    /// A regular file that is not reserved means an object appeared meanwhile: stop with ENOTEMPTY.
+    /// Removes the contents of a directory that holds no objects: empty directories and the server's own files.
+    /// Any other regular file means an object appeared meanwhile: stop with ENOTEMPTY.
     func removeTree(_ dir: OpenFile) throws {
         var entries: [(String, Sys.EntryType)] = []
         try Sys.forEachEntry(dir.fd) { cName, type in entries.append((String(cString: cName), type)) }
@@ -223,7 +223,8 @@ public final class FileSystemStore: Sendable {
                 let child = try Sys.openBeneath(dir.fd, name, flags: Sys.readDirectory)
                 try removeTree(child)
                 try Sys.rmdir(dir.fd, name)
-            } else if ReservedNames.isReserved(name) {
+            } else if ReservedNames.isReserved(name), ObjectKey.segment(ofEntry: name.utf8) == nil {
+                // Server state; escaped and displaced names are objects.
                 try Sys.unlink(dir.fd, name)
             } else {
                 throw SystemError(call: "rmdir", errno: ENOTEMPTY)
@@ -236,6 +237,12 @@ public final class FileSystemStore: Sendable {
     /// Splits `a/b/c` into its directory components and leaf name.
     static func split(_ key: String) -> (directories: [String], leaf: String) { ObjectKey.segments(key) }
 
+    /// The directory of the directory object `dir/`, relative to the bucket.
+    static func directoryPath(_ key: String) -> String {
+        let (directories, leaf) = split(key)
+        return (directories + [leaf]).joined(separator: "/")
+    }
+
     /// Opens the directory holding `key`'s leaf; NoSuchKey when a component is missing or not a directory.
     func openParent(_ bucket: OpenFile, _ directories: [String]) throws(SystemError) -> OpenFile {
         directories.isEmpty ? bucket : try Sys.openBeneath(bucket.fd, directories.joined(separator: "/"), flags: Sys.readDirectory)
@@ -247,7 +254,10 @@ public final class FileSystemStore: Sendable {
     func makeParents(_ bucket: OpenFile, _ directories: [String], permission: Permission? = nil) throws(S3Error) -> (OpenFile, [(OpenFile, String)]) {
         var current = bucket
         var created: [(OpenFile, String)] = []
-        for component in directories {
+        var index = 0
+        var conversions = 0
+        while index < directories.count {
+            let component = directories[index]
             do {
                 try makeDirectory(current, component, permission)
                 created.append((current, component))
@@ -260,7 +270,15 @@ public final class FileSystemStore: Sendable {
             }
             do {
                 current = try Sys.openBeneath(current.fd, component, flags: Sys.readDirectory)
+                index += 1
             } catch {
+                if error.errno == ENOTDIR, !options.strictKeys, conversions < 8 {
+                    // The object `a` holds the name that the keys `a/...` need: it moves aside to its displaced name
+                    // (readers look there when `a` is missing or a directory) and the directory takes its place.
+                    conversions += 1
+                    _ = try? Sys.rename(current.fd, component, current.fd, ObjectKey.displacedName(ofEntry: component))
+                    continue
+                }
                 removeCreated(created)
                 switch error.errno {
                 case ENOTDIR:
@@ -289,6 +307,8 @@ public final class FileSystemStore: Sendable {
             let name = directories[depth - 1]
             if ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, name, ObjectMetadata.attributeName))?.isDirectory == true { return }
             do { try Sys.rmdir(parent.fd, name) } catch { return }
+            // An object displaced by this directory returns to its own name.
+            if !options.strictKeys { _ = try? Sys.rename(parent.fd, ObjectKey.displacedName(ofEntry: name), parent.fd, name, noReplace: true) }
             depth -= 1
         }
     }

@@ -12,7 +12,9 @@ public struct WalkedKey: Sendable {
 
 /// Yields a bucket's keys in S3 order (UTF-8 byte order of whole keys) without loading the subtree: a stack of
 /// directories, each read in bounded windows of its smallest remaining entries. A directory `d` sorts as `d/`,
-/// so `a-c` comes before `a/b` as in S3. Symlinks, reserved names and names that are not UTF-8 are not keys.
+/// so `a-c` comes before `a/b` as in S3. Escaped and displaced entry names stand for the segments they encode; symlinks,
+/// other reserved names and names that are not UTF-8 are not keys. The same key may come twice in a row (a directory
+/// object and the file `dir/.strata.k.`; a file and its displaced copy): the listing keeps the first.
 final class KeyWalker {
     private struct Entry {
         let name: String
@@ -65,12 +67,10 @@ final class KeyWalker {
         if cut == 0 {
             start = bucket
         } else {
-            let relative = String(decoding: dirPath.dropLast(), as: UTF8.self)
-            if relative.splitBytes(UInt8(ascii: "/")).contains(where: { $0.isEmpty || $0.bytesEqual(".") || $0.bytesEqual("..") }) {
-                start = nil
-            } else {
-                start = try? Sys.openBeneath(bucket.fd, relative, flags: Sys.readDirectory)
-            }
+            // The prefix's directories by their entry names (`..` is `.strata.k.%2E%2E`): no segment climbs.
+            let relative = String(decoding: dirPath.dropLast(), as: UTF8.self).splitBytes(UInt8(ascii: "/"))
+                .map { ObjectKey.fileSystemName($0) }.joined(separator: "/")
+            start = try? Sys.openBeneath(bucket.fd, relative, flags: Sys.readDirectory)
         }
         if let start {
             stack.append(Frame(handle: start, path: dirPath, namePrefix: Array(bytes[cut...])))
@@ -187,8 +187,8 @@ final class KeyWalker {
             }
             let isDirectory = sortKey.last == UInt8(ascii: "/")
             guard isCandidate(frame.path + sortKey, isDirectory: isDirectory) else { continue }
-            let name = String(decoding: isDirectory ? UnsafeRawBufferPointer(rebasing: sortKey.dropLast()) : sortKey, as: UTF8.self)
-            entries.append(Entry(name: name, sortKey: Array(sortKey), isDirectory: isDirectory))
+            let segment = String(decoding: isDirectory ? UnsafeRawBufferPointer(rebasing: sortKey.dropLast()) : sortKey, as: UTF8.self)
+            entries.append(Entry(name: ObjectKey.fileSystemName(segment), sortKey: Array(sortKey), isDirectory: isDirectory))
         }
         frame.window = entries
         frame.index = 0
@@ -210,20 +210,22 @@ final class KeyWalker {
         do {
             try Sys.forEachEntry(frame.handle.fd) { cName, type in
                 let nameBytes = UnsafeRawBufferPointer(start: cName, count: strlen(cName))
-                guard nameBytes.starts(with: frame.namePrefix) else { return }
-                guard let name = String(validating: nameBytes, as: UTF8.self), !ReservedNames.isReserved(name) else { return }
+                guard let segment = ObjectKey.segment(ofEntry: nameBytes), segment.starts(with: frame.namePrefix) else { return }
+                guard let name = String(validating: nameBytes, as: UTF8.self) else { return }
                 var kind = type
                 if kind == .unknown || kind == .other {
                     guard let st = try? Sys.stat(frame.handle.fd, name) else { return }
                     kind = st.isDirectory ? .directory : st.isRegular ? .regular : .other
                 }
-                guard kind == .directory || kind == .regular else { return }
+                guard kind == .directory || kind == .regular, kind == .regular || !ObjectKey.isDisplaced(nameBytes) else { return }
                 let isDirectory = kind == .directory
-                var sortKey = Array(nameBytes)
+                var sortKey = segment
                 if isDirectory { sortKey.append(UInt8(ascii: "/")) }
                 if let cursor = frame.cursor, !cursor.lexicographicallyPrecedes(sortKey) { return }
                 guard isCandidate(frame.path + sortKey, isDirectory: isDirectory) else { return }
-                entries.append(Entry(name: name, sortKey: sortKey, isDirectory: isDirectory))
+                // Entries are opened by the segment's own entry name; a displaced file is found from there.
+                let segmentText = String(decoding: segment, as: UTF8.self)
+                entries.append(Entry(name: ObjectKey.fileSystemName(segmentText), sortKey: sortKey, isDirectory: isDirectory))
                 if entries.count >= limit * 4 { trim() }
             }
         } catch let error as SystemError {

@@ -40,8 +40,11 @@ extension FileSystemStore {
         let delimiterBytes = delimiter.map { Array($0.utf8) } ?? []
         let startBytes = startAfter.map { Array($0.utf8) }
         var count = 0
+        var previousKey: String?
         do {
             while let item = try walker.next() {
+                if let previousKey, previousKey.bytesEqual(item.key) { continue }
+                previousKey = item.key
                 let keyBytes = Array(item.key.utf8)
                 if !delimiterBytes.isEmpty, let end = KeyGrouping.commonPrefixEnd(keyBytes, from: prefixCount, delimiter: delimiterBytes) {
                     let common = Array(keyBytes[0..<end])
@@ -92,12 +95,19 @@ extension FileSystemStore {
                 owner: meta?.owner
             )
         }
-        guard let st = try? Sys.stat(item.directory.fd, item.name), st.isRegular else { return nil }
-        let stored = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, item.name, ObjectMetadata.attributeName))
+        // The file under the key's own entry name, or its displaced copy when a directory holds that name.
+        var name = item.name
+        var found = try? Sys.stat(item.directory.fd, name)
+        if found?.isRegular != true, !options.strictKeys {
+            name = ObjectKey.displacedName(ofEntry: name)
+            found = try? Sys.stat(item.directory.fd, name)
+        }
+        guard let st = found, st.isRegular else { return nil }
+        let stored = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, name, ObjectMetadata.attributeName))
         var etag: String
         if let stored, stored.isValid(for: st) {
             etag = stored.etag
-        } else if st.size <= options.listingETagMaxSize, let file = try? Sys.openBeneath(item.directory.fd, item.name, flags: O_RDONLY),
+        } else if st.size <= options.listingETagMaxSize, let file = try? Sys.openBeneath(item.directory.fd, name, flags: O_RDONLY),
             let fresh = try? refreshETag(file: file, stat: st, stored: stored)
         {
             etag = fresh.etag

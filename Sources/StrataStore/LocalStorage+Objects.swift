@@ -29,7 +29,8 @@ extension LocalStorage {
     public func putObject(_ input: PutObjectInput, body: any PayloadSource, hooks: WriteHooks) async throws -> PutObjectOutput {
         let key = input.key
         let bucket = try await run { try $0.openBucket(input.bucket) }
-        if key.hasSuffix("/") {
+        // `dir/` is the directory itself when empty (or always, in strict mode); with a body it is a file in it.
+        if key.hasSuffix("/"), store.options.strictKeys || body.length == 0 {
             let containsData = S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
             if let length = body.length {
                 guard length == 0 else { throw containsData }

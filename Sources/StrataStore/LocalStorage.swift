@@ -94,7 +94,7 @@ public struct LocalStorage: ObjectStorage {
             let handle = try store.openBucket(bucket)
             return keys.map { key in
                 do {
-                    try ObjectKey.validate(key, isReserved: ReservedNames.isReserved)
+                    try ObjectKey.validate(key, isReserved: ReservedNames.isReserved, escapesSegments: !store.options.strictKeys)
                     if let failure = failed[key] { throw failure }
                     try store.deleteObject(bucket: handle, key: key)
                     return (key, nil)
@@ -158,7 +158,7 @@ public struct LocalStorage: ObjectStorage {
                 let updated = try store.openObject(bucket: destination, key: input.key)
                 return CopyObjectOutput(etag: updated.metadata.etag, lastModifiedSeconds: updated.lastModifiedSeconds)
             }
-            if input.key.hasSuffix("/") {
+            if input.key.hasSuffix("/"), object.size == 0 || store.options.strictKeys {
                 guard object.size == 0 else {
                     throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
                 }

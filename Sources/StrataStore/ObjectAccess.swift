@@ -34,6 +34,8 @@ extension FileSystemStore {
             let dir = try openParent(bucket, directories + [leaf])
             try Sys.setAttribute(dir.fd, ObjectMetadata.attributeName, meta.encoded())
             try FileSystemStore.writeTags(dir.fd, tags)
+            // An earlier `dir/` written with a body gives way to this empty one.
+            if !options.strictKeys { _ = try? Sys.unlink(dir.fd, ObjectKey.escapedPrefix) }
             if options.syncPolicy == .fileAndDirectory {
                 try Sys.fsync(dir.fd)
                 for (parent, _) in created { try Sys.fsync(parent.fd) }
@@ -48,8 +50,11 @@ extension FileSystemStore {
     /// size and mtime and recomputed (and cached) when the file changed outside S3.
     public func openObject(bucket: OpenFile, key: String) throws(S3Error) -> ObjectHandle {
         if key.hasSuffix("/") {
-            let path = String(key.dropLast())
-            guard let dir = try? Sys.openBeneath(bucket.fd, path, flags: Sys.readDirectory), let st = try? Sys.stat(dir.fd) else {
+            // `dir/` written with a body is a file inside the directory; otherwise the directory is the object.
+            if !options.strictKeys, let opened = try openFileObject(bucket, key, missingIsNil: true) { return try validated(opened) }
+            guard let dir = try? Sys.openBeneath(bucket.fd, FileSystemStore.directoryPath(key), flags: Sys.readDirectory),
+                let st = try? Sys.stat(dir.fd)
+            else {
                 throw S3Error(.noSuchKey, details: [("Key", key)])
             }
             var meta = ObjectMetadata.decode(try? Sys.getAttribute(dir.fd, ObjectMetadata.attributeName))
@@ -65,7 +70,23 @@ extension FileSystemStore {
                 tags: TagStorage.decode(try? Sys.getAttribute(dir.fd, TagStorage.attributeName))
             )
         }
-        return try validated(try openFile(bucket, key, key: key))
+        return try validated(try openFileObject(bucket, key, missingIsNil: false)!)
+    }
+
+    /// Opens the regular file that holds `key`: at its path, or at its displaced name when a directory holds that
+    /// name (or held it when the file was written). With `missingIsNil`, a key that is not there is nil, not NoSuchKey.
+    func openFileObject(_ bucket: OpenFile, _ key: String, missingIsNil: Bool) throws(S3Error) -> OpenedFile? {
+        let (directories, leaf) = ObjectKey.fileSegments(key)
+        do {
+            return try openFile(bucket, (directories + [leaf]).joined(separator: "/"), key: key)
+        } catch let error where error.code == .noSuchKey {
+            if !options.strictKeys {
+                let displaced = (directories + [ObjectKey.displacedName(ofEntry: leaf)]).joined(separator: "/")
+                if let opened = try? openFile(bucket, displaced, key: key) { return opened }
+            }
+            if missingIsNil { return nil }
+            throw error
+        }
     }
 
     /// A regular file opened as an object, its metadata read but not yet validated against the file.
@@ -131,7 +152,7 @@ extension FileSystemStore {
                 try Sys.setAttribute(file.fd, ObjectMetadata.attributeName, meta.encoded())
                 if options.syncPolicy != .none { try Sys.fsync(file.fd) }
             } else {
-                let dir = try Sys.openBeneath(bucket.fd, String(key.dropLast()), flags: Sys.readDirectory)
+                let dir = try Sys.openBeneath(bucket.fd, FileSystemStore.directoryPath(key), flags: Sys.readDirectory)
                 try Sys.setAttribute(dir.fd, ObjectMetadata.attributeName, meta.encoded())
             }
         } catch {
@@ -145,8 +166,10 @@ extension FileSystemStore {
     /// Rewrites a file object's metadata if it is still the version described by `expected` (same ETag, size and
     /// mtime): used to record upstream persistence and revalidation without racing a newer write.
     public func updateMetadata(bucket: OpenFile, key: String, ifStill expected: ObjectMetadata, _ change: (inout ObjectMetadata) -> Void) -> Bool {
-        guard !key.hasSuffix("/"), let file = try? Sys.openBeneath(bucket.fd, key, flags: O_RDONLY | O_NOFOLLOW), let st = try? Sys.stat(file.fd),
-            var meta = ObjectMetadata.decode(try? Sys.getAttribute(file.fd, ObjectMetadata.attributeName)), meta.isValid(for: st),
+        guard let opened = try? openFileObject(bucket, key, missingIsNil: true) else { return false }
+        let file = opened.file
+        let st = opened.stat
+        guard var meta = opened.stored, meta.isValid(for: st),
             meta.etag == expected.etag, meta.size == expected.size, meta.mtimeNanos == expected.mtimeNanos
         else { return false }
         change(&meta)
@@ -179,9 +202,17 @@ extension FileSystemStore {
 
     private func removeObject(_ bucket: OpenFile, parent: OpenFile, directories: [String], leaf: String, key: String) throws(S3Error) {
         if key.hasSuffix("/") {
+            // A `dir/` written with a body is the file `dir/.strata.k.`.
+            var removedFile = false
+            if !options.strictKeys, let dir = try? Sys.openBeneath(parent.fd, leaf, flags: Sys.readDirectory) {
+                removedFile = (try? Sys.unlink(dir.fd, ObjectKey.escapedPrefix)) != nil
+            }
             guard let st = try? Sys.stat(parent.fd, leaf), st.isDirectory else { return }
             let marker = ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, leaf, ObjectMetadata.attributeName))
-            guard marker?.isDirectory == true || options.listFolders else { return }
+            guard marker?.isDirectory == true || options.listFolders else {
+                if removedFile { pruneEmptyParents(bucket, directories + [leaf]) }
+                return
+            }
             do {
                 try Sys.rmdir(parent.fd, leaf)
             } catch {
@@ -190,17 +221,26 @@ extension FileSystemStore {
                 return
             }
         } else {
-            do {
-                try Sys.unlink(parent.fd, leaf)
-            } catch {
-                switch error.errno {
-                case ENOENT, ENOTDIR, EISDIR: return
-                default: throw error.s3Error()
-                }
-            }
+            var removed = try unlinkIfPresent(parent, leaf)
+            // The displaced copy goes too: a directory may hold the natural name, or did when the object was written.
+            if !options.strictKeys, try unlinkIfPresent(parent, ObjectKey.displacedName(ofEntry: leaf)) { removed = true }
+            guard removed else { return }
         }
         if options.syncPolicy == .fileAndDirectory { _ = try? Sys.fsync(parent.fd) }
         pruneEmptyParents(bucket, directories)
+    }
+
+    /// Unlinks a file; false when there is none by that name (or a directory holds it).
+    private func unlinkIfPresent(_ parent: OpenFile, _ name: String) throws(S3Error) -> Bool {
+        do {
+            try Sys.unlink(parent.fd, name)
+            return true
+        } catch {
+            switch error.errno {
+            case ENOENT, ENOTDIR, EISDIR: return false
+            default: throw error.s3Error()
+            }
+        }
     }
 }
 

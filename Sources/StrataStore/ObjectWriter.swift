@@ -12,7 +12,10 @@ public final class ObjectWriter: @unchecked Sendable {
     /// writers whose directory must not be recreated (multipart parts).
     let bucket: OpenFile?
     let directories: [String]
-    let leaf: String
+    /// The entry the object is published as: the key's last segment, or its displaced name once a directory
+    /// turned out to hold that name.
+    var leaf: String
+    var isDisplaced = false
     var parent: OpenFile
     let file: OpenFile
     /// Set when the filesystem has no O_TMPFILE and the data lives under a reserved name until commit.
@@ -25,7 +28,10 @@ public final class ObjectWriter: @unchecked Sendable {
     public var checksum: Checksummer?
 
     convenience init(store: FileSystemStore, bucket: OpenFile, key: String, permission: Permission?) throws(S3Error) {
-        let (directories, leaf) = FileSystemStore.split(key)
+        if key.hasSuffix("/") && store.options.strictKeys {
+            throw S3Error(.directoryObjectContainsData, "A key ending in '/' names a directory, which cannot hold data.")
+        }
+        let (directories, leaf) = ObjectKey.fileSegments(key)
         let (parent, created) = try store.makeParents(bucket, directories, permission: permission)
         try self.init(store: store, bucket: bucket, directories: directories, parent: parent, leaf: leaf, created: created)
     }
@@ -175,7 +181,12 @@ public final class ObjectWriter: @unchecked Sendable {
             do { try FileSystemStore.writeTags(file.fd, tags) } catch { throw FileSystemStore.tagError(error) }
         }
         if store.options.syncPolicy != .none { try Sys.fsync(file.fd) }
-        try publish(condition)
+        do {
+            try publish(condition)
+        } catch let error as S3Error where displaces(error) {
+            displace()
+            try publish(condition)
+        }
         finished = true
         if store.options.syncPolicy == .fileAndDirectory {
             // Already published: a failed directory sync is logged by the caller's error, the object stays.
@@ -200,7 +211,10 @@ public final class ObjectWriter: @unchecked Sendable {
     /// step for every writer in this process or another one sharing the filesystem; shared for an unconditional one,
     /// which only has to stay out of such a step, not out of other unconditional writes.
     private func publish(_ condition: WriteCondition) throws {
-        if case .none = condition {} else { try clearEmptyDirectoryAtTarget() }
+        if case .none = condition {
+        } else {
+            do { try clearEmptyDirectoryAtTarget() } catch let error as S3Error where displaces(error) { displace() }
+        }
         flock(parent.fd, condition == .none ? LOCK_SH : LOCK_EX)
         defer { flock(parent.fd, LOCK_UN) }
         switch condition {
@@ -270,6 +284,17 @@ public final class ObjectWriter: @unchecked Sendable {
             }
             throw error
         }
+    }
+
+    /// Whether a directory in the way is answered by publishing under the displaced name (keys of objects; not in
+    /// strict mode, and not twice).
+    private func displaces(_ error: S3Error) -> Bool {
+        error.code == .existingObjectIsDirectory && bucket != nil && !isDisplaced && !store.options.strictKeys
+    }
+
+    private func displace() {
+        leaf = ObjectKey.displacedName(ofEntry: leaf)
+        isDisplaced = true
     }
 
     /// A key may replace a directory only when that directory is empty and not itself an object.

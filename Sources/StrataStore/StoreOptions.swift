@@ -23,6 +23,8 @@ public struct StoreOptions: Sendable {
     public var listingIndexBytes: Int = 64 << 20
     /// DeleteBucket aborts the bucket's in-progress multipart uploads (AWS); off, they make it BucketNotEmpty (Alluxio).
     public var deleteBucketAbortsUploads = true
+    /// Keys the filesystem cannot name naturally are refused (Alluxio); off, they are stored under escaped names.
+    public var strictKeys = false
     /// A directory is indexed only once it has not changed for this long: a change within the same timestamp tick
     /// would go unseen (git's "racy" rule; network filesystems' server clocks need the slack).
     public var listingIndexQuietNanos: Int64 = 1_000_000_000

@@ -62,6 +62,12 @@ extension FileSystemStore {
             guard let holder = try walk(bucket: bucket, directories: directories, users: users, into: &path) else { return path }
             if let object = try? Sys.openBeneath(holder.fd, leaf, flags: O_RDONLY | O_NONBLOCK) {
                 path.object = try permission(of: object, users: users, kind: .object)
+                // The object `a` beside the keys `a/...` is the displaced file, not the directory.
+                if !options.strictKeys, !key.hasSuffix("/"), (try? Sys.stat(object.fd))?.isDirectory == true,
+                    let displaced = try? Sys.openBeneath(holder.fd, ObjectKey.displacedName(ofEntry: leaf), flags: O_RDONLY | O_NONBLOCK)
+                {
+                    path.object = try permission(of: displaced, users: users, kind: .object)
+                }
             }
             return path
         } catch let error as S3Error {
@@ -117,7 +123,17 @@ extension FileSystemStore {
                 try check(path)
                 throw S3Error(.noSuchKey, details: [("Key", key)])
             }
-            let result = Result { () throws(S3Error) -> OpenedFile in try openFile(current, leaf, key: key) }
+            let result = Result { () throws(S3Error) -> OpenedFile in
+                do throws(S3Error) {
+                    return try openFile(current, leaf, key: key)
+                } catch {
+                    // A directory holds the name: the object is its displaced file.
+                    guard error.code == .noSuchKey, !options.strictKeys,
+                        let displaced = try? openFile(current, ObjectKey.displacedName(ofEntry: leaf), key: key)
+                    else { throw error }
+                    return displaced
+                }
+            }
             guard case .success(let opened) = result else {
                 try check(path)
                 return try validated(try result.get())

@@ -62,7 +62,7 @@ extension FileSystemStore {
     {
         do {
             if let file = object.file { return try body(file.fd) }
-            let dir = try Sys.openBeneath(bucket.fd, String(key.dropLast()), flags: Sys.readDirectory)
+            let dir = try Sys.openBeneath(bucket.fd, FileSystemStore.directoryPath(key), flags: Sys.readDirectory)
             return try body(dir.fd)
         } catch {
             throw FileSystemStore.tagError(error)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import S3Protocol
 
 /// Removes temporary files a crashed writer left behind. Only files older than the age bound go: younger ones may
 /// belong to a live writer in another server process sharing the directory.
@@ -23,7 +24,7 @@ public enum TemporarySweeper {
                 } else if let st = try? Sys.stat(dir.fd, name), st.isRegular, st.mtimeSeconds < cutoff, (try? Sys.unlink(dir.fd, name)) != nil {
                     removed += 1
                 }
-            } else if (type == .directory || type == .unknown) && !ReservedNames.isReserved(name) {
+            } else if (type == .directory || type == .unknown) && (!ReservedNames.isReserved(name) || name.hasPrefix(ObjectKey.escapedPrefix)) {
                 subdirectories.append(name)
             }
         }

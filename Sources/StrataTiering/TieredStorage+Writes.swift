@@ -9,7 +9,7 @@ import Synchronization
 extension TieredStorage {
     public func putObject(_ input: PutObjectInput, body: any PayloadSource) async throws -> PutObjectOutput {
         // Directory objects are local structure; they are never sent upstream.
-        if input.key.hasSuffix("/") { return try await local.putObject(input, body: body) }
+        if input.key.hasSuffix("/"), body.length == 0 || local.store.options.strictKeys { return try await local.putObject(input, body: body) }
         let rule = rule(input.bucket)
         // An upstream PUT declares its length, so a body that did not is spooled first.
         let body =

@@ -139,7 +139,8 @@ public struct TieredStorage: ObjectStorage {
     /// Upstream deletes run 16 at a time: a 1000-key request should not wait for 1000 round trips in a row.
     public func deleteObjects(bucket: String, keys: [String]) async throws -> [(key: String, error: S3Error?)] {
         _ = try await local.headBucket(bucket)
-        let valid = keys.filter { (try? ObjectKey.validate($0, isReserved: ReservedNames.isReserved)) != nil }
+        let escapes = !local.store.options.strictKeys
+        let valid = keys.filter { (try? ObjectKey.validate($0, isReserved: ReservedNames.isReserved, escapesSegments: escapes)) != nil }
         let failures = await withTaskGroup(of: (String, S3Error?).self) { group in
             var failures: [String: S3Error] = [:]
             var running = 0

@@ -87,7 +87,14 @@ import Testing
         for key in ["../\u{301}evil", "a/../\u{301}evil", "./\u{301}x", "a//\u{301}b"] {
             #expect(throws: S3Error.self, "\(key)") { try ObjectKey.validate(key) }
         }
-        #expect(ObjectKey.segments("../\u{301}evil").directories == [".."])
+        // Escaped, the `..` segment is a name inside its directory.
+        #expect(ObjectKey.segments("../\u{301}evil").directories == [".strata.k.%2E%2E"])
+        for key in ["../\u{301}evil", "a//\u{301}b", ".strata.uploads/x"] {
+            #expect((try? ObjectKey.validate(key, escapesSegments: true)) != nil, "\(key)")
+        }
+        #expect(ObjectKey.segment(ofEntry: Array(".strata.k.%2E%2E".utf8)) == Array("..".utf8))
+        #expect(ObjectKey.segment(ofEntry: Array(".strata.tmp.x".utf8)) == nil)
+        #expect(ObjectKey.fileSegments("d/").leaf == ".strata.k.")
         #expect(ObjectKey.segments("a/b/").directories == ["a"])
         #expect(ObjectKey.segments("a/b/").leaf == "b")
         #expect((try? ObjectKey.validate("..\u{301}/x")) != nil)  // `..́` is an ordinary name

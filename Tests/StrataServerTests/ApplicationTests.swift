@@ -82,7 +82,7 @@ func xmlCode(_ body: ByteBuffer) -> String? {
                 #expect(response.status == .notImplemented)
                 #expect(xmlCode(response.body) == "NotImplemented")
             }
-            try await client.execute(uri: "/bkt/a/../b", method: .put, body: ByteBuffer(string: "x")) {
+            try await client.execute(uri: "/bkt/a%00b", method: .put, body: ByteBuffer(string: "x")) {
                 #expect(xmlCode($0.body) == "InvalidArgument")
             }
             try await client.execute(uri: "/bkt/k", method: .get, headers: [.ifModifiedSince: "Wed, 21 Oct 9999999999999 07:28:00 GMT"]) {

@@ -134,8 +134,10 @@ final class TemporaryRoot {
         #expect(second.metadata.etag == "5eb63bbbe01eeed093cb22bb8f5acdc3")
     }
 
-    @Test func keyDirectoryCollisionsAreClearErrors() throws {
-        let root = try TemporaryRoot()
+    @Test func keyDirectoryCollisionsAreClearErrorsInStrictMode() throws {
+        var options = StoreOptions(syncPolicy: .none)
+        options.strictKeys = true
+        let root = try TemporaryRoot(options: options)
         let bucket = try root.bucket()
         try root.put(bucket, "a")
         #expect(throws: S3Error.self) { try root.put(bucket, "a/b") }
@@ -145,6 +147,19 @@ final class TemporaryRoot {
         try FileManager.default.createDirectory(atPath: root.path + "/bkt/leftover", withIntermediateDirectories: false)
         try root.put(bucket, "leftover", "now a file")
         #expect(try root.store.openObject(bucket: bucket, key: "leftover").size == 10)
+    }
+
+    @Test func keysAndDirectoriesOfOneNameBothStay() throws {
+        let root = try TemporaryRoot()
+        let bucket = try root.bucket()
+        try root.put(bucket, "a", "object")
+        try root.put(bucket, "a/b", "below")
+        try root.put(bucket, "d/e", "below")
+        try root.put(bucket, "d", "object")
+        #expect(try root.store.openObject(bucket: bucket, key: "a").size == 6)
+        #expect(try root.store.openObject(bucket: bucket, key: "d").size == 6)
+        let page = try root.store.listObjects(bucket: bucket, prefix: "", delimiter: nil, startAfter: nil, maxKeys: 10)
+        #expect(page.contents.map(\.key) == ["a", "a/b", "d", "d/e"])
     }
 
     @Test func sweeperRemovesOnlyOldTemporaryFiles() throws {

@@ -3,9 +3,24 @@ import S3Protocol
 
 /// A whole request's arguments: S3Target, S3Router.route, then S3Request.parse with fuzzed headers, and
 /// ContinuationToken. Layout, lines separated by LF: method, raw target, then `name:value` headers.
+/// Whether the request is parsed with key segments escaped (the default) or strictly (Alluxio's refusals).
+nonisolated(unsafe) var escapesKeySegments = false
+
 func checkAddress(_ bucket: String, _ key: String, _ what: String) {
     fuzzCheck((try? BucketName.validate(bucket, strict: false)) != nil, "\(what): bucket \(bucket.debugDescription) passed to a handler")
-    fuzzCheck((try? ObjectKey.validate(key)) != nil, "\(what): key \(key.debugDescription) passed to a handler")
+    fuzzCheck(
+        (try? ObjectKey.validate(key, escapesSegments: escapesKeySegments)) != nil,
+        "\(what): key \(key.debugDescription) passed to a handler"
+    )
+    // Every entry name a key maps to is one the filesystem holds inside its directory, and decodes back.
+    let (directories, leaf) = ObjectKey.fileSegments(key)
+    let segments = key.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+    fuzzCheck(segments.count == directories.count + 1, "\(key.debugDescription) maps to \(directories.count + 1) names")
+    for (name, segment) in zip(directories + [leaf], segments) {
+        fuzzCheck(!name.isEmpty && name != "." && name != ".." && !name.utf8.contains(UInt8(ascii: "/")), "entry name \(name.debugDescription)")
+        fuzzCheck(ObjectKey.segment(ofEntry: name.utf8).map { $0.elementsEqual(segment) } == true, "\(name.debugDescription) decodes wrongly")
+        fuzzCheck(!escapesKeySegments || name.utf8.count <= ObjectKey.maxComponentBytes, "entry name of \(name.utf8.count) bytes")
+    }
 }
 
 /// Checks the bounds of what a handler receives. Written as `if case` rather than a switch so that a new
@@ -87,9 +102,13 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let header: (String) -> String? = { name in lookup.first { $0.0 == name }?.1 }
     let operation = S3Router.route(method: method, target: target, hasCopySource: header("x-amz-copy-source") != nil)
     let reserved: (Substring) -> Bool = { $0.utf8.starts(with: ".strata".utf8) }
-    guard let request = try? S3Request.parse(operation: operation, target: target, header: header, isReservedKey: reserved) else { return 0 }
-    fuzzCheck(request.operation == operation, "parsed \(request.operation.name) from routed \(operation.name)")
-    check(request.action)
+    for escapes in [false, true] {
+        escapesKeySegments = escapes
+        let parsed = try? S3Request.parse(operation: operation, target: target, header: header, isReservedKey: reserved, escapesKeySegments: escapes)
+        guard let request = parsed else { continue }
+        fuzzCheck(request.operation == operation, "parsed \(request.operation.name) from routed \(operation.name)")
+        check(request.action)
+    }
     return 0
 }
 
