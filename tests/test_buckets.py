@@ -162,3 +162,22 @@ def test_alluxio_refusal_of_deleting_a_bucket_with_uploads_is_a_property(start_s
         s3.delete_bucket(Bucket="busy")
     assert error_code(e) == "BucketNotEmpty"
     assert s3.list_multipart_uploads(Bucket="busy")["Uploads"][0]["UploadId"] == upload
+
+
+def test_head_bucket_read_stats(s3, bucket):
+    """Ceph RGW's `read-stats=true` HeadBucket extension: object count and bytes of the whole bucket."""
+    def stats():
+        def add(request, **kwargs):
+            request.params["read-stats"] = "true"
+        client = s3
+        client.meta.events.register("request-created.s3.HeadBucket", add, unique_id="read-stats")
+        try:
+            headers = client.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
+        finally:
+            client.meta.events.unregister("request-created.s3.HeadBucket", unique_id="read-stats")
+        return int(headers["x-rgw-object-count"]), int(headers["x-rgw-bytes-used"])
+    assert stats() == (0, 0)
+    for key, body in [("a", b"123"), ("d/b", b"4567"), ("d/e/c", b"")]:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    assert stats() == (3, 7)
+    assert "x-rgw-object-count" not in s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]

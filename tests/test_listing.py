@@ -148,3 +148,11 @@ def test_unordered_listings_cannot_use_a_delimiter(server, bucket):
     status, _, body = raw_request(server, "GET", f"/{bucket}?delimiter=/&allow-unordered=true")
     assert (status, xml_error_code(body)) == (400, "InvalidArgument")
     assert raw_request(server, "GET", f"/{bucket}?allow-unordered=true")[0] == 200
+
+
+def test_v1_prefix_is_returned_as_sent(s3, bucket):
+    """botocore asks for encoding-type=url but decodes Prefix only in v2 answers: v1 sends it as it is."""
+    s3.put_object(Bucket=bucket, Key="quux", Body=b"x")
+    assert s3.list_objects(Bucket=bucket, Prefix="\n")["Prefix"] == "\n"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="\n")["Prefix"] == "\n"
+    assert s3.list_objects(Bucket=bucket, Prefix="a b&c")["Prefix"] == "a b&c"

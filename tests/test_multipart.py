@@ -101,7 +101,7 @@ def test_complete_validation_errors_leave_no_object(server, s3, bucket):
     upload_id, etags = upload_parts(s3, bucket, "invalid", parts)
     cases = [
         ([(2, etags[1]), (1, etags[0])], "InvalidPartOrder"),
-        ([(1, etags[0]), (1, etags[0])], "InvalidPartOrder"),
+        ([(1, etags[0]), (1, '"00000000000000000000000000000000"')], "InvalidPart"),  # the last entry of a number counts
         ([(1, '"00000000000000000000000000000000"')], "InvalidPart"),
         ([(1, etags[0]), (4, etags[2])], "InvalidPart"),
         ([(2, etags[1]), (3, etags[2])], "EntityTooSmall"),
@@ -259,8 +259,32 @@ def test_complete_keepalive_mode(start_server):
     assert error_code(e) == "InvalidPartOrder"
 
 
-def test_directory_keys_and_reserved_names(server, s3, bucket):
-    status, _, body = raw_request(server, "POST", f"/{bucket}/dir/?uploads")
-    assert (status, xml_error_code(body)) == (400, "InvalidArgument")
-    status, _, body = raw_request(server, "GET", f"/{bucket}/.strata.uploads/x")
-    assert (status, xml_error_code(body)) == (400, "InvalidArgument")
+def test_reserved_names_never_reach_upload_state(server, s3, bucket):
+    """`.strata.uploads` in a key is an ordinary (escaped) key: it never reads or writes the uploads' own directory."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="pending")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="pending", UploadId=upload, PartNumber=1, Body=b"part bytes")
+    entries = os.listdir(os.path.join(server.root, bucket, ".strata.uploads"))
+    assert entries
+    for name in entries:
+        status, _, body = raw_request(server, "GET", f"/{bucket}/.strata.uploads/{name}")
+        assert (status, xml_error_code(body)) == (404, "NoSuchKey")
+    s3.put_object(Bucket=bucket, Key=".strata.uploads", Body=b"just a key")
+    assert s3.get_object(Bucket=bucket, Key=".strata.uploads")["Body"].read() == b"just a key"
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [upload]
+
+
+def test_a_part_number_listed_twice_counts_once(s3, bucket):
+    """A part re-sent while its first upload was still running: the Complete list names it twice, and the last
+    entry (the part as stored last) is the one joined."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="resent")["UploadId"]
+    first = s3.upload_part(Bucket=bucket, Key="resent", UploadId=upload, PartNumber=1, Body=b"B" * 8)["ETag"]
+    last = s3.upload_part(Bucket=bucket, Key="resent", UploadId=upload, PartNumber=1, Body=b"A" * 8)["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="resent", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": first}, {"PartNumber": 1, "ETag": last}]})
+    assert s3.get_object(Bucket=bucket, Key="resent")["Body"].read() == b"A" * 8
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="unordered")["UploadId"]
+    etags = [s3.upload_part(Bucket=bucket, Key="unordered", UploadId=upload, PartNumber=n, Body=b"x")["ETag"] for n in (1, 2)]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="unordered", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": etags[1]}, {"PartNumber": 1, "ETag": etags[0]}]})
+    assert error_code(e) == "InvalidPartOrder"

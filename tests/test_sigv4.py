@@ -357,3 +357,22 @@ def test_s3cmd_signed_and_signurl(signed_server, tmp_path):
     assert r.status_code == 200 and r.text == "hello from s3cmd"
     r = requests.get(url.replace("h.txt", "x.txt"), timeout=30)
     assert r.status_code == 403 and xml_error_code(r.content) == "SignatureDoesNotMatch"
+
+
+def test_dates_from_the_date_header(signed_server):
+    """SigV4 dated by the Date header alone (botocore does this when a Date header is present) is signed with that
+    instant in X-Amz-Date's form; a SigV2 date before 1970 is AccessDenied rather than a clock skew."""
+    from email.utils import formatdate
+
+    from conftest import http_request, sign_v4_raw
+    client(signed_server, "ALICEKEY", "alice-secret").create_bucket(Bucket="dated")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    headers = sign_v4_raw("PUT", "/dated/by-date", signed_server.port, {"Date": formatdate(now.timestamp(), usegmt=True)}, b"dated",
+                          "ALICEKEY", "alice-secret", amz_date=now.strftime("%Y%m%dT%H%M%SZ"), omit_amz_date=True)
+    assert "x-amz-date" not in {k.lower() for k in headers}
+    assert http_request(signed_server.port, "PUT", "/dated/by-date", headers, b"dated")[0] == 200
+    v2 = client(signed_server, "ALICEKEY", "alice-secret", signature_version="s3")
+    v2.meta.events.register("before-call.s3.PutObject", lambda **kw: kw["params"]["headers"].update({"x-amz-date": "Tue, 07 Jul 1950 21:53:04 GMT"}))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        v2.put_object(Bucket="dated", Key="old", Body=b"x")
+    assert error_code(e) == "AccessDenied"

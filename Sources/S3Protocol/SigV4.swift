@@ -34,6 +34,11 @@ public enum SigV4 {
 
     public static func signature(key: [UInt8], stringToSign: String) -> String { hex(hmac(key, stringToSign)) }
 
+    /// `yyyyMMddTHHmmssZ` for an instant.
+    public static func amzDate(seconds: Int64) -> String {
+        String(HTTPDate.iso8601(seconds: seconds).unicodeScalars.filter { $0 != "-" && $0 != ":" }.prefix(15)) + "Z"
+    }
+
     /// Parses `yyyyMMddTHHmmssZ`, the only form X-Amz-Date takes.
     public static func parseAmzDate(_ text: String) -> Int64? {
         guard text.utf8.count == 16, text.hasSuffix("Z") else { return nil }

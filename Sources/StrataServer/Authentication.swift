@@ -147,8 +147,17 @@ struct Authenticator: Sendable {
     private func verifyV4Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
         let parsed = try SigV4Credential.parse(authorization: header)
         let credential = try lookup(parsed.accessKey)
-        guard let amzDate = request.headers[named: "x-amz-date"] ?? request.headers[named: "date"], let requestTime = SigV4.parseAmzDate(amzDate)
-        else {
+        // X-Amz-Date, or else the Date header (an HTTP date), which is signed in X-Amz-Date's form.
+        let amzDate: String
+        let requestTime: Int64
+        if let header = request.headers[named: "x-amz-date"] {
+            guard let time = SigV4.parseAmzDate(header) else {
+                throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
+            }
+            (amzDate, requestTime) = (header, time)
+        } else if let header = request.headers[named: "date"], let time = HTTPDate.parse(header) {
+            (amzDate, requestTime) = (SigV4.amzDate(seconds: time), time)
+        } else {
             throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
         }
         try checkScope(parsed, amzDate: amzDate)
@@ -276,7 +285,8 @@ struct Authenticator: Sendable {
         let signature = authorization.signature
         let credential = try lookup(accessKey)
         let amzDate = request.headers[named: "x-amz-date"]
-        guard let dateText = amzDate ?? request.headers[named: "date"], let requestTime = HTTPDate.parse(dateText) else {
+        // A date before 1970 is no valid request date (AWS: AccessDenied, not RequestTimeTooSkewed).
+        guard let dateText = amzDate ?? request.headers[named: "date"], let requestTime = HTTPDate.parse(dateText), requestTime >= 0 else {
             throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
         }
         try checkSkew(requestTime, now: now)

@@ -57,10 +57,25 @@ extension S3Responder {
         return Responses.empty(headers: [.location: "/\(name)"])
     }
 
-    func headBucket(_ name: String) async throws -> Response {
+    func headBucket(_ call: S3Call, _ name: String) async throws -> Response {
         _ = try await storage.headBucket(name)
         var headers = HTTPFields()
         headers.set("x-amz-bucket-region", settings.region)
+        if call.query["read-stats"] == "true" {
+            // Ceph RGW's extension: the bucket's object count and bytes, from a walk of the whole bucket.
+            var (count, bytes): (Int64, Int64) = (0, 0)
+            var startAfter: String?
+            repeat {
+                let page = try await storage.listObjects(
+                    ListObjectsInput(bucket: name, prefix: "", delimiter: nil, startAfter: startAfter, maxKeys: 1000)
+                ).page
+                count += Int64(page.contents.count)
+                bytes = page.contents.reduce(bytes) { $0 &+ $1.size }
+                startAfter = page.isTruncated ? page.lastItem : nil
+            } while startAfter != nil
+            headers.set("x-rgw-object-count", String(count))
+            headers.set("x-rgw-bytes-used", String(bytes))
+        }
         return Responses.empty(headers: headers)
     }
 

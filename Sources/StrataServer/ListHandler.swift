@@ -17,7 +17,9 @@ extension S3Responder {
 
         var xml = XMLWriter(root: "ListBucketResult")
         xml.element("Name", bucketName)
-        xml.element("Prefix", encode(prefix))
+        // ListObjects v1 clients (botocore among them) do not decode Prefix: it is sent as it is unless XML cannot carry it.
+        let prefixIsPlainXML = prefix.unicodeScalars.allSatisfy { $0.value >= 0x20 || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        xml.element("Prefix", version == 1 && prefixIsPlainXML ? prefix : encode(prefix))
         if version == 1 {
             xml.element("Marker", encode(list.marker ?? ""))
             if page.isTruncated, delimiter != nil, let last = page.lastItem { xml.element("NextMarker", encode(last)) }

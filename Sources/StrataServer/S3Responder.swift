@@ -170,7 +170,7 @@ struct S3Responder: HTTPResponder {
         case .deleteBucketCors(let bucket): return try await deleteBucketCors(bucket)
         case .preflight, .postObject: throw S3Error(.internalError)  // answered before authentication
         case .createBucket(let bucket): return try await createBucket(call, bucket)
-        case .headBucket(let bucket): return try await headBucket(bucket)
+        case .headBucket(let bucket): return try await headBucket(call, bucket)
         case .deleteBucket(let bucket): return try await deleteBucket(bucket)
         case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
         case .getBucketVersioning(let bucket): return try await getBucketVersioning(bucket)

@@ -265,11 +265,16 @@ extension FileSystemStore {
         guard !requested.isEmpty else { throw S3Error(.malformedXML, "The XML you provided did not list any parts.") }
         guard requested.count <= FileSystemStore.maxPartNumber else { throw S3Error(.malformedXML, "A multipart upload has at most 10000 parts.") }
         // As AWS: the order of the whole list first, then each part's existence and ETag, then sizes.
-        for (previous, next) in zip(requested, requested.dropFirst()) where next.number <= previous.number {
+        for (previous, next) in zip(requested, requested.dropFirst()) where next.number < previous.number {
             throw S3Error(.invalidPartOrder)
         }
+        // A part number listed twice (a part re-sent while its first upload was still running) counts once: the
+        // last entry names the part as it was stored last.
+        let distinct = zip(requested, requested.dropFirst().map(Optional.some) + [nil]).compactMap { item, next in
+            next?.number == item.number ? nil : item
+        }
         var parts: [PartInfo] = []
-        for item in requested {
+        for item in distinct {
             guard let part = part(upload.directory, item.number), part.etag == Conditions.unquote(item.etag) else {
                 throw S3Error(.invalidPart, details: [("UploadId", upload.info.uploadId), ("PartNumber", "\(item.number)"), ("ETag", item.etag)])
             }
