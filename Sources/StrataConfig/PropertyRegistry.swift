@@ -47,6 +47,27 @@ public enum Keys {
         default: "39998",
         "Port of the admin listener (0 picks a free port and logs it)."
     )
+    public static let adminToken = PropertyKey(
+        "strata.admin.web.token",
+        type: .string,
+        default: "",
+        secret: true,
+        "Pre-shared token of the admin API (X-Auth-Token). Empty, with no token file either: the admin listener answers only ping, "
+            + "version, health and metrics."
+    )
+    public static let adminTokenFile = PropertyKey(
+        "strata.admin.web.token.file",
+        type: .string,
+        default: "",
+        "File holding the admin API token (first line), read at start-up; keeps the token out of properties files and process listings."
+    )
+    public static let adminAccount = PropertyKey(
+        "strata.admin.account",
+        type: .string,
+        default: "strata",
+        "The account name in the admin API's paths (/v1/s3/{account}/...); any other name is 404. Buckets made through the API are "
+            + "owned by this user."
+    )
     public static let idleTimeout = PropertyKey(
         "strata.proxy.web.idle.timeout",
         type: .duration,
@@ -615,7 +636,9 @@ public enum Keys {
     )
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, ioThreads,
+        rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, adminToken,
+        adminTokenFile,
+        adminAccount, ioThreads,
         shutdownGrace,
         accessLog, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,

@@ -1,54 +1,166 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import S3Protocol
+import StrataStore
 import StrataTiering
 import Synchronization
 
-/// The admin listener (separate from S3): health, version and Prometheus metrics. The bucket/user/key REST API
-/// is to come; this listener is where it will live.
+/// The admin listener (separate from S3): ping, version, health for load balancers and Prometheus metrics, open to
+/// all; with a token configured, the bucket-management API (AdminAPI) under `/v1/s3/{account}/`.
 enum AdminApp {
     static let version = "0.1.0"
 
-    static func make(host: String, port: Int, requests: RequestMetrics, tiering: TieredStorage?, logger: Logger) -> some ApplicationProtocol {
+    static func make(
+        host: String,
+        port: Int,
+        requests: RequestMetrics,
+        tiering: TieredStorage?,
+        api: AdminAPI?,
+        logger: Logger
+    ) -> some ApplicationProtocol {
         let router = Router()
         router.get("v1/s3/ping") { _, _ in "pong" }
-        router.get("v1/s3/version") { _, _ in "{\"version\":\"\(version)\"}" }
-        router.get("metrics") { _, _ -> Response in
-            var text = requests.render()
-            if let tiering {
-                let metrics = tiering.metrics
-                let pending = await tiering.persister.pending()
-                text += counter(
-                    "strata_cache_hits_total",
-                    "Reads served from the local cache of a mounted bucket.",
-                    metrics.cacheHits.load(ordering: .relaxed)
-                )
-                text += counter("strata_cache_misses_total", "Reads that went to the upstream S3.", metrics.cacheMisses.load(ordering: .relaxed))
-                text += counter("strata_upstream_errors_total", "Upstream requests that failed.", metrics.upstreamErrors.load(ordering: .relaxed))
-                text += counter("strata_persisted_total", "Objects persisted upstream from the journal.", metrics.persisted.load(ordering: .relaxed))
-                text += counter(
-                    "strata_persist_failures_total",
-                    "Failed attempts to persist journal entries.",
-                    metrics.persistFailures.load(ordering: .relaxed)
-                )
-                text += gauge("strata_journal_pending_entries", "ASYNC_THROUGH writes waiting to be persisted.", pending.entries)
-                text += gauge("strata_journal_pending_bytes", "Bytes of the objects waiting to be persisted.", Int(pending.bytes))
+        router.get("v1/s3/version") { _, _ in AdminAPI.json(["version": version]) }
+        router.get("v1/s3/health/live") { _, _ in AdminAPI.json(["Status": "live"]) }
+        router.get("v1/s3/health/ready") { _, _ -> Response in
+            // Ready when the store answers: a load balancer stops sending requests to a node whose mount is gone.
+            guard let api else { return AdminAPI.json(["Status": "ready"]) }
+            do {
+                _ = try await api.storage.listBuckets()
+                return AdminAPI.json(["Status": "ready"])
+            } catch {
+                return AdminAPI.json(["Status": "unavailable", "Error": "\(error)"], status: .serviceUnavailable)
             }
-            return Response(
+        }
+        router.get("metrics") { _, _ -> Response in
+            Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: await metricsText(requests, tiering)))
             )
         }
+        if let api { routes(api, on: router) }
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Strata-admin"),
             onServerRunning: { channel in
-                logger.notice("Strata admin endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (metrics at /metrics)")
+                logger.notice(
+                    "Strata admin endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (metrics at /metrics)",
+                    metadata: ["api": "\(api == nil ? "off (no strata.admin.web.token)" : "on")"]
+                )
             },
             logger: logger
         )
+    }
+
+    /// The seed's endpoint table. Each handler's failures become JSON answers with the seed's status codes.
+    static func routes(_ api: AdminAPI, on router: Router<BasicRequestContext>) {
+        typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+        func guarded(_ body: @escaping Handler) -> Handler {
+            { request, context in
+                do {
+                    try api.authenticate(request)
+                    try api.checkAccount(context)
+                    return try await body(request, context)
+                } catch let failure as AdminAPI.Failure {
+                    return AdminAPI.failure(failure)
+                } catch let error as S3Error {
+                    return AdminAPI.failure(AdminAPI.failure(for: error))
+                } catch {
+                    return AdminAPI.failure(AdminAPI.Failure(status: .internalServerError, message: "\(error)"))
+                }
+            }
+        }
+        @Sendable func bucket(_ context: BasicRequestContext) throws -> String {
+            guard let name = context.parameters.get("bucket") else { throw AdminAPI.Failure(status: .notFound, message: "No bucket.") }
+            return name
+        }
+        @Sendable func user(_ context: BasicRequestContext) throws -> String {
+            guard let name = context.parameters.get("user") else { throw AdminAPI.Failure(status: .notFound, message: "No user.") }
+            return name
+        }
+        let buckets = "v1/s3/:account/buckets"
+        router.post(
+            RouterPath(buckets),
+            use: guarded { request, _ in
+                let body = try await AdminAPI.body(request)
+                let name = try api.bucketName(body)
+                return AdminAPI.json(try await api.createBucket(name, tags: try AdminAPI.tags(body)), status: .accepted)
+            }
+        )
+        router.get(RouterPath(buckets), use: guarded { _, _ in AdminAPI.json(try await api.listBuckets()) })
+        router.head(
+            RouterPath(buckets + "/:bucket"),
+            use: guarded { _, context in
+                _ = try await api.storage.headBucket(try bucket(context))
+                return Response(status: .ok)
+            }
+        )
+        router.get(RouterPath(buckets + "/:bucket"), use: guarded { _, context in AdminAPI.json(try await api.describeBucket(try bucket(context))) })
+        router.put(
+            RouterPath(buckets + "/:bucket"),
+            use: guarded { request, context in
+                let tags = try AdminAPI.tags(try await AdminAPI.body(request))
+                return AdminAPI.json(try await api.replaceTags(try bucket(context), tags))
+            }
+        )
+        router.delete(RouterPath(buckets + "/:bucket"), use: guarded { _, context in AdminAPI.json(try await api.deleteBucket(try bucket(context))) })
+        router.get(RouterPath(buckets + "/:bucket/duck"), use: guarded { _, context in try await api.duckBookmark(try bucket(context)) })
+        router.post(
+            RouterPath(buckets + "/:bucket/users"),
+            use: guarded { request, context in
+                let name = try api.userName(try await AdminAPI.body(request))
+                return AdminAPI.json(try await api.createUser(bucket: try bucket(context), name: name))
+            }
+        )
+        router.get(
+            RouterPath(buckets + "/:bucket/users"),
+            use: guarded { _, context in AdminAPI.json(try await api.listUsers(bucket: try bucket(context))) }
+        )
+        router.get(
+            RouterPath(buckets + "/:bucket/users/:user"),
+            use: guarded { _, context in
+                AdminAPI.json(try await api.describeUser(bucket: try bucket(context), name: try user(context)))
+            }
+        )
+        router.put(
+            RouterPath(buckets + "/:bucket/users/:user"),
+            use: guarded { _, context in
+                AdminAPI.json(try await api.rotateKeys(bucket: try bucket(context), name: try user(context)))
+            }
+        )
+        router.delete(
+            RouterPath(buckets + "/:bucket/users/:user"),
+            use: guarded { _, context in
+                AdminAPI.json(try await api.deleteUser(bucket: try bucket(context), name: try user(context)))
+            }
+        )
+    }
+
+    static func metricsText(_ requests: RequestMetrics, _ tiering: TieredStorage?) async -> String {
+        var text = requests.render()
+        guard let tiering else { return text }
+        let metrics = tiering.metrics
+        let pending = await tiering.persister.pending()
+        text += counter(
+            "strata_cache_hits_total",
+            "Reads served from the local cache of a mounted bucket.",
+            metrics.cacheHits.load(ordering: .relaxed)
+        )
+        text += counter("strata_cache_misses_total", "Reads that went to the upstream S3.", metrics.cacheMisses.load(ordering: .relaxed))
+        text += counter("strata_upstream_errors_total", "Upstream requests that failed.", metrics.upstreamErrors.load(ordering: .relaxed))
+        text += counter("strata_persisted_total", "Objects persisted upstream from the journal.", metrics.persisted.load(ordering: .relaxed))
+        text += counter(
+            "strata_persist_failures_total",
+            "Failed attempts to persist journal entries.",
+            metrics.persistFailures.load(ordering: .relaxed)
+        )
+        text += gauge("strata_journal_pending_entries", "ASYNC_THROUGH writes waiting to be persisted.", pending.entries)
+        text += gauge("strata_journal_pending_bytes", "Bytes of the objects waiting to be persisted.", Int(pending.bytes))
+        return text
     }
 
     static func counter(_ name: String, _ help: String, _ value: Int) -> String {

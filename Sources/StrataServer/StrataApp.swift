@@ -75,6 +75,7 @@ public enum StrataApp {
             if removed > 0 { logger.notice("removed \(removed) temporary files left by an earlier run") }
         }
 
+        let credentials = CredentialStore(root: store.rootPath)
         var authenticator: Authenticator?
         if configuration.signaturesRequired {
             let adminKey = configuration.string(Keys.adminAccessKey)
@@ -83,7 +84,7 @@ public enum StrataApp {
                 adminKey.isEmpty || adminSecret.isEmpty ? nil : Credential(accessKey: adminKey, secretKey: adminSecret, user: settings.superuser)
             if admin == nil { logger.warning("SIGV4 mode without an admin credential: only credentials from `strata credentials` can sign") }
             authenticator = Authenticator(
-                credentials: CredentialStore(root: store.rootPath),
+                credentials: credentials,
                 admin: admin,
                 region: settings.region,
                 enforceRegion: configuration.bool(Keys.enforceRegion),
@@ -153,6 +154,7 @@ public enum StrataApp {
                     port: configuration.int(Keys.adminPort),
                     requests: requestMetrics,
                     tiering: tiered,
+                    api: try adminAPI(configuration, storage: storage, credentials: credentials, settings: settings),
                     logger: logger
                 )
             )
@@ -161,6 +163,38 @@ public enum StrataApp {
             services.append(MultipartCleaner(local: local, storage: storage, settings: settings.cleaner, logger: logger).service)
         }
         return StrataApplication(s3: app, services: services, responder: responder, settings: settings, local: local, tiered: tiered)
+    }
+
+    /// The bucket-management API, when a token is configured (inline or in a file).
+    static func adminAPI(
+        _ config: Configuration,
+        storage: any ObjectStorage,
+        credentials: CredentialStore,
+        settings: ServerSettings
+    ) throws -> AdminAPI? {
+        var token = config.string(Keys.adminToken)
+        let file = config.string(Keys.adminTokenFile)
+        if token.isEmpty, !file.isEmpty {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw StartupError(description: "cannot read the admin token file \(file) (strata.admin.web.token.file)")
+            }
+            token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        }
+        guard !token.isEmpty else { return nil }
+        let hostname = config.string(Keys.webHostname)
+        return AdminAPI(
+            storage: storage,
+            credentials: credentials,
+            account: config.string(Keys.adminAccount),
+            token: token,
+            settings: settings,
+            s3Host: hostname.isEmpty ? settings.host : hostname,
+            s3Port: settings.port
+        )
+    }
+
+    struct StartupError: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// The tiered store (upstream client, journal, per-bucket rules), when `strata.underfs.s3.endpoint` is set.

@@ -26,12 +26,25 @@ public struct Credential: Codable, Sendable, Equatable {
     public var user: String
     /// nil: the credential acts as its user everywhere (its own buckets). Otherwise only these buckets.
     public var buckets: [String: BucketGrant]?
+    /// When the key was made (seconds since 1970); nil for keys from before it was recorded.
+    public var createdAt: Int64?
 
-    public init(accessKey: String, secretKey: String, user: String, buckets: [String: BucketGrant]? = nil) {
+    public init(accessKey: String, secretKey: String, user: String, buckets: [String: BucketGrant]? = nil, createdAt: Int64? = nil) {
         self.accessKey = accessKey
         self.secretKey = secretKey
         self.user = user
         self.buckets = buckets
+        self.createdAt = createdAt
+    }
+
+    /// A new key pair: a 20-character access key id and a 40-character secret from the system's secure generator.
+    public static func generate(user: String, buckets: [String: BucketGrant]?) -> Credential {
+        let idAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var generator = SystemRandomNumberGenerator()
+        let id = "SK" + String((0..<18).map { _ in idAlphabet.randomElement(using: &generator)! })
+        let secret = String((0..<40).map { _ in secretAlphabet.randomElement(using: &generator)! })
+        return Credential(accessKey: id, secretKey: secret, user: user, buckets: buckets, createdAt: Int64(Date().timeIntervalSince1970))
     }
 }
 
@@ -93,6 +106,28 @@ public final class CredentialStore: Sendable {
         }
     }
 
+    /// Removes every credential `remove` selects and returns them, in one locked step.
+    @discardableResult
+    public func removeAll(where remove: (Credential) -> Bool) throws -> [Credential] {
+        var removed: [Credential] = []
+        try modify { list in
+            removed = list.filter(remove)
+            list.removeAll(where: remove)
+        }
+        return removed
+    }
+
+    /// Replaces the credentials `remove` selects with `added`, in one locked step (a key rotation); returns the removed.
+    public func replace(where remove: (Credential) -> Bool, with added: Credential) throws -> [Credential] {
+        var removed: [Credential] = []
+        try modify { list in
+            removed = list.filter(remove)
+            list.removeAll(where: remove)
+            list.append(added)
+        }
+        return removed
+    }
+
     /// Removes a credential; false when it did not exist.
     @discardableResult
     public func remove(accessKey: String) throws -> Bool {
@@ -118,5 +153,7 @@ public final class CredentialStore: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(FileFormat(credentials: list.sorted { $0.accessKey < $1.accessKey }))
         try DurableFile.replace(path, contents: Array(data), mode: 0o600)
+        // This process sees its own change at once: a removed key must not sign for another 200 ms.
+        cache.withLock { $0.checked = nil }
     }
 }

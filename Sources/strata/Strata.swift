@@ -10,7 +10,7 @@ struct Strata: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "An S3-compatible object server over a local or mounted filesystem.",
-        subcommands: [Serve.self, Conf.self, Credentials.self],
+        subcommands: [Serve.self, Conf.self, Credentials.self, Admin.self],
         defaultSubcommand: Serve.self
     )
 
