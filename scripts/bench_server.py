@@ -25,7 +25,8 @@ def start(binary, root):
     port, admin = free_port(), free_port()
     server = subprocess.Popen(
         [binary, "serve", "--root", root, "--port", str(port), "--conf", f"strata.admin.web.port={admin}",
-         "--conf", "strata.proxy.access.log.enabled=false", "--conf", "strata.fs.sync.policy=NONE"],
+         "--conf", "strata.proxy.access.log.enabled=false", "--conf", "strata.fs.sync.policy=NONE",
+         "--conf", "strata.website.web.enabled=false"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:

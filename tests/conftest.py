@@ -31,13 +31,16 @@ class StrataServer:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.admin_port = free_port()
         self.admin_endpoint = f"http://127.0.0.1:{self.admin_port}"
+        self.website_port = free_port()
+        self.website_endpoint = f"http://127.0.0.1:{self.website_port}"
         self.log_path = os.path.join(os.path.dirname(self.root), f"strata-{self.port}.log")
         args = [STRATA_BIN, "serve"]
         if flags:
             args += ["--root", self.root, "--port", str(self.port)]
         if properties is not None:
             args += ["--properties", str(properties)]
-        args += ["--conf", "strata.fs.sync.policy=NONE", "--conf", f"strata.admin.web.port={self.admin_port}"]
+        args += ["--conf", "strata.fs.sync.policy=NONE", "--conf", f"strata.admin.web.port={self.admin_port}",
+                 "--conf", f"strata.website.web.port={self.website_port}"]
         for item in conf:
             args += ["--conf", item]
         self.log = open(self.log_path, "wb")

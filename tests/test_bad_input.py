@@ -151,7 +151,7 @@ def test_bad_ranges(server, seeded):
 
 def test_unsupported_operations_are_501(server, seeded):
     for method, target, name in [("GET", f"/{seeded}?policy", "GetBucketPolicy"),
-                                 ("PUT", f"/{seeded}?website", "PutBucketWebsite"),
+                                 ("PUT", f"/{seeded}?replication", "PutBucketReplication"),
                                  ("GET", f"/{seeded}/keep/me.txt?retention", "GetObjectRetention")]:
         status, _, body = raw_request(server, method, target, body=b"")
         assert status == 501 and xml_error_code(body) == "NotImplemented", target

@@ -74,6 +74,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     case noSuchKey = "NoSuchKey"
     case noSuchTagSet = "NoSuchTagSet"
     case noSuchCORSConfiguration = "NoSuchCORSConfiguration"
+    case noSuchWebsiteConfiguration = "NoSuchWebsiteConfiguration"
     case badRequest = "BadRequest"
     /// A browser's CORS preflight (or request) that no rule of the bucket allows.
     case corsForbidden = "AccessForbidden"
@@ -91,7 +92,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     public var status: Int {
         switch self {
         case .accessDenied, .invalidAccessKeyId, .signatureDoesNotMatch, .requestTimeTooSkewed, .corsForbidden: 403
-        case .noSuchBucket, .noSuchKey, .noSuchTagSet, .noSuchUpload, .noSuchCORSConfiguration: 404
+        case .noSuchBucket, .noSuchKey, .noSuchTagSet, .noSuchUpload, .noSuchCORSConfiguration, .noSuchWebsiteConfiguration: 404
         case .methodNotAllowed: 405
         case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .existingObjectIsDirectory,
             .objectParentIsFile:
@@ -156,6 +157,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
         case .noSuchKey: "The specified key does not exist."
         case .noSuchTagSet: "The TagSet does not exist"
         case .noSuchCORSConfiguration: "The CORS configuration does not exist"
+        case .noSuchWebsiteConfiguration: "The specified bucket does not have a website configuration"
         case .badRequest: "Bad Request"
         case .corsForbidden:
             "CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."

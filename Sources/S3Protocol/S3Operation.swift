@@ -18,6 +18,9 @@ public enum S3Operation: Sendable, Equatable {
     case getBucketCors
     case putBucketCors
     case deleteBucketCors
+    case getBucketWebsite
+    case putBucketWebsite
+    case deleteBucketWebsite
     /// A browser's CORS preflight (`OPTIONS`): answered from the bucket's rules, without authentication.
     case preflight
     case listMultipartUploads
@@ -63,6 +66,9 @@ public enum S3Operation: Sendable, Equatable {
         case .getBucketCors: ("GetBucketCors", .owner)
         case .putBucketCors: ("PutBucketCors", .owner)
         case .deleteBucketCors: ("DeleteBucketCors", .owner)
+        case .getBucketWebsite: ("GetBucketWebsite", .owner)
+        case .putBucketWebsite: ("PutBucketWebsite", .owner)
+        case .deleteBucketWebsite: ("DeleteBucketWebsite", .owner)
         case .preflight: ("PreflightRequest", .none)
         case .listMultipartUploads: ("ListMultipartUploads", .read)
         case .putObject: ("PutObject", .write)
@@ -156,7 +162,7 @@ public enum S3Router {
     /// Sub-resources Strata knows but does not implement, with AWS's action name per method.
     static let unsupportedBucketResources: [String: String] = [
         "acl": "BucketAcl", "policy": "BucketPolicy", "policyStatus": "BucketPolicyStatus", "cors": "BucketCors",
-        "lifecycle": "BucketLifecycleConfiguration", "website": "BucketWebsite", "encryption": "BucketEncryption",
+        "lifecycle": "BucketLifecycleConfiguration", "encryption": "BucketEncryption",
         "replication": "BucketReplication", "logging": "BucketLogging", "notification": "BucketNotificationConfiguration",
         "requestPayment": "BucketRequestPayment", "object-lock": "ObjectLockConfiguration",
         "ownershipControls": "BucketOwnershipControls", "publicAccessBlock": "PublicAccessBlock",
@@ -182,6 +188,7 @@ public enum S3Router {
             case "GET":
                 if q.has("tagging") { return .getBucketTagging }
                 if q.has("cors") { return .getBucketCors }
+                if q.has("website") { return .getBucketWebsite }
                 if q.has("uploads") { return .listMultipartUploads }
                 if q.has("location") { return .getBucketLocation }
                 if q.has("versioning") { return .getBucketVersioning }
@@ -193,12 +200,14 @@ public enum S3Router {
             case "PUT":
                 if q.has("tagging") { return .putBucketTagging }
                 if q.has("cors") { return .putBucketCors }
+                if q.has("website") { return .putBucketWebsite }
                 if q.has("acl") { return .putBucketAcl }
                 if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Put" + name) }
                 return .createBucket
             case "DELETE":
                 if q.has("tagging") { return .deleteBucketTagging }
                 if q.has("cors") { return .deleteBucketCors }
+                if q.has("website") { return .deleteBucketWebsite }
                 if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Delete" + name) }
                 return .deleteBucket
             case "POST":

@@ -40,6 +40,9 @@ public enum S3Action: Sendable {
     case getBucketCors(bucket: String)
     case putBucketCors(bucket: String)
     case deleteBucketCors(bucket: String)
+    case getBucketWebsite(bucket: String)
+    case putBucketWebsite(bucket: String)
+    case deleteBucketWebsite(bucket: String)
     case preflight(bucket: String)
     case listMultipartUploads(ListUploadsArguments)
     case putObject(ObjectAddress, condition: WriteCondition)
@@ -81,6 +84,9 @@ public enum S3Action: Sendable {
         case .getBucketCors: .getBucketCors
         case .putBucketCors: .putBucketCors
         case .deleteBucketCors: .deleteBucketCors
+        case .getBucketWebsite: .getBucketWebsite
+        case .putBucketWebsite: .putBucketWebsite
+        case .deleteBucketWebsite: .deleteBucketWebsite
         case .preflight: .preflight
         case .listMultipartUploads: .listMultipartUploads
         case .putObject: .putObject
@@ -495,6 +501,9 @@ struct ArgumentParser {
         case .getBucketCors: return .getBucketCors(bucket: try bucket())
         case .putBucketCors: return .putBucketCors(bucket: try bucket())
         case .deleteBucketCors: return .deleteBucketCors(bucket: try bucket())
+        case .getBucketWebsite: return .getBucketWebsite(bucket: try bucket())
+        case .putBucketWebsite: return .putBucketWebsite(bucket: try bucket())
+        case .deleteBucketWebsite: return .deleteBucketWebsite(bucket: try bucket())
         case .preflight: return .preflight(bucket: try bucket())
         case .listMultipartUploads:
             return .listMultipartUploads(

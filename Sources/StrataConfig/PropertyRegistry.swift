@@ -47,6 +47,24 @@ public enum Keys {
         default: "39998",
         "Port of the admin listener (0 picks a free port and logs it)."
     )
+    public static let websiteEnabled = PropertyKey(
+        "strata.website.web.enabled",
+        type: .boolean,
+        default: "true",
+        "Run the website listener: buckets with a website configuration served by Host header to anonymous readers."
+    )
+    public static let websiteBindHost = PropertyKey(
+        "strata.website.web.bind.host",
+        type: .string,
+        default: "127.0.0.1",
+        "Address the website listener binds to (put a TLS-terminating proxy or load balancer in front of it)."
+    )
+    public static let websitePort = PropertyKey(
+        "strata.website.web.port",
+        type: .integer(0...65535),
+        default: "39997",
+        "Port of the website listener (0 picks a free port and logs it)."
+    )
     public static let adminToken = PropertyKey(
         "strata.admin.web.token",
         type: .string,
@@ -638,7 +656,7 @@ public enum Keys {
     public static let all: [PropertyKey] = [
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, adminToken,
         adminTokenFile,
-        adminAccount, ioThreads,
+        adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads,
         shutdownGrace,
         accessLog, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,

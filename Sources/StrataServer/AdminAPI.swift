@@ -5,6 +5,7 @@ import Hummingbird
 import NIOCore
 import S3Protocol
 import StrataStore
+import StrataTiering
 
 /// The bucket-management REST API of the admin listener (`/v1/s3/{account}/...`), after the seed's endpoint
 /// tables, with Strata's users, keys and group/policy records where the seed has IAM's. Every answer is JSON.
@@ -17,6 +18,10 @@ struct AdminAPI: Sendable {
     /// Where S3 clients reach this server, for Cyberduck bookmarks.
     let s3Host: String
     let s3Port: Int
+    /// The website listener's port when it runs.
+    let websitePort: Int?
+    /// The read-through cache of a tiered store, for website cache invalidations.
+    let tiering: TieredStorage?
 
     /// An answer with a status and a message, as JSON; thrown by handlers and turned into a response once.
     struct Failure: Error {

@@ -56,32 +56,11 @@ enum AdminApp {
         )
     }
 
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
     /// The seed's endpoint table. Each handler's failures become JSON answers with the seed's status codes.
     static func routes(_ api: AdminAPI, on router: Router<BasicRequestContext>) {
-        typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
-        func guarded(_ body: @escaping Handler) -> Handler {
-            { request, context in
-                do {
-                    try api.authenticate(request)
-                    try api.checkAccount(context)
-                    return try await body(request, context)
-                } catch let failure as AdminAPI.Failure {
-                    return AdminAPI.failure(failure)
-                } catch let error as S3Error {
-                    return AdminAPI.failure(AdminAPI.failure(for: error))
-                } catch {
-                    return AdminAPI.failure(AdminAPI.Failure(status: .internalServerError, message: "\(error)"))
-                }
-            }
-        }
-        @Sendable func bucket(_ context: BasicRequestContext) throws -> String {
-            guard let name = context.parameters.get("bucket") else { throw AdminAPI.Failure(status: .notFound, message: "No bucket.") }
-            return name
-        }
-        @Sendable func user(_ context: BasicRequestContext) throws -> String {
-            guard let name = context.parameters.get("user") else { throw AdminAPI.Failure(status: .notFound, message: "No user.") }
-            return name
-        }
+        let guarded = Guarded(api: api)
         let buckets = "v1/s3/:account/buckets"
         router.post(
             RouterPath(buckets),
@@ -109,35 +88,123 @@ enum AdminApp {
         )
         router.delete(RouterPath(buckets + "/:bucket"), use: guarded { _, context in AdminAPI.json(try await api.deleteBucket(try bucket(context))) })
         router.get(RouterPath(buckets + "/:bucket/duck"), use: guarded { _, context in try await api.duckBookmark(try bucket(context)) })
+        userRoutes(api, base: buckets, on: router, guarded: guarded)
+
+        let websites = "v1/s3/:account/websites"
         router.post(
-            RouterPath(buckets + "/:bucket/users"),
+            RouterPath(websites),
+            use: guarded { request, _ in
+                let body = try await AdminAPI.body(request)
+                let name = try api.bucketName(body)
+                let configuration = try AdminAPI.websiteConfiguration(body)
+                return AdminAPI.json(
+                    try await api.createWebsite(name, tags: try AdminAPI.tags(body), configuration: configuration),
+                    status: .accepted
+                )
+            }
+        )
+        router.head(
+            RouterPath(websites + "/:bucket"),
+            use: guarded { _, context in
+                _ = try await api.website(try bucket(context))
+                return Response(status: .ok)
+            }
+        )
+        router.get(
+            RouterPath(websites + "/:bucket"),
+            use: guarded { _, context in AdminAPI.json(try await api.describeWebsite(try bucket(context))) }
+        )
+        router.put(
+            RouterPath(websites + "/:bucket"),
+            use: guarded { request, context in
+                let name = try bucket(context)
+                _ = try await api.website(name)
+                return AdminAPI.json(try await api.replaceTags(name, try AdminAPI.tags(try await AdminAPI.body(request))))
+            }
+        )
+        router.patch(
+            RouterPath(websites + "/:bucket"),
+            use: guarded { request, context in
+                AdminAPI.json(try await api.invalidate(try bucket(context), try await AdminAPI.body(request)))
+            }
+        )
+        router.delete(
+            RouterPath(websites + "/:bucket"),
+            use: guarded { _, context in AdminAPI.json(try await api.deleteWebsite(try bucket(context))) }
+        )
+        router.get(
+            RouterPath(websites + "/:bucket/duck"),
+            use: guarded { _, context in
+                let name = try bucket(context)
+                _ = try await api.website(name)
+                return try await api.duckBookmark(name)
+            }
+        )
+        userRoutes(api, base: websites, on: router, guarded: guarded)
+    }
+
+    /// Users bound to a bucket or to a website's bucket: the same endpoints under either.
+    static func userRoutes(_ api: AdminAPI, base: String, on router: Router<BasicRequestContext>, guarded: Guarded) {
+        router.post(
+            RouterPath(base + "/:bucket/users"),
             use: guarded { request, context in
                 let name = try api.userName(try await AdminAPI.body(request))
                 return AdminAPI.json(try await api.createUser(bucket: try bucket(context), name: name))
             }
         )
         router.get(
-            RouterPath(buckets + "/:bucket/users"),
+            RouterPath(base + "/:bucket/users"),
             use: guarded { _, context in AdminAPI.json(try await api.listUsers(bucket: try bucket(context))) }
         )
         router.get(
-            RouterPath(buckets + "/:bucket/users/:user"),
+            RouterPath(base + "/:bucket/users/:user"),
             use: guarded { _, context in
                 AdminAPI.json(try await api.describeUser(bucket: try bucket(context), name: try user(context)))
             }
         )
         router.put(
-            RouterPath(buckets + "/:bucket/users/:user"),
+            RouterPath(base + "/:bucket/users/:user"),
             use: guarded { _, context in
                 AdminAPI.json(try await api.rotateKeys(bucket: try bucket(context), name: try user(context)))
             }
         )
         router.delete(
-            RouterPath(buckets + "/:bucket/users/:user"),
+            RouterPath(base + "/:bucket/users/:user"),
             use: guarded { _, context in
                 AdminAPI.json(try await api.deleteUser(bucket: try bucket(context), name: try user(context)))
             }
         )
+    }
+
+    /// Wraps a handler: token and account first, then every failure as the seed's JSON answer.
+    struct Guarded: Sendable {
+        let api: AdminAPI
+
+        func callAsFunction(_ body: @escaping Handler) -> Handler {
+            { [api] request, context in
+                do {
+                    try api.authenticate(request)
+                    try api.checkAccount(context)
+                    return try await body(request, context)
+                } catch let failure as AdminAPI.Failure {
+                    return AdminAPI.failure(failure)
+                } catch let error as S3Error {
+                    return AdminAPI.failure(AdminAPI.failure(for: error))
+                } catch {
+                    return AdminAPI.failure(AdminAPI.Failure(status: .internalServerError, message: "\(error)"))
+                }
+            }
+        }
+    }
+
+    @Sendable static func bucket(_ context: BasicRequestContext) throws -> String {
+        guard let name = context.parameters.get("bucket") else { throw AdminAPI.Failure(status: .notFound, message: "No bucket.") }
+        return name
+    }
+
+    @Sendable static func user(_ context: BasicRequestContext) throws -> String {
+        guard let name = context.parameters.get("user") else { throw AdminAPI.Failure(status: .notFound, message: "No user.") }
+        return name
     }
 
     static func metricsText(_ requests: RequestMetrics, _ tiering: TieredStorage?) async -> String {

@@ -102,7 +102,8 @@ extension S3Responder {
         case .listObjects(let list): [.readBucket(list.bucket)]
         case .listMultipartUploads(let list): [.readBucket(list.bucket)]
         case .putBucketTagging(let bucket), .deleteBucketTagging(let bucket), .putBucketAcl(let bucket), .getBucketCors(let bucket),
-            .putBucketCors(let bucket), .deleteBucketCors(let bucket):
+            .putBucketCors(let bucket), .deleteBucketCors(let bucket), .getBucketWebsite(let bucket), .putBucketWebsite(let bucket),
+            .deleteBucketWebsite(let bucket):
             [.ownBucket(bucket)]
         case .preflight: []
         // GetObject, HeadObject and GetObjectAttributes are checked by the store in the hop that reads (`readCheck`).

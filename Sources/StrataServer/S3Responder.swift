@@ -168,6 +168,9 @@ struct S3Responder: HTTPResponder {
         case .putBucketCors(let bucket): return try await putBucketCors(call, bucket)
         case .getBucketCors(let bucket): return try await getBucketCors(bucket)
         case .deleteBucketCors(let bucket): return try await deleteBucketCors(bucket)
+        case .putBucketWebsite(let bucket): return try await putBucketWebsite(call, bucket)
+        case .getBucketWebsite(let bucket): return try await getBucketWebsite(bucket)
+        case .deleteBucketWebsite(let bucket): return try await deleteBucketWebsite(bucket)
         case .preflight, .postObject: throw S3Error(.internalError)  // answered before authentication
         case .createBucket(let bucket): return try await createBucket(call, bucket)
         case .headBucket(let bucket): return try await headBucket(call, bucket)

@@ -154,7 +154,17 @@ public enum StrataApp {
                     port: configuration.int(Keys.adminPort),
                     requests: requestMetrics,
                     tiering: tiered,
-                    api: try adminAPI(configuration, storage: storage, credentials: credentials, settings: settings),
+                    api: try adminAPI(configuration, storage: storage, credentials: credentials, settings: settings, tiering: tiered),
+                    logger: logger
+                )
+            )
+        }
+        if configuration.bool(Keys.websiteEnabled) {
+            services.append(
+                WebsiteResponder.make(
+                    host: configuration.string(Keys.websiteBindHost),
+                    port: configuration.int(Keys.websitePort),
+                    storage: storage,
                     logger: logger
                 )
             )
@@ -170,7 +180,8 @@ public enum StrataApp {
         _ config: Configuration,
         storage: any ObjectStorage,
         credentials: CredentialStore,
-        settings: ServerSettings
+        settings: ServerSettings,
+        tiering: TieredStorage?
     ) throws -> AdminAPI? {
         var token = config.string(Keys.adminToken)
         let file = config.string(Keys.adminTokenFile)
@@ -189,7 +200,9 @@ public enum StrataApp {
             token: token,
             settings: settings,
             s3Host: hostname.isEmpty ? settings.host : hostname,
-            s3Port: settings.port
+            s3Port: settings.port,
+            websitePort: config.bool(Keys.websiteEnabled) ? config.int(Keys.websitePort) : nil,
+            tiering: tiering
         )
     }
 

@@ -13,13 +13,13 @@ public struct CachedObject: Sendable {
 
 extension FileSystemStore {
     /// Every object of a bucket with its size and whether the upstream holds it, without loading the tree.
-    public func cacheInventory(bucketName: String, _ visit: (CachedObject) -> Void) throws(S3Error) {
+    public func cacheInventory(bucketName: String, prefix: String = "", _ visit: (CachedObject) -> Void) throws(S3Error) {
         let bucket = try openBucket(bucketName)
-        let walker = KeyWalker(store: self, bucket: bucket, prefix: "", startAfter: nil)
+        let walker = KeyWalker(store: self, bucket: bucket, prefix: prefix, startAfter: nil)
         do {
             while let item = try walker.next() {
-                guard !item.isDirectory, let st = try? Sys.stat(item.directory.fd, item.name) else { continue }
-                let meta = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, item.name, ObjectMetadata.attributeName))
+                guard !item.isDirectory, let (name, st) = fileEntry(of: item) else { continue }
+                let meta = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, name, ObjectMetadata.attributeName))
                 let evictable = meta?.upstreamETag != nil && meta?.persisted != false && meta?.isValid(for: st) == true
                 visit(CachedObject(bucket: bucketName, key: item.key, size: st.size, modifiedSeconds: st.mtimeSeconds, evictable: evictable))
             }

@@ -82,6 +82,19 @@ extension FileSystemStore {
         return page
     }
 
+    /// The regular file a walked key stands for: under the key's own entry name, or its displaced copy when a
+    /// directory holds that name. Nil when it is gone.
+    func fileEntry(of item: WalkedKey) -> (name: String, stat: FileStat)? {
+        var name = item.name
+        var found = try? Sys.stat(item.directory.fd, name)
+        if found?.isRegular != true, !options.strictKeys {
+            name = ObjectKey.displacedName(ofEntry: name)
+            found = try? Sys.stat(item.directory.fd, name)
+        }
+        guard let st = found, st.isRegular else { return nil }
+        return (name, st)
+    }
+
     func summary(of item: WalkedKey) -> ObjectSummary? {
         if item.isDirectory {
             let st = try? Sys.stat(item.directory.fd, item.name)
@@ -95,14 +108,7 @@ extension FileSystemStore {
                 owner: meta?.owner
             )
         }
-        // The file under the key's own entry name, or its displaced copy when a directory holds that name.
-        var name = item.name
-        var found = try? Sys.stat(item.directory.fd, name)
-        if found?.isRegular != true, !options.strictKeys {
-            name = ObjectKey.displacedName(ofEntry: name)
-            found = try? Sys.stat(item.directory.fd, name)
-        }
-        guard let st = found, st.isRegular else { return nil }
+        guard let (name, st) = fileEntry(of: item) else { return nil }
         let stored = ObjectMetadata.decode(try? Sys.getAttribute(item.directory.fd, name, ObjectMetadata.attributeName))
         var etag: String
         if let stored, stored.isValid(for: st) {

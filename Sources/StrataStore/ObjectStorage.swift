@@ -55,6 +55,7 @@ public protocol ObjectStorage: Sendable {
 /// The configuration documents a bucket keeps.
 public enum BucketConfigurationName: String, Sendable {
     case cors
+    case website
 }
 
 public protocol PayloadSource: Sendable {

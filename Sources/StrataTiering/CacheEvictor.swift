@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import S3Protocol
 import StrataStore
 import Synchronization
 
@@ -68,5 +69,27 @@ public final class AccessTracker: Sendable {
 
     func forget(_ bucket: String, _ key: String) {
         _ = times.withLock { $0.removeValue(forKey: Self.id(bucket, key)) }
+    }
+}
+
+extension TieredStorage {
+    /// Drops the cached copies of `keys` (each a key, or a prefix when it ends in `*`) that the upstream holds, so the
+    /// next read fetches them again; pending and local-only objects stay. Returns how many copies were dropped.
+    public func invalidate(bucket: String, keys: [String]) async throws -> Int {
+        let store = local.store
+        let (prefixes, exact) = (keys.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }, Set(keys.filter { !$0.hasSuffix("*") }))
+        let candidates = try await local.io.run { () throws(S3Error) -> [CachedObject] in
+            var found: [CachedObject] = []
+            for prefix in prefixes { try store.cacheInventory(bucketName: bucket, prefix: prefix) { if $0.evictable { found.append($0) } } }
+            for key in exact where !prefixes.contains(where: key.hasPrefix) {
+                try store.cacheInventory(bucketName: bucket, prefix: key) { if $0.evictable && $0.key == key { found.append($0) } }
+            }
+            return found
+        }
+        var dropped = 0
+        for object in candidates where (try? await local.io.run({ store.evict(bucketName: object.bucket, key: object.key) })) == true {
+            dropped += 1
+        }
+        return dropped
     }
 }

@@ -8,7 +8,7 @@ import NIOHTTP1
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage buckets and bucket users through a running server's admin API.",
-        subcommands: [Buckets.self, Users.self]
+        subcommands: [Buckets.self, Users.self, Websites.self]
     )
 
     /// Where the API is and how to authenticate; shared by every subcommand.
@@ -128,6 +128,70 @@ struct Admin: AsyncParsableCommand {
                 let answer = try await connection.send(.DELETE, "/buckets/\(Connection.escape(bucket))")
                 let users = (answer as? [String: Any])?["Users"] as? [String] ?? []
                 connection.show(answer) { [["DELETED BUCKET", "DELETED USERS"], [bucket, users.joined(separator: ",")]] }
+            }
+        }
+    }
+
+    struct Websites: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Static websites (a bucket named by its host name).",
+            subcommands: [Create.self, Show.self, Invalidate.self]
+        )
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create a website bucket with its index and error documents.")
+            @OptionGroup var connection: Connection
+            @Argument(help: "The host name the site is served under (also the bucket's name).") var website: String
+            @Option(help: "Index document served for directory paths.") var index = "index.html"
+            @Option(help: "Error document served (with 404) for misses.") var error: String?
+            func run() async throws {
+                var configuration: [String: Any] = ["IndexDocument": ["Suffix": index]]
+                if let error { configuration["ErrorDocument"] = ["Key": error] }
+                let answer = try await connection.send(
+                    .POST,
+                    "/websites",
+                    body: ["BucketInput": ["Bucket": website], "WebsiteConfiguration": configuration]
+                )
+                let endpoint = ((answer as? [String: Any])?["Website"] as? [String: Any])?["Endpoint"] as? String ?? "(website listener off)"
+                connection.show(answer) { [["WEBSITE", "ENDPOINT"], [website, endpoint]] }
+            }
+        }
+
+        struct Show: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show a website's documents and whether it is empty.")
+            @OptionGroup var connection: Connection
+            @Argument var website: String
+            func run() async throws {
+                let answer = try await connection.send(.GET, "/websites/\(Connection.escape(website))")
+                let record = answer as? [String: Any] ?? [:]
+                let site = record["Website"] as? [String: Any] ?? [:]
+                let index = (site["IndexDocument"] as? [String: Any])?["Suffix"] as? String ?? ""
+                let error = (site["ErrorDocument"] as? [String: Any])?["Key"] as? String ?? "-"
+                connection.show(answer) {
+                    [["WEBSITE", "INDEX", "ERROR", "EMPTY"], [website, index, error, "\(record["Empty"] as? Bool ?? false)"]]
+                }
+            }
+        }
+
+        struct Invalidate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Drop cached copies of paths (`/*` for all) so the next reads fetch them again."
+            )
+            @OptionGroup var connection: Connection
+            @Argument var website: String
+            @Argument(help: "Paths starting with '/', a trailing '*' for a prefix.") var paths: [String]
+            func run() async throws {
+                let answer = try await connection.send(.PATCH, "/websites/\(Connection.escape(website))", body: ["CacheInvalidation": paths])
+                let invalidation = (answer as? [String: Any])?["Invalidation"] as? [String: Any] ?? [:]
+                connection.show(answer) {
+                    [
+                        ["INVALIDATION", "STATUS", "DROPPED COPIES"],
+                        [
+                            invalidation["Id"] as? String ?? "", invalidation["Status"] as? String ?? "",
+                            "\(invalidation["DroppedCopies"] as? Int ?? 0)",
+                        ],
+                    ]
+                }
             }
         }
     }

@@ -107,7 +107,10 @@ import Testing
         Row("GET", "/api/v1/s3/examplebucket/a%20b/c", .getObject, bucket: "examplebucket", key: "a b/c", .read),
         Row("PUT", "/api/v1/s3/a:b:c", .createBucket, bucket: "a:b:c", .owner),
         // Actions S3 defines that Strata does not implement are named, with no access needed to be told so.
-        Row("GET", "/examplebucket?website", .notImplemented("GetBucketWebsite"), bucket: "examplebucket", .none),
+        Row("GET", "/examplebucket?website", .getBucketWebsite, bucket: "examplebucket", .owner),
+        Row("PUT", "/examplebucket?website", .putBucketWebsite, bucket: "examplebucket", .owner),
+        Row("DELETE", "/examplebucket?website", .deleteBucketWebsite, bucket: "examplebucket", .owner),
+        Row("GET", "/examplebucket?replication", .notImplemented("GetBucketReplication"), bucket: "examplebucket", .none),
         Row("PUT", "/examplebucket?cors", .putBucketCors, bucket: "examplebucket", .owner),
         Row("GET", "/examplebucket?cors", .getBucketCors, bucket: "examplebucket", .owner),
         Row("DELETE", "/examplebucket?cors", .deleteBucketCors, bucket: "examplebucket", .owner),

@@ -78,7 +78,7 @@ func xmlCode(_ body: ByteBuffer) -> String? {
             }
             try await client.execute(uri: "/bkt", method: .put) { #expect($0.status == .ok) }
             try await client.execute(uri: "/bkt/nope", method: .get) { #expect(xmlCode($0.body) == "NoSuchKey") }
-            try await client.execute(uri: "/bkt?website", method: .get) { response in
+            try await client.execute(uri: "/bkt?replication", method: .get) { response in
                 #expect(response.status == .notImplemented)
                 #expect(xmlCode(response.body) == "NotImplemented")
             }

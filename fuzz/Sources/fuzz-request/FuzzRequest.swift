@@ -62,6 +62,7 @@ func check(_ action: S3Action) {
     case .headBucket(let bucket), .deleteBucket(let bucket), .getBucketLocation(let bucket), .getBucketVersioning(let bucket),
         .getBucketAcl(let bucket), .deleteObjects(let bucket), .getBucketTagging(let bucket), .putBucketTagging(let bucket),
         .deleteBucketTagging(let bucket), .getBucketCors(let bucket), .putBucketCors(let bucket), .deleteBucketCors(let bucket),
+        .getBucketWebsite(let bucket), .putBucketWebsite(let bucket), .deleteBucketWebsite(let bucket),
         .preflight(let bucket), .postObject(let bucket):
         fuzzCheck((try? BucketName.validate(bucket, strict: false)) != nil, "\(name): bucket \(bucket.debugDescription)")
     case .getObjectAttributes(let arguments):

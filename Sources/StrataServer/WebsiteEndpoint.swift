@@ -1,0 +1,131 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import S3Protocol
+import StrataStore
+
+/// The website listener: a request's `Host` names a bucket with a website configuration, whose objects are served to
+/// anonymous readers (publishing a website is the admin's decision), with the index document for directory paths
+/// and the error document for misses. Only GET and HEAD.
+struct WebsiteResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let storage: any ObjectStorage
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            return page(
+                .methodNotAllowed,
+                "405 Method Not Allowed",
+                "Websites are read-only: GET and HEAD only.",
+                request,
+                extra: [.allow: "GET, HEAD"]
+            )
+        }
+        let host = Self.bucketName(host: request.head.authority ?? "")
+        guard BucketName.isSafePath(host) else { return page(.notFound, "404 Not Found", "No website is served for this host.", request) }
+        let configuration: WebsiteConfiguration
+        do {
+            guard let document = try await storage.bucketConfiguration(host, .website) else {
+                return page(.notFound, "404 Not Found", "The bucket \(host) has no website configuration.", request)
+            }
+            configuration = try WebsiteConfiguration.parse(document)
+        } catch {
+            return page(.notFound, "404 Not Found", "No website is served for this host.", request)
+        }
+        let path = request.head.path ?? "/"
+        if let redirectHost = configuration.redirectHost {
+            let location = "\(configuration.redirectProtocol ?? "http")://\(redirectHost)\(path)"
+            return Response(status: .movedPermanently, headers: [.location: location, .contentLength: "0"])
+        }
+        guard let key = configuration.key(forPath: path) else { return page(.badRequest, "400 Bad Request", "The path cannot be decoded.", request) }
+        do {
+            return try await serve(request, bucket: host, key: key)
+        } catch let error as S3Error where error.code == .noSuchKey {
+            // `/dir` names a directory when `dir/index.html` exists: send the browser to `/dir/`, as AWS does.
+            if let index = configuration.indexSuffix, !key.hasSuffix("/" + index), key != index,
+                (try? await storage.getObject(GetObjectInput(bucket: host, key: key + "/" + index, headOnly: true))) != nil
+            {
+                let directory = (path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path) + "/"
+                return Response(status: .found, headers: [.location: directory, .contentLength: "0"])
+            }
+            if let errorKey = configuration.errorKey, var response = try? await serve(request, bucket: host, key: errorKey, conditional: false) {
+                response.status = .notFound
+                return response
+            }
+            return page(.notFound, "404 Not Found", "The page \(key) does not exist.", request)
+        } catch let error as S3Error {
+            return page(HTTPResponse.Status(code: error.status), "\(error.status) \(error.code.rawValue)", error.message, request)
+        }
+    }
+
+    /// The bucket a Host header names: the host without its port, lowercased (DNS names are case-insensitive).
+    static func bucketName(host: String) -> String {
+        var name = Substring(host)
+        if name.hasPrefix("[") {
+            name = name.split(separator: "]").first.map { $0.dropFirst() } ?? name
+        } else if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        return name.lowercased()
+    }
+
+    /// An object with its content headers, honouring Range and the conditional headers.
+    private func serve(_ request: Request, bucket: String, key: String, conditional: Bool = true) async throws -> Response {
+        let target = try S3Target(rawTarget: "/" + PercentEncoding.encode(bucket) + "/" + PercentEncoding.encode(key, keepSlash: true))
+        let parsed = try S3Request.parse(
+            operation: .getObject,
+            target: target,
+            header: { conditional ? request.headers[named: $0] : nil },
+            isReservedKey: { _ in false },
+            escapesKeySegments: true
+        )
+        guard case .getObject(let read) = parsed.action else { throw S3Error(.internalError) }
+        let output = try await storage.getObject(
+            GetObjectInput(
+                bucket: bucket,
+                key: key,
+                headOnly: request.method == .head,
+                conditions: read.conditions,
+                range: read.range,
+                rangeHeader: read.rangeHeader
+            )
+        )
+        var headers = HTTPFields()
+        headers[.eTag] = "\"\(output.etag)\""
+        headers[.lastModified] = HTTPDate.rfc1123(seconds: output.lastModifiedSeconds)
+        headers[.acceptRanges] = "bytes"
+        if output.status == .notModified { return Responses.empty(.notModified, headers: headers) }
+        ObjectMetadataHeaders.apply(output.metadata, to: &headers, query: try QueryParameters(raw: nil))
+        if let contentRange = output.contentRange { headers[.contentRange] = contentRange }
+        headers[.contentLength] = String(output.contentLength)
+        let status: HTTPResponse.Status = output.status == .partialContent ? .partialContent : .ok
+        guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
+        return Response(status: status, headers: headers, body: Responses.stream(body))
+    }
+
+    /// A small HTML page for errors (HEAD gets the status and headers only).
+    private func page(_ status: HTTPResponse.Status, _ title: String, _ detail: String, _ request: Request, extra: HTTPFields = [:]) -> Response {
+        let html =
+            "<html><head><title>\(XMLWriter.escape(title))</title></head><body><h1>\(XMLWriter.escape(title))</h1>"
+            + "<p>\(XMLWriter.escape(detail))</p></body></html>\n"
+        var headers = extra
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.contentLength] = String(html.utf8.count)
+        let body = request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(string: html))
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    static func make(host: String, port: Int, storage: any ObjectStorage, logger: Logger) -> some ApplicationProtocol {
+        Application(
+            responder: WebsiteResponder(storage: storage, logger: logger),
+            configuration: .init(address: .hostname(host, port: port), serverName: "Strata-website"),
+            onServerRunning: { channel in
+                logger.notice("Strata website endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (bucket by Host header)")
+            },
+            logger: logger
+        )
+    }
+}
