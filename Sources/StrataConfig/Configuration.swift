@@ -145,9 +145,11 @@ public struct Configuration: Sendable {
         }
         // Alluxio writes the proxy audit log only when the master's audit log is on as well.
         let audit = entry(Keys.auditLogging)
-        if registry.contains(Keys.accessLog), audit.source != .defaultValue, audit.value.lowercased() == "false", bool(Keys.accessLog) {
-            entries[Keys.accessLog.name] = Entry(
-                key: Keys.accessLog,
+        if registry.contains(Keys.proxyAuditLogging), audit.source != .defaultValue, audit.value.lowercased() == "false",
+            bool(Keys.proxyAuditLogging)
+        {
+            entries[Keys.proxyAuditLogging.name] = Entry(
+                key: Keys.proxyAuditLogging,
                 value: "false",
                 source: audit.source,
                 spelling: audit.spelling ?? audit.key.name

@@ -121,18 +121,43 @@ public enum Keys {
     )
     public static let accessLog = PropertyKey(
         "strata.proxy.access.log.enabled",
-        alluxio: "alluxio.proxy.audit.logging.enabled",
         type: .boolean,
         default: "true",
-        "Write one structured log line per request (operation, bucket, key, status, bytes, duration, request id)."
+        "Write one structured log line per S3 request to standard error (operation, bucket, key, status, bytes, duration, request id)."
+    )
+    public static let proxyAuditLogging = PropertyKey(
+        "strata.proxy.audit.logging.enabled",
+        alluxio: "alluxio.proxy.audit.logging.enabled",
+        type: .boolean,
+        default: "false",
+        "Write the audit log: one JSON line per S3, admin and website request (time, user, access key id, client address, operation, "
+            + "bucket, key, status, bytes in and out, duration, request id; never a secret or signature) to strata.proxy.audit.log.file."
+    )
+    public static let auditLogFile = PropertyKey(
+        "strata.proxy.audit.log.file",
+        type: .string,
+        default: "logs/proxy_audit.log",
+        "The audit log's file (relative paths from the working directory); rotated into file.1 ... file.N by size."
+    )
+    public static let auditLogMaxSize = PropertyKey(
+        "strata.proxy.audit.log.max.size",
+        type: .bytes,
+        default: "64MB",
+        "Size at which the audit log is rotated."
+    )
+    public static let auditLogMaxFiles = PropertyKey(
+        "strata.proxy.audit.log.max.files",
+        type: .integer(1...1000),
+        default: "5",
+        "Rotated audit log files kept (file.1 is the newest)."
     )
     public static let auditLogging = PropertyKey(
         "strata.audit.logging.enabled",
         alluxio: "alluxio.master.audit.logging.enabled",
         type: .boolean,
         default: "true",
-        "Alluxio writes the proxy's audit log only when its master's audit log is enabled too: false turns the access log off whatever "
-            + "strata.proxy.access.log.enabled says."
+        "Alluxio writes the proxy's audit log only when its master's audit log is enabled too: false turns the audit log off whatever "
+            + "strata.proxy.audit.logging.enabled says."
     )
     public static let logLevel = PropertyKey(
         "strata.log.level",
@@ -658,7 +683,7 @@ public enum Keys {
         adminTokenFile,
         adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads,
         shutdownGrace,
-        accessLog, auditLogging, logLevel,
+        accessLog, proxyAuditLogging, auditLogFile, auditLogMaxSize, auditLogMaxFiles, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,
         globalReadRateLimit, connectionReadRateLimit, bucketPathCacheTimeout, streamCacheTimeout,

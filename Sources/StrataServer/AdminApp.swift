@@ -19,9 +19,11 @@ enum AdminApp {
         requests: RequestMetrics,
         tiering: TieredStorage?,
         api: AdminAPI?,
+        auditLog: AuditLog?,
         logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: S3RequestContext.self)
+        if let auditLog { router.add(middleware: AuditMiddleware(log: auditLog)) }
         router.get("v1/s3/ping") { _, _ in "pong" }
         router.get("v1/s3/version") { _, _ in AdminAPI.json(["version": version]) }
         router.get("v1/s3/health/live") { _, _ in AdminAPI.json(["Status": "live"]) }
@@ -56,10 +58,10 @@ enum AdminApp {
         )
     }
 
-    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+    typealias Handler = @Sendable (Request, S3RequestContext) async throws -> Response
 
     /// The seed's endpoint table. Each handler's failures become JSON answers with the seed's status codes.
-    static func routes(_ api: AdminAPI, on router: Router<BasicRequestContext>) {
+    static func routes(_ api: AdminAPI, on router: Router<S3RequestContext>) {
         let guarded = Guarded(api: api)
         let buckets = "v1/s3/:account/buckets"
         router.post(
@@ -144,7 +146,7 @@ enum AdminApp {
     }
 
     /// Users bound to a bucket or to a website's bucket: the same endpoints under either.
-    static func userRoutes(_ api: AdminAPI, base: String, on router: Router<BasicRequestContext>, guarded: Guarded) {
+    static func userRoutes(_ api: AdminAPI, base: String, on router: Router<S3RequestContext>, guarded: Guarded) {
         router.post(
             RouterPath(base + "/:bucket/users"),
             use: guarded { request, context in
@@ -197,14 +199,40 @@ enum AdminApp {
         }
     }
 
-    @Sendable static func bucket(_ context: BasicRequestContext) throws -> String {
+    @Sendable static func bucket(_ context: S3RequestContext) throws -> String {
         guard let name = context.parameters.get("bucket") else { throw AdminAPI.Failure(status: .notFound, message: "No bucket.") }
         return name
     }
 
-    @Sendable static func user(_ context: BasicRequestContext) throws -> String {
+    @Sendable static func user(_ context: S3RequestContext) throws -> String {
         guard let name = context.parameters.get("user") else { throw AdminAPI.Failure(status: .notFound, message: "No user.") }
         return name
+    }
+
+    /// The audit record of an admin request: the route's path (no query), the bucket or website it names.
+    struct AuditMiddleware: RouterMiddleware {
+        typealias Context = S3RequestContext
+        let log: AuditLog
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            var record = RequestRecord(listener: "admin", request: request, channel: context.channel)
+            let path = String((request.head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/")
+            record.operation = "\(request.method.rawValue) \(path)"
+            let segments = path.split(separator: "/")
+            // v1/s3/{account}/buckets|websites/{name}/...
+            if segments.count >= 5, segments[3] == "buckets" || segments[3] == "websites" { record.bucket = String(segments[4]) }
+            if segments.count >= 7, segments[5] == "users" { record.key = "users/" + segments[6] }
+            // The token holder acts; the token itself is never recorded.
+            record.user = request.headers[named: "x-auth-token"] == nil ? nil : "admin-token"
+            do {
+                let response = try await next(request, context)
+                log.record(record, status: Int(response.status.code), bytesOut: response.headers[.contentLength].flatMap { Int64($0) })
+                return response
+            } catch {
+                log.record(record, status: (error as? any HTTPResponseError)?.status.code ?? 500, bytesOut: nil)
+                throw error
+            }
+        }
     }
 
     static func metricsText(_ requests: RequestMetrics, _ tiering: TieredStorage?) async -> String {

@@ -104,7 +104,15 @@ extension S3Responder {
         "x-amz-storage-class", "x-amz-website-redirect-location",
     ]
 
-    func postObject(_ request: Request, target: S3Target, requestID: String, bodyProgress: BodyProgress, context: Context) async throws -> Response {
+    func postObject(
+        _ request: Request,
+        target: S3Target,
+        record: inout RequestRecord,
+        bodyProgress: BodyProgress,
+        context: Context
+    ) async throws
+        -> Response
+    {
         guard let bucket = target.bucket else { throw S3Error(.internalError) }
         guard let boundary = FormDataParser.boundary(contentType: request.headers[.contentType] ?? "") else {
             let condition = "Bucket POST must be of the enclosure-type multipart/form-data"
@@ -127,6 +135,10 @@ extension S3Responder {
         key = key.replacingOccurrences(of: "${filename}", with: filename ?? "")
         fields["key"] = key
         let identity = try formIdentity(fields)
+        record.user = identity.user
+        record.accessKeyID = identity.credential?.accessKey
+        record.key = key
+        let requestID = record.requestID
         var sizeRange: ClosedRange<Int64> = 0...BodyFraming.maxPayloadLength
         if let policyText = fields["policy"] {
             let policy = try PostPolicy.decode(base64: policyText)

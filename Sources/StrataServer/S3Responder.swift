@@ -25,36 +25,35 @@ struct S3Responder: HTTPResponder {
     let requestMetrics: RequestMetrics
     /// Nil when the access log is off.
     let accessLog: AccessLog?
+    /// Nil when the audit log is off.
+    var auditLog: AuditLog? = nil
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let started = ContinuousClock.now
-        let requestID = RequestIDs.resolve(request.headers[named: "x-request-id"])
-        var operationName = "Unknown"
-        var bucketName = ""
-        var keyName = ""
+        var record = RequestRecord(listener: "s3", request: request, channel: context.channel)
+        let requestID = record.requestID
         var resource = "/"
         var response: Response
         let bodyProgress = BodyProgress()
         do {
             let target = try S3Target(rawTarget: request.head.path ?? "/")
-            bucketName = target.bucket ?? ""
-            keyName = target.key ?? ""
+            record.bucket = target.bucket ?? ""
+            record.key = target.key ?? ""
             let operation = S3Router.route(
                 method: request.method.rawValue,
                 target: target,
                 hasCopySource: request.headers[named: "x-amz-copy-source"] != nil
             )
-            operationName = operation.name
+            record.operation = operation.name
             // A browser's preflight carries no credentials: it is answered from the bucket's CORS rules alone.
             if case .preflight = operation, let bucket = target.bucket {
-                return finish(try await preflight(request, bucket: bucket), request, requestID, operationName, bucketName, keyName, started)
+                return finish(try await preflight(request, bucket: bucket), record)
             }
             if case .postObject = operation {
                 // A browser form carries its credentials in the body: the handler reads them before anything else.
-                resource = "/\(bucketName)"
-                response = try await postObject(request, target: target, requestID: requestID, bodyProgress: bodyProgress, context: context)
+                resource = "/\(record.bucket)"
+                response = try await postObject(request, target: target, record: &record, bodyProgress: bodyProgress, context: context)
             } else {
-                response = try await authenticateAndDispatch(request, target, operation, requestID, bodyProgress, context, resource: &resource)
+                response = try await authenticateAndDispatch(request, target, operation, &record, bodyProgress, context, resource: &resource)
             }
         } catch let error as S3Error {
             response = Responses.error(error, requestID: requestID, resource: resource, isHead: request.method == .head)
@@ -67,10 +66,10 @@ struct S3Responder: HTTPResponder {
             response.headers[.connection] = "close"
         }
         // A refused preflight carries no CORS headers (request.method is OPTIONS only for preflights).
-        if !bucketName.isEmpty, request.method != .options, let origin = request.headers[named: "origin"] {
-            await addCORSHeaders(&response, request, bucket: bucketName, origin: origin)
+        if !record.bucket.isEmpty, request.method != .options, let origin = request.headers[named: "origin"] {
+            await addCORSHeaders(&response, request, bucket: record.bucket, origin: origin)
         }
-        return finish(response, request, requestID, operationName, bucketName, keyName, started)
+        return finish(response, record)
     }
 
     /// Identifies the caller, checks what it may do, and runs the handler.
@@ -78,17 +77,19 @@ struct S3Responder: HTTPResponder {
         _ request: Request,
         _ target: S3Target,
         _ operation: S3Operation,
-        _ requestID: String,
+        _ record: inout RequestRecord,
         _ bodyProgress: BodyProgress,
         _ context: Context,
         resource: inout String
     ) async throws -> Response {
         let identity = try identify(request, target)
+        record.user = identity.user
+        record.accessKeyID = identity.credential?.accessKey
         let call = S3Call(
             request: request,
             target: target,
             operation: operation,
-            requestID: requestID,
+            requestID: record.requestID,
             identity: identity,
             bodyProgress: bodyProgress
         )
@@ -109,36 +110,30 @@ struct S3Responder: HTTPResponder {
         return try await dispatch(call, parsed.action)
     }
 
-    /// Request ids, server name, metrics and the access-log line: every response passes here.
-    private func finish(
-        _ answer: Response,
-        _ request: Request,
-        _ requestID: String,
-        _ operationName: String,
-        _ bucketName: String,
-        _ keyName: String,
-        _ started: ContinuousClock.Instant
-    ) -> Response {
+    /// Request ids, server name, metrics, the access-log line and the audit record: every response passes here.
+    private func finish(_ answer: Response, _ record: RequestRecord) -> Response {
         var response = answer
-        response.headers.set("x-amz-request-id", requestID)
-        response.headers.set("x-amz-id-2", requestID)
-        response.headers.set("x-request-id", requestID)
+        response.headers.set("x-amz-request-id", record.requestID)
+        response.headers.set("x-amz-id-2", record.requestID)
+        response.headers.set("x-request-id", record.requestID)
         response.headers[.server] = "Strata"
-        requestMetrics.record(operation: operationName, status: Int(response.status.code), bytes: Int(response.headers[.contentLength] ?? "") ?? 0)
+        let bytesOut = response.headers[.contentLength].flatMap { Int64($0) }
+        requestMetrics.record(operation: record.operation, status: Int(response.status.code), bytes: Int(bytesOut ?? 0))
         if let accessLog {
             accessLog.record(
                 AccessLog.Line(
-                    requestID: requestID,
-                    operation: operationName,
-                    method: request.method.rawValue,
-                    bucket: bucketName,
-                    key: keyName,
+                    requestID: record.requestID,
+                    operation: record.operation,
+                    method: record.method,
+                    bucket: record.bucket,
+                    key: record.key,
                     status: Int(response.status.code),
                     bytes: response.headers[.contentLength] ?? "-",
-                    elapsed: ContinuousClock.now - started
+                    elapsed: ContinuousClock.now - record.started
                 )
             )
         }
+        auditLog?.record(record, status: Int(response.status.code), bytesOut: bytesOut)
         return response
     }
 

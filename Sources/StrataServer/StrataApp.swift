@@ -103,6 +103,13 @@ public enum StrataApp {
         let storage: any ObjectStorage = override ?? tiered ?? local
         let requestMetrics = RequestMetrics()
         let accessLog = settings.accessLog ? AccessLog() : nil
+        let auditLog =
+            configuration.bool(Keys.proxyAuditLogging)
+            ? try AuditLog(
+                path: configuration.string(Keys.auditLogFile),
+                maxBytes: configuration.bytes(Keys.auditLogMaxSize),
+                maxFiles: configuration.int(Keys.auditLogMaxFiles)
+            ) : nil
         let responder = S3Responder(
             storage: storage,
             settings: settings,
@@ -111,7 +118,8 @@ public enum StrataApp {
             logger: logger,
             authenticator: authenticator,
             requestMetrics: requestMetrics,
-            accessLog: accessLog
+            accessLog: accessLog,
+            auditLog: auditLog
         )
         let app = Application(
             responder: responder,
@@ -136,6 +144,7 @@ public enum StrataApp {
         )
         var services: [any Service] = []
         if let accessLog { services.append(accessLog.service) }
+        if let auditLog { services.append(auditLog.service) }
         if let tiered {
             services.append(tiered.persister.service)
             if configuration.bytes(Keys.cacheQuota) > 0 {
@@ -155,6 +164,7 @@ public enum StrataApp {
                     requests: requestMetrics,
                     tiering: tiered,
                     api: try adminAPI(configuration, storage: storage, credentials: credentials, settings: settings, tiering: tiered),
+                    auditLog: auditLog,
                     logger: logger
                 )
             )
@@ -165,6 +175,7 @@ public enum StrataApp {
                     host: configuration.string(Keys.websiteBindHost),
                     port: configuration.int(Keys.websitePort),
                     storage: storage,
+                    auditLog: auditLog,
                     logger: logger
                 )
             )

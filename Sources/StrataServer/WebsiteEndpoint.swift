@@ -10,11 +10,22 @@ import StrataStore
 /// anonymous readers (publishing a website is the admin's decision), with the index document for directory paths
 /// and the error document for misses. Only GET and HEAD.
 struct WebsiteResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = S3RequestContext
     let storage: any ObjectStorage
     let logger: Logger
+    let auditLog: AuditLog?
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        var record = RequestRecord(listener: "website", request: request, channel: context.channel)
+        record.operation = "Website" + (request.method == .head ? "Head" : "Get")
+        record.bucket = Self.bucketName(host: request.head.authority ?? "")
+        record.key = String((request.head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/")
+        let response = await answer(request)
+        auditLog?.record(record, status: Int(response.status.code), bytesOut: response.headers[.contentLength].flatMap { Int64($0) })
+        return response
+    }
+
+    private func answer(_ request: Request) async -> Response {
         guard request.method == .get || request.method == .head else {
             return page(
                 .methodNotAllowed,
@@ -58,6 +69,9 @@ struct WebsiteResponder: HTTPResponder {
             return page(.notFound, "404 Not Found", "The page \(key) does not exist.", request)
         } catch let error as S3Error {
             return page(HTTPResponse.Status(code: error.status), "\(error.status) \(error.code.rawValue)", error.message, request)
+        } catch {
+            logger.error("website request failed", metadata: ["error": "\(error)"])
+            return page(.internalServerError, "500 Internal Server Error", "The page could not be read.", request)
         }
     }
 
@@ -118,9 +132,9 @@ struct WebsiteResponder: HTTPResponder {
         return Response(status: status, headers: headers, body: body)
     }
 
-    static func make(host: String, port: Int, storage: any ObjectStorage, logger: Logger) -> some ApplicationProtocol {
+    static func make(host: String, port: Int, storage: any ObjectStorage, auditLog: AuditLog?, logger: Logger) -> some ApplicationProtocol {
         Application(
-            responder: WebsiteResponder(storage: storage, logger: logger),
+            responder: WebsiteResponder(storage: storage, logger: logger, auditLog: auditLog),
             configuration: .init(address: .hostname(host, port: port), serverName: "Strata-website"),
             onServerRunning: { channel in
                 logger.notice("Strata website endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (bucket by Host header)")

@@ -269,14 +269,14 @@ import Testing
         #expect(explicit.entry(Keys.ioThreads).sourceDescription == "file")
     }
 
-    @Test func masterAuditSwitchTurnsTheAccessLogOff() throws {
-        #expect(try Configuration().bool(Keys.accessLog))
-        #expect(try Configuration(fileProperties: [("alluxio.master.audit.logging.enabled", "true")]).bool(Keys.accessLog))
+    @Test func masterAuditSwitchTurnsTheAuditLogOff() throws {
+        #expect(!(try Configuration().bool(Keys.proxyAuditLogging)))
+        #expect(try Configuration(fileProperties: [("alluxio.proxy.audit.logging.enabled", "true")]).bool(Keys.proxyAuditLogging))
         let off = try Configuration(fileProperties: [
             ("alluxio.proxy.audit.logging.enabled", "true"), ("alluxio.master.audit.logging.enabled", "false"),
         ])
-        #expect(!off.bool(Keys.accessLog))
-        #expect(off.entry(Keys.accessLog).sourceDescription == "file (alluxio.master.audit.logging.enabled)")
-        #expect(!(try Configuration(commandLine: [("alluxio.proxy.audit.logging.enabled", "false")]).bool(Keys.accessLog)))
+        #expect(!off.bool(Keys.proxyAuditLogging))
+        #expect(off.entry(Keys.proxyAuditLogging).sourceDescription == "file (alluxio.master.audit.logging.enabled)")
+        #expect(off.bool(Keys.accessLog))
     }
 }

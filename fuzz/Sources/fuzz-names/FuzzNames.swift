@@ -15,14 +15,20 @@ func checkKey(_ key: String) {
         fuzzCheck(segment != [0x2E] && segment != [0x2E, 0x2E], "accepted key with a '.' or '..' segment: \(key.debugDescription) bytes \(bytes)")
         fuzzCheck(segment.count <= ObjectKey.maxComponentBytes, "accepted key with a \(segment.count)-byte segment")
     }
-    // ObjectKey.segments is the split the store walks: directories then leaf, the same bytes in order.
+    // ObjectKey.segments is the split the store walks: directories then leaf, one entry name per segment, each
+    // decoding back to its segment's bytes (reserved names are escaped, never used as they are).
     let (directories, leaf) = ObjectKey.segments(key)
     var expected = segments
     if expected.count > 1, expected.last == [] { expected.removeLast() }
+    let names = directories + [leaf]
     fuzzCheck(
-        (directories + [leaf]).map { Array($0.utf8) } == expected,
+        names.map { ObjectKey.segment(ofEntry: $0.utf8) } == expected.map { Optional($0) },
         "ObjectKey.segments(\(key.debugDescription)) = \(directories), \(leaf.debugDescription); the filesystem sees \(segments)"
     )
+    for name in names {
+        fuzzCheck(!name.isEmpty && name != "." && name != ".." && !name.utf8.contains(0x2F), "entry name \(name.debugDescription)")
+        fuzzCheck(!name.hasPrefix(".strata.") || name.hasPrefix(ObjectKey.escapedPrefix), "reserved entry name \(name.debugDescription)")
+    }
     // A reserved-name check sees every segment the filesystem will see.
     var seen: [[UInt8]] = []
     _ = try? ObjectKey.validate(key) { component in
@@ -33,6 +39,18 @@ func checkKey(_ key: String) {
         seen == segments.filter { !$0.isEmpty },
         "isReserved saw \(seen) but the filesystem sees \(segments) for \(key.debugDescription)"
     )
+}
+
+/// With escaping every segment is allowed; what is accepted still fits the filesystem's limits once mapped.
+func checkEscapedKey(_ key: String) {
+    guard (try? ObjectKey.validate(key, escapesSegments: true)) != nil else { return }
+    let bytes = Array(key.utf8)
+    fuzzCheck(!bytes.isEmpty && !bytes.contains(0) && bytes.count <= ObjectKey.maxKeyBytes, "accepted \(key.debugDescription)")
+    let (directories, leaf) = ObjectKey.fileSegments(key)
+    for name in directories + [leaf] {
+        fuzzCheck(name.utf8.count <= ObjectKey.maxComponentBytes, "an entry name of \(name.utf8.count) bytes for \(key.debugDescription)")
+        fuzzCheck(!name.isEmpty && name != "." && name != ".." && !name.utf8.contains(0x2F), "entry name \(name.debugDescription)")
+    }
 }
 
 func checkBucket(_ name: String) {
@@ -71,6 +89,7 @@ func checkBucket(_ name: String) {
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     for text in fuzzStrings(fuzzBytes(start, count)) {
         checkKey(text)
+        checkEscapedKey(text)
         checkBucket(text)
     }
     return 0
