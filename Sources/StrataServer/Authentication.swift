@@ -160,8 +160,9 @@ struct Authenticator: Sendable {
         } else {
             throw S3Error(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header")
         }
-        try checkScope(parsed, amzDate: amzDate)
+        // The clock first: a date far off is RequestTimeTooSkewed (403) even when it also disagrees with the scope.
         try checkSkew(requestTime, now: now)
+        try checkScope(parsed, amzDate: amzDate)
         guard parsed.signedHeaders.contains("host") else {
             throw S3Error(.authorizationHeaderMalformed, "The authorization header is malformed; the host header must be signed.")
         }
