@@ -376,3 +376,33 @@ def test_dates_from_the_date_header(signed_server):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         v2.put_object(Bucket="dated", Key="old", Body=b"x")
     assert error_code(e) == "AccessDenied"
+
+
+def test_s3cmd_setacl_public_and_private(signed_server, tmp_path):
+    """s3cmd's setacl sends a grant list (owner FULL_CONTROL, AllUsers READ): it means public-read, and anonymous
+    readers get the object until --acl-private takes it back. A grant to another user is refused, not ignored."""
+    host = signed_server.endpoint.replace("http://", "")
+    cfg = tmp_path / "s3cfg"
+    cfg.write_text(f"[default]\naccess_key = ALICEKEY\nsecret_key = alice-secret\nhost_base = {host}\nhost_bucket = {host}\n"
+                   "use_https = False\nsignature_v2 = False\n")
+    beside_python = os.path.join(os.path.dirname(sys.executable), "s3cmd")
+    s3cmd = beside_python if os.path.exists(beside_python) else "s3cmd"
+    run = lambda *a: subprocess.run([s3cmd, "-c", str(cfg), *a], capture_output=True, text=True, timeout=120)
+    s3 = client(signed_server, "ALICEKEY", "alice-secret")
+    s3.create_bucket(Bucket="acl-bucket")
+    s3.put_object(Bucket="acl-bucket", Key="page.txt", Body=b"public soon")
+    anonymous = f"{signed_server.endpoint}/acl-bucket/page.txt"
+    assert requests.get(anonymous, timeout=30).status_code == 403
+    result = run("setacl", "--acl-public", "s3://acl-bucket/page.txt")
+    assert result.returncode == 0, result.stderr
+    got = requests.get(anonymous, timeout=30)
+    assert got.content == b"public soon", (got.content, run("info", "s3://acl-bucket/page.txt").stdout)
+    grants = s3.get_object_acl(Bucket="acl-bucket", Key="page.txt")["Grants"]
+    assert {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"} in grants
+    assert run("setacl", "--acl-private", "s3://acl-bucket/page.txt").returncode == 0
+    assert requests.get(anonymous, timeout=30).status_code == 403
+    owner = s3.get_object_acl(Bucket="acl-bucket", Key="page.txt")["Owner"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object_acl(Bucket="acl-bucket", Key="page.txt", AccessControlPolicy={"Owner": owner, "Grants": [
+            {"Grantee": {"Type": "CanonicalUser", "ID": "someone-else"}, "Permission": "READ"}]})
+    assert error_code(e) == "NotImplemented"

@@ -113,11 +113,13 @@ extension S3Responder {
         return Responses.xml(Self.acl(owner: owner ?? call.user, permission: path.object))
     }
 
-    /// PutBucketAcl with a canned ACL (`x-amz-acl`): the bucket's mode bits change accordingly.
+    /// PutBucketAcl with a canned ACL (`x-amz-acl`, or a grant list that says the same): the bucket's mode bits change
+    /// accordingly.
     func putBucketAcl(_ call: S3Call, _ name: String) async throws -> Response {
         let path = try await storage.pathPermissions(bucket: name, key: nil)
         guard let current = path.directories.last else { throw S3Error(.noSuchBucket, details: [("BucketName", name)]) }
-        let mode = try Self.cannedMode(call)
+        let owners: Set<String> = [current.owner, try await storage.headBucket(name).owner ?? current.owner]
+        let mode = try await requestedACL(call, owners: owners)
         try await storage.setBucketPermission(
             name,
             Permission(owner: current.owner, group: current.group, mode: mode.directory, isPublic: mode.isPublic)
@@ -125,11 +127,12 @@ extension S3Responder {
         return Responses.empty()
     }
 
-    /// PutObjectAcl with a canned ACL (`x-amz-acl`): the object's mode bits change accordingly.
+    /// PutObjectAcl with a canned ACL (or a grant list that says the same): the object's mode bits change accordingly.
     func putObjectAcl(_ call: S3Call, _ address: ObjectAddress) async throws -> Response {
         let path = try await storage.pathPermissions(bucket: address.bucket, key: address.key)
         guard let current = path.object else { throw S3Error(.noSuchKey, details: [("Key", address.key)]) }
-        let mode = try Self.cannedMode(call)
+        let object = try await storage.getObject(GetObjectInput(bucket: address.bucket, key: address.key, headOnly: true))
+        let mode = try await requestedACL(call, owners: [current.owner, object.metadata.owner ?? current.owner])
         let updated = Permission(
             owner: current.owner,
             group: current.group,
@@ -140,21 +143,26 @@ extension S3Responder {
         return Responses.empty()
     }
 
-    /// ACLs are set here with canned ACLs only: a grant list in the body has no equivalent in mode bits.
-    static func cannedMode(_ call: S3Call) throws(S3Error) -> (file: UInt16, directory: UInt16, isPublic: Bool) {
-        guard let canned = try CannedACL.of(call.header("x-amz-acl")) else {
+    /// The canned ACL a request asks for: `x-amz-acl`, or an AccessControlPolicy body whose grants are one (s3cmd's
+    /// `setacl --acl-public` sends the owner's FULL_CONTROL and AllUsers READ). Other grant lists have no equivalent
+    /// in mode bits.
+    func requestedACL(_ call: S3Call, owners: Set<String>) async throws -> (file: UInt16, directory: UInt16, isPublic: Bool) {
+        var requested = try CannedACL.of(call.header("x-amz-acl")).map { (file: $0.fileMode, isPublic: $0.isPublic) }
+        if requested == nil {
+            let body = try await BodyCollector.collect(call, limit: 64 * 1024)
+            if !body.isEmpty { requested = try CannedACL.mode(accessControlPolicy: body, owners: owners) }
+        }
+        guard let requested else {
             throw S3Error(
                 .notImplemented,
-                "Only canned ACLs (x-amz-acl: private, public-read, public-read-write) can be set: they map onto mode bits.",
+                "Only canned ACLs (x-amz-acl: private, public-read, public-read-write) or grant lists meaning the same can be set: "
+                    + "they map onto mode bits.",
                 details: [("Header", "x-amz-acl")]
             )
         }
-        let file = canned.fileMode
-        return (file, Permission(owner: "", group: "", mode: file).directoryMode, canned.isPublic)
+        return (requested.file, Permission(owner: "", group: "", mode: requested.file).directoryMode, requested.isPublic)
     }
 
-    /// The ACL a resource's owner, group and mode amount to: the owner holds FULL_CONTROL, and what the mode
-    /// grants to others is granted to AllUsers.
     static func acl(owner: String, permission: Permission?) -> String {
         var xml = XMLWriter(root: "AccessControlPolicy")
         xml.group("Owner") {
@@ -166,10 +174,12 @@ extension S3Responder {
                 xml.grantee(owner)
                 xml.element("Permission", "FULL_CONTROL")
             }
+            // The "other" bits reach every signed user; only a public canned ACL opens them to anonymous requests.
             let other = (permission?.mode ?? 0) & 0o7
+            let group = permission?.isPublic == true ? CannedACL.allUsers : CannedACL.authenticatedUsers
             for (bit, name) in [(UInt16(0o4), "READ"), (UInt16(0o2), "WRITE")] where other & bit != 0 {
                 xml.group("Grant") { xml in
-                    xml.allUsers()
+                    xml.group(uri: group)
                     xml.element("Permission", name)
                 }
             }
@@ -187,9 +197,9 @@ extension XMLWriter {
         appendRaw("</Grantee>")
     }
 
-    fileprivate mutating func allUsers() {
+    fileprivate mutating func group(uri: String) {
         appendRaw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">")
-        element("URI", "http://acs.amazonaws.com/groups/global/AllUsers")
+        element("URI", uri)
         appendRaw("</Grantee>")
     }
 }

@@ -31,6 +31,34 @@ enum CannedACL: String {
         return acl
     }
 
+    static let allUsers = "http://acs.amazonaws.com/groups/global/AllUsers"
+    static let authenticatedUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+
+    /// The mode bits and public flag an AccessControlPolicy document amounts to: the owner's FULL_CONTROL is what
+    /// the owner bits keep; AuthenticatedUsers READ/WRITE are the group and other bits; AllUsers READ/WRITE the same,
+    /// opened to anonymous requests. Nil for a grant to anyone else or of another permission (no mode bits say it).
+    static func mode(accessControlPolicy body: [UInt8], owners: Set<String>) throws(S3Error) -> (file: UInt16, isPublic: Bool)? {
+        let root = try XMLDocument.parse(body)
+        guard root.name == "AccessControlPolicy", let list = root.child("AccessControlList") else { throw S3Error(.malformedXML) }
+        var file: UInt16 = 0o600
+        var isPublic = false
+        for grant in list.children("Grant") {
+            guard let grantee = grant.child("Grantee"), let permission = grant.child("Permission")?.text else { throw S3Error(.malformedXML) }
+            if let uri = grantee.child("URI")?.text {
+                guard uri == allUsers || uri == authenticatedUsers else { return nil }
+                switch permission {
+                case "READ": file |= 0o044
+                case "WRITE": file |= 0o022
+                default: return nil
+                }
+                if uri == allUsers { isPublic = true }
+            } else if !owners.contains(grantee.child("ID")?.text ?? "") || permission != "FULL_CONTROL" {
+                return nil
+            }
+        }
+        return (file, isPublic)
+    }
+
     /// Whether anonymous requests may use what carries it.
     var isPublic: Bool { self != .private }
 
