@@ -337,15 +337,19 @@ def test_region_can_be_enforced(start_server, tmp_path):
     assert right.list_buckets()["Buckets"] == []
 
 
-def test_s3cmd_signed_and_signurl(signed_server, tmp_path):
-    host = signed_server.endpoint.replace("http://", "")
+def s3cmd_runner(server, tmp_path):
+    """s3cmd configured for ALICEKEY against the server (the one beside this Python when pip installed it)."""
+    host = server.endpoint.replace("http://", "")
     cfg = tmp_path / "s3cfg"
     cfg.write_text(f"[default]\naccess_key = ALICEKEY\nsecret_key = alice-secret\nhost_base = {host}\nhost_bucket = {host}\n"
                    "use_https = False\nsignature_v2 = False\n")
     beside_python = os.path.join(os.path.dirname(sys.executable), "s3cmd")
     s3cmd = beside_python if os.path.exists(beside_python) else "s3cmd"
-    run = lambda *a: subprocess.run([s3cmd, "-c", str(cfg), *a],
-                                    capture_output=True, text=True, timeout=120)
+    return lambda *a: subprocess.run([s3cmd, "-c", str(cfg), *a], capture_output=True, text=True, timeout=120)
+
+
+def test_s3cmd_signed_and_signurl(signed_server, tmp_path):
+    run = s3cmd_runner(signed_server, tmp_path)
     assert run("mb", "s3://s3cmd-bucket").returncode == 0
     src = tmp_path / "h.txt"
     src.write_text("hello from s3cmd")
@@ -381,13 +385,7 @@ def test_dates_from_the_date_header(signed_server):
 def test_s3cmd_setacl_public_and_private(signed_server, tmp_path):
     """s3cmd's setacl sends a grant list (owner FULL_CONTROL, AllUsers READ): it means public-read, and anonymous
     readers get the object until --acl-private takes it back. A grant to another user is refused, not ignored."""
-    host = signed_server.endpoint.replace("http://", "")
-    cfg = tmp_path / "s3cfg"
-    cfg.write_text(f"[default]\naccess_key = ALICEKEY\nsecret_key = alice-secret\nhost_base = {host}\nhost_bucket = {host}\n"
-                   "use_https = False\nsignature_v2 = False\n")
-    beside_python = os.path.join(os.path.dirname(sys.executable), "s3cmd")
-    s3cmd = beside_python if os.path.exists(beside_python) else "s3cmd"
-    run = lambda *a: subprocess.run([s3cmd, "-c", str(cfg), *a], capture_output=True, text=True, timeout=120)
+    run = s3cmd_runner(signed_server, tmp_path)
     s3 = client(signed_server, "ALICEKEY", "alice-secret")
     s3.create_bucket(Bucket="acl-bucket")
     s3.put_object(Bucket="acl-bucket", Key="page.txt", Body=b"public soon")
