@@ -168,15 +168,36 @@ def test_memory_stays_flat_for_large_objects(start_server, tmp_path):
 
 
 def test_admin_listener_health_and_request_metrics(start_server):
+    """The metrics parse as Prometheus text: requests by listener, operation and status class, latency histograms,
+    bytes in and out, open uploads, listing index and cleaner figures."""
     import requests
+    from prometheus_client.parser import text_string_to_metric_families
     server = start_server()
     s3 = server.client()
     s3.create_bucket(Bucket="metered")
-    s3.put_object(Bucket="metered", Key="k", Body=b"x")
+    s3.put_object(Bucket="metered", Key="k", Body=b"x" * 1000)
+    s3.get_object(Bucket="metered", Key="k")["Body"].read()
+    s3.create_multipart_upload(Bucket="metered", Key="open-upload")
     assert requests.get(server.admin_endpoint + "/v1/s3/ping", timeout=10).text == "pong"
-    metrics = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
-    assert 'strata_requests_total{operation="PutObject",status="2xx"} 1' in metrics
-    assert 'strata_requests_total{operation="CreateBucket",status="2xx"} 1' in metrics
+    requests.get(server.website_endpoint + "/", headers={"Host": "metered"}, timeout=10)
+    text = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    def samples(family, suffix="", **labels):
+        return [s for s in families[family].samples if s.name == family + suffix and all(s.labels.get(k) == v for k, v in labels.items())]
+    assert samples("strata_requests", "_total", listener="s3", operation="PutObject", status="2xx")[0].value == 1
+    assert samples("strata_requests", "_total", listener="s3", operation="CreateBucket", status="2xx")[0].value == 1
+    assert samples("strata_requests", "_total", listener="admin", operation="GET ping", status="2xx")[0].value == 1
+    assert samples("strata_requests", "_total", listener="website", operation="WebsiteGet", status="4xx")[0].value == 1
+    histogram = families["strata_request_duration_seconds"]
+    assert histogram.type == "histogram"
+    counts = samples("strata_request_duration_seconds", "_count", listener="s3", operation="GetObject")
+    assert counts and counts[0].value == 1
+    buckets = samples("strata_request_duration_seconds", "_bucket", listener="s3", operation="GetObject")
+    assert len(buckets) > 10 and buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == 1
+    assert samples("strata_request_bytes", "_total", listener="s3")[0].value >= 1000
+    assert samples("strata_response_bytes", "_total", listener="s3")[0].value >= 1000
+    assert samples("strata_multipart_uploads_open")[0].value == 1
+    assert "strata_listing_index_bytes" in families and "strata_multipart_cleaner_runs" in families
     # The admin paths are not S3: on the S3 port they are bucket names.
     assert requests.get(server.endpoint + "/metrics", timeout=10).status_code == 404
 

@@ -17,13 +17,14 @@ enum AdminApp {
         host: String,
         port: Int,
         requests: RequestMetrics,
+        local: LocalStorage?,
         tiering: TieredStorage?,
         api: AdminAPI?,
         auditLog: AuditLog?,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: S3RequestContext.self)
-        if let auditLog { router.add(middleware: AuditMiddleware(log: auditLog)) }
+        router.add(middleware: RecordingMiddleware(metrics: requests, auditLog: auditLog))
         router.get("v1/s3/ping") { _, _ in "pong" }
         router.get("v1/s3/version") { _, _ in AdminAPI.json(["version": version]) }
         router.get("v1/s3/health/live") { _, _ in AdminAPI.json(["Status": "live"]) }
@@ -41,7 +42,7 @@ enum AdminApp {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: await metricsText(requests, tiering)))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: await metricsText(requests, local, tiering)))
             )
         }
         if let api { routes(api, on: router) }
@@ -209,10 +210,38 @@ enum AdminApp {
         return name
     }
 
-    /// The audit record of an admin request: the route's path (no query), the bucket or website it names.
-    struct AuditMiddleware: RouterMiddleware {
+    /// Metrics and the audit record of an admin request: the route's path (no query), the bucket or website it names.
+    struct RecordingMiddleware: RouterMiddleware {
         typealias Context = S3RequestContext
-        let log: AuditLog
+        let metrics: RequestMetrics
+        let auditLog: AuditLog?
+
+        func finish(_ record: RequestRecord, status: Int, bytesOut: Int64?) {
+            // Metrics by route shape, not by bucket: one series per endpoint.
+            metrics.record(
+                listener: "admin",
+                operation: Self.routeName(record.operation),
+                status: status,
+                bytesIn: record.bytesIn,
+                bytesOut: bytesOut,
+                elapsed: ContinuousClock.now - record.started
+            )
+            auditLog?.record(record, status: status, bytesOut: bytesOut)
+        }
+
+        /// `GET /v1/s3/strata/buckets/b/users/u` as `GET buckets/{bucket}/users/{user}`.
+        static func routeName(_ operation: String) -> String {
+            let parts = operation.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return operation }
+            var segments = parts[1].split(separator: "/").map(String.init)
+            if segments.count >= 3, segments[0] == "v1", segments[1] == "s3" {
+                segments.removeFirst(2)
+                if let first = segments.first, !["ping", "version", "health"].contains(first) { segments.removeFirst() }
+            }
+            let names = ["buckets": "{bucket}", "websites": "{website}", "users": "{user}"]
+            for index in segments.indices.dropFirst() where names[segments[index - 1]] != nil { segments[index] = names[segments[index - 1]]! }
+            return "\(parts[0]) " + segments.joined(separator: "/")
+        }
 
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
             var record = RequestRecord(listener: "admin", request: request, channel: context.channel)
@@ -226,16 +255,25 @@ enum AdminApp {
             record.user = request.headers[named: "x-auth-token"] == nil ? nil : "admin-token"
             do {
                 let response = try await next(request, context)
-                log.record(record, status: Int(response.status.code), bytesOut: response.headers[.contentLength].flatMap { Int64($0) })
+                finish(record, status: Int(response.status.code), bytesOut: response.headers[.contentLength].flatMap { Int64($0) })
                 return response
             } catch {
-                log.record(record, status: (error as? any HTTPResponseError)?.status.code ?? 500, bytesOut: nil)
+                finish(record, status: (error as? any HTTPResponseError)?.status.code ?? 500, bytesOut: nil)
                 throw error
             }
         }
     }
 
-    static func metricsText(_ requests: RequestMetrics, _ tiering: TieredStorage?) async -> String {
+    /// The registry's instruments, with the figures read at scrape time set first, and the tiered store's counters.
+    static func metricsText(_ requests: RequestMetrics, _ local: LocalStorage?, _ tiering: TieredStorage?) async -> String {
+        if let local {
+            let store = local.store
+            let figures = try? await local.io.run { (uploads: store.openUploadCount(), index: store.listingIndexUsage) }
+            let (uploads, index) = (figures?.uploads ?? 0, figures?.index ?? (directories: 0, bytes: 0))
+            requests.gauge("strata_multipart_uploads_open", uploads)
+            requests.gauge("strata_listing_index_directories", index.directories)
+            requests.gauge("strata_listing_index_bytes", index.bytes)
+        }
         var text = requests.render()
         guard let tiering else { return text }
         let metrics = tiering.metrics

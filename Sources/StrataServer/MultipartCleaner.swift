@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import StrataStore
 
@@ -8,6 +9,7 @@ struct MultipartCleaner: Sendable {
     /// Releases an upload's parts held elsewhere (the upstream half of a THROUGH upload).
     let storage: any ObjectStorage
     let settings: ServerSettings.CleanerSettings
+    let metrics: RequestMetrics
     let logger: Logger
 
     /// Checks a few times per timeout, at least every minute and at most every second.
@@ -18,6 +20,7 @@ struct MultipartCleaner: Sendable {
     }
 
     func sweep(idleSeconds: Int64) async {
+        metrics.cleanerRuns.increment()
         guard let expired = try? await local.run({ $0.expiredUploads(idleSeconds: idleSeconds) }) else { return }
         let poolSize = max(1, settings.poolSize)
         await withTaskGroup(of: Void.self) { group in
@@ -40,6 +43,7 @@ struct MultipartCleaner: Sendable {
                 if let info = info ?? nil { try await storage.releaseAbandonedUpload(info) }
                 try await local.run { try $0.removeExpiredUpload(uploads, name) }
                 logger.notice("multipart cleaner aborted idle upload \(name)")
+                metrics.cleanerAborted.increment()
                 return
             } catch {
                 logger.warning("multipart cleaner could not abort \(name) (attempt \(attempt + 1)): \(error)")

@@ -118,7 +118,13 @@ struct S3Responder: HTTPResponder {
         response.headers.set("x-request-id", record.requestID)
         response.headers[.server] = "Strata"
         let bytesOut = response.headers[.contentLength].flatMap { Int64($0) }
-        requestMetrics.record(operation: record.operation, status: Int(response.status.code), bytes: Int(bytesOut ?? 0))
+        requestMetrics.record(
+            operation: record.operation,
+            status: Int(response.status.code),
+            bytesIn: record.bytesIn,
+            bytesOut: bytesOut,
+            elapsed: ContinuousClock.now - record.started
+        )
         if let accessLog {
             accessLog.record(
                 AccessLog.Line(

@@ -162,6 +162,7 @@ public enum StrataApp {
                     host: configuration.string(Keys.adminBindHost),
                     port: configuration.int(Keys.adminPort),
                     requests: requestMetrics,
+                    local: local,
                     tiering: tiered,
                     api: try adminAPI(configuration, storage: storage, credentials: credentials, settings: settings, tiering: tiered),
                     auditLog: auditLog,
@@ -175,13 +176,16 @@ public enum StrataApp {
                     host: configuration.string(Keys.websiteBindHost),
                     port: configuration.int(Keys.websitePort),
                     storage: storage,
+                    metrics: requestMetrics,
                     auditLog: auditLog,
                     logger: logger
                 )
             )
         }
         if settings.cleaner.enabled {
-            services.append(MultipartCleaner(local: local, storage: storage, settings: settings.cleaner, logger: logger).service)
+            services.append(
+                MultipartCleaner(local: local, storage: storage, settings: settings.cleaner, metrics: requestMetrics, logger: logger).service
+            )
         }
         return StrataApplication(s3: app, services: services, responder: responder, settings: settings, local: local, tiered: tiered)
     }

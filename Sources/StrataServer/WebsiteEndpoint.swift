@@ -13,6 +13,7 @@ struct WebsiteResponder: HTTPResponder {
     typealias Context = S3RequestContext
     let storage: any ObjectStorage
     let logger: Logger
+    let metrics: RequestMetrics
     let auditLog: AuditLog?
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -21,7 +22,17 @@ struct WebsiteResponder: HTTPResponder {
         record.bucket = Self.bucketName(host: request.head.authority ?? "")
         record.key = String((request.head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/")
         let response = await answer(request)
-        auditLog?.record(record, status: Int(response.status.code), bytesOut: response.headers[.contentLength].flatMap { Int64($0) })
+        let bytesOut = response.headers[.contentLength].flatMap { Int64($0) }
+        let status = Int(response.status.code)
+        metrics.record(
+            listener: "website",
+            operation: record.operation,
+            status: status,
+            bytesIn: record.bytesIn,
+            bytesOut: bytesOut,
+            elapsed: ContinuousClock.now - record.started
+        )
+        auditLog?.record(record, status: status, bytesOut: bytesOut)
         return response
     }
 
@@ -132,9 +143,18 @@ struct WebsiteResponder: HTTPResponder {
         return Response(status: status, headers: headers, body: body)
     }
 
-    static func make(host: String, port: Int, storage: any ObjectStorage, auditLog: AuditLog?, logger: Logger) -> some ApplicationProtocol {
+    static func make(
+        host: String,
+        port: Int,
+        storage: any ObjectStorage,
+        metrics: RequestMetrics,
+        auditLog: AuditLog?,
+        logger: Logger
+    )
+        -> some ApplicationProtocol
+    {
         Application(
-            responder: WebsiteResponder(storage: storage, logger: logger, auditLog: auditLog),
+            responder: WebsiteResponder(storage: storage, logger: logger, metrics: metrics, auditLog: auditLog),
             configuration: .init(address: .hostname(host, port: port), serverName: "Strata-website"),
             onServerRunning: { channel in
                 logger.notice("Strata website endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (bucket by Host header)")

@@ -411,3 +411,20 @@ extension FileSystemStore {
         return out
     }
 }
+
+extension FileSystemStore {
+    /// In-progress multipart uploads across every bucket (for metrics): one directory read per top-level bucket.
+    public func openUploadCount() -> Int {
+        var count = 0
+        for bucket in (try? listBuckets()) ?? [] {
+            guard let uploads = try? uploadsDirectory(bucket.name, create: false) else { continue }
+            try? Sys.forEachEntry(uploads.fd) { cName, type in
+                if type == .directory || type == .unknown, String(cString: cName).hasSuffix(options.multipartSuffix) { count += 1 }
+            }
+        }
+        return count
+    }
+
+    /// Directories whose sorted names the listing index keeps, and the bytes they take.
+    public var listingIndexUsage: (directories: Int, bytes: Int) { directoryIndex.usage }
+}
