@@ -158,3 +158,22 @@ def test_admin_cli_tables_and_json(admin):
     wrong = subprocess.run([STRATA_BIN, "admin", "buckets", "list"], capture_output=True, text=True,
                            env={**env, "STRATA_ADMIN_TOKEN": "nope"})
     assert wrong.returncode != 0 and "403" in wrong.stderr
+
+
+def test_token_from_a_file_and_seed_metrics_path(start_server, tmp_path):
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("token-from-file\n")
+    server = start_server(conf=[f"strata.admin.web.token.file={token_file}"])
+    api = f"{server.admin_endpoint}/v1/s3/strata/buckets"
+    assert requests.get(api, headers={"X-Auth-Token": "token-from-file"}, timeout=30).json() == []
+    assert requests.get(api, headers={"X-Auth-Token": "token-from-fil"}, timeout=30).status_code == 403
+    assert requests.get(server.admin_endpoint + "/v1/s3/metrics", timeout=30).text.startswith("# ")
+    # Client mistakes are never 500: unknown methods, bad names, empty bodies.
+    assert requests.post(api, headers={"X-Auth-Token": "token-from-file"}, timeout=30).status_code == 400
+    assert requests.head(api + "/Bad..Name", headers={"X-Auth-Token": "token-from-file"}, timeout=30).status_code in (400, 404)
+    assert requests.patch(api, headers={"X-Auth-Token": "token-from-file"}, timeout=30).status_code in (404, 405)
+    missing = tmp_path / "no-such-token-file"
+    failed = subprocess.run([STRATA_BIN, "serve", "--root", str(tmp_path), "--port", "0", "--conf", f"strata.admin.web.token.file={missing}",
+                             "--conf", "strata.admin.web.port=0", "--conf", "strata.website.web.enabled=false"],
+                            capture_output=True, text=True, timeout=60)
+    assert failed.returncode != 0 and "admin token file" in failed.stderr + failed.stdout

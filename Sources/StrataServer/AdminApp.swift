@@ -38,12 +38,15 @@ enum AdminApp {
                 return AdminAPI.json(["Status": "unavailable", "Error": "\(error)"], status: .serviceUnavailable)
             }
         }
-        router.get("metrics") { _, _ -> Response in
-            Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: await metricsText(requests, local, tiering)))
-            )
+        // `/metrics` for Prometheus' default path, `/v1/s3/metrics` as in the seed's endpoint table.
+        for path in ["metrics", "v1/s3/metrics"] {
+            router.get(RouterPath(path)) { _, _ -> Response in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: await metricsText(requests, local, tiering)))
+                )
+            }
         }
         if let api { routes(api, on: router) }
         return Application(
