@@ -87,6 +87,8 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     case serviceUnavailable = "ServiceUnavailable"
     case slowDown = "SlowDown"
     case xAmzContentSHA256Mismatch = "XAmzContentSHA256Mismatch"
+    case invalidToken = "InvalidToken"
+    case expiredToken = "ExpiredToken"
     case insufficientStorage = "InsufficientStorage"
 
     public var status: Int {
@@ -171,6 +173,8 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
         case .serviceUnavailable: "Please reduce your request rate."
         case .slowDown: "Please reduce your request rate."
         case .xAmzContentSHA256Mismatch: "The provided 'x-amz-content-sha256' header does not match what was computed."
+        case .invalidToken: "The provided token is malformed or otherwise invalid."
+        case .expiredToken: "The provided token has expired."
         case .insufficientStorage: "There is not enough free space on the server to store the object."
         }
     }

@@ -641,6 +641,20 @@ public enum Keys {
         secret: true,
         "Secret of the administrator credential (also STRATA_ADMIN_SECRET_KEY). Never printed or logged."
     )
+    public static let stsEnabled = PropertyKey(
+        "strata.sts.enabled",
+        type: .boolean,
+        default: "false",
+        "Answer STS AssumeRoleWithWebIdentity on the S3 listener: tokens of the providers in strata.sts.config.file become temporary "
+            + "credentials with their role's bucket grants."
+    )
+    public static let stsConfigFile = PropertyKey(
+        "strata.sts.config.file",
+        type: .string,
+        default: "",
+        "JSON file of trusted identity providers (issuer, audiences, optional jwks_file) and roles (arn, issuer, claim conditions, "
+            + "grants, max_session_seconds); re-read when it changes."
+    )
     public static let enforceRegion = PropertyKey(
         "strata.s3.auth.region.enforced",
         type: .boolean,
@@ -694,7 +708,8 @@ public enum Keys {
         upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, cacheQuota,
         cacheEvictionInterval, asyncWorkers, asyncMaxBackoff,
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
-        authMode, restAuthentication, restAuthenticator, adminAccessKey, adminSecretKey, enforceRegion, clockSkew, anonymousAccess, anonymousUser,
+        authMode, restAuthentication, restAuthenticator, adminAccessKey, adminSecretKey, stsEnabled, stsConfigFile, enforceRegion, clockSkew,
+        anonymousAccess, anonymousUser,
         superuser, region,
         authenticationType, permissionEnabled, permissionUmask, permissionSupergroup, posixOwnership, groupMappingFile,
     ]

@@ -45,8 +45,13 @@ struct Authenticator: Sendable {
     let clockSkewSeconds: Int64
     /// Unsigned requests act as this user on what public canned ACLs opened; nil refuses them.
     var anonymousUser: String?
+    /// Temporary credentials from AssumeRoleWithWebIdentity, when the STS is on: their sealer and the roles they
+    /// act under (a removed role ends its sessions).
+    var sessions: SessionSealer? = nil
+    var roles: STSConfigurationFile? = nil
 
-    func lookup(_ accessKey: String) throws(S3Error) -> Credential {
+    func lookup(_ accessKey: String, sessionToken: String? = nil, now: Int64 = Int64(Date().timeIntervalSince1970)) throws(S3Error) -> Credential {
+        if let sessionToken, accessKey.hasPrefix("ASIA") { return try session(accessKey, sessionToken, now: now) }
         if let admin, admin.accessKey == accessKey { return admin }
         guard let credential = credentials.lookup(accessKey) else {
             throw S3Error(
@@ -55,6 +60,19 @@ struct Authenticator: Sendable {
                 details: [("AWSAccessKeyId", accessKey)]
             )
         }
+        return credential
+    }
+
+    /// A temporary credential: the sealed token proves the key and yields its secret; the role it names gives its grants.
+    private func session(_ accessKey: String, _ token: String, now: Int64) throws(S3Error) -> Credential {
+        guard let sessions, let roles else { throw S3Error(.invalidToken, "This server issues no temporary credentials.") }
+        let (session, secret) = try sessions.open(token: token, accessKey: accessKey)
+        guard session.expires > now else { throw S3Error(.expiredToken) }
+        guard let role = roles.current.role(arn: session.role) else {
+            throw S3Error(.accessDenied, "The role \(session.role) of this session no longer exists.")
+        }
+        var credential = Credential(accessKey: accessKey, secretKey: secret, user: "\(role.name)/\(session.sessionName)", buckets: role.grants)
+        credential.sessionRole = role.arn
         return credential
     }
 
@@ -146,7 +164,7 @@ struct Authenticator: Sendable {
 
     private func verifyV4Header(_ request: Request, _ target: S3Target, _ header: String, now: Int64) throws(S3Error) -> Identity {
         let parsed = try SigV4Credential.parse(authorization: header)
-        let credential = try lookup(parsed.accessKey)
+        let credential = try lookup(parsed.accessKey, sessionToken: request.headers[named: "x-amz-security-token"], now: now)
         // X-Amz-Date, or else the Date header (an HTTP date), which is signed in X-Amz-Date's form.
         let amzDate: String
         let requestTime: Int64
@@ -219,7 +237,8 @@ struct Authenticator: Sendable {
         let presigned = try PresignedV4.parse(q)
         let parsed = presigned.credential
         try checkScope(parsed, amzDate: presigned.amzDate)
-        let credential = try lookup(parsed.accessKey)
+        let token = q["X-Amz-Security-Token"] ?? request.headers[named: "x-amz-security-token"]
+        let credential = try lookup(parsed.accessKey, sessionToken: token, now: now)
         if now > presigned.requestTime + presigned.expires {
             throw S3Error(.accessDenied, "Request has expired", details: [("X-Amz-Expires", "\(presigned.expires)")])
         }
@@ -257,13 +276,19 @@ struct Authenticator: Sendable {
         return raw.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
     }
 
-    private func v2StringToSign(_ request: Request, _ target: S3Target, dateOrExpires: String, path: String? = nil) -> String {
+    private func v2StringToSign(
+        _ request: Request,
+        _ target: S3Target,
+        dateOrExpires: String,
+        path: String? = nil,
+        extraHeaders: [(name: String, value: String)] = []
+    ) -> String {
         SigV2.stringToSign(
             method: request.method.rawValue,
             contentMD5: request.headers[named: "content-md5"] ?? "",
             contentType: request.headers[.contentType] ?? "",
             dateOrExpires: dateOrExpires,
-            headers: headerPairs(request),
+            headers: headerPairs(request) + extraHeaders,
             rawPath: path ?? rawPath(request),
             query: target.query.items
         )
@@ -271,12 +296,19 @@ struct Authenticator: Sendable {
 
     /// Whether `signature` signs the request. A bucket's own resource is `/bucket/` in V2 (botocore signs that for a
     /// path-style `/bucket`), so both spellings of a bucket-level path are accepted; they name the same resource.
-    private func v2Matches(_ request: Request, _ target: S3Target, dateOrExpires: String, secret: String, signature: String) -> (Bool, String) {
-        let toSign = v2StringToSign(request, target, dateOrExpires: dateOrExpires)
+    private func v2Matches(
+        _ request: Request,
+        _ target: S3Target,
+        dateOrExpires: String,
+        secret: String,
+        signature: String,
+        extraHeaders: [(name: String, value: String)] = []
+    ) -> (Bool, String) {
+        let toSign = v2StringToSign(request, target, dateOrExpires: dateOrExpires, extraHeaders: extraHeaders)
         if SigV4.constantTimeEquals(SigV2.signature(secret: secret, stringToSign: toSign), signature) { return (true, toSign) }
         let path = rawPath(request)
         guard target.bucket != nil, target.key == nil, !path.hasSuffix("/") else { return (false, toSign) }
-        let alternative = v2StringToSign(request, target, dateOrExpires: dateOrExpires, path: path + "/")
+        let alternative = v2StringToSign(request, target, dateOrExpires: dateOrExpires, path: path + "/", extraHeaders: extraHeaders)
         return (SigV4.constantTimeEquals(SigV2.signature(secret: secret, stringToSign: alternative), signature), toSign)
     }
 
@@ -284,7 +316,7 @@ struct Authenticator: Sendable {
         let authorization = try SigV2Authorization.parse(header: header)
         let accessKey = authorization.accessKey
         let signature = authorization.signature
-        let credential = try lookup(accessKey)
+        let credential = try lookup(accessKey, sessionToken: request.headers[named: "x-amz-security-token"], now: now)
         let amzDate = request.headers[named: "x-amz-date"]
         // A date before 1970 is no valid request date (AWS: AccessDenied, not RequestTimeTooSkewed).
         guard let dateText = amzDate ?? request.headers[named: "date"], let requestTime = HTTPDate.parse(dateText), requestTime >= 0 else {
@@ -309,9 +341,18 @@ struct Authenticator: Sendable {
         let signature = presigned.signature
         let expires = presigned.expires
         let expiresText = target.query["Expires"] ?? ""
-        let credential = try lookup(accessKey)
+        let token = target.query["x-amz-security-token"]
+        let credential = try lookup(accessKey, sessionToken: token, now: now)
         if now > expires { throw S3Error(.accessDenied, "Request has expired", details: [("Expires", HTTPDate.iso8601(seconds: expires))]) }
-        let (matches, toSign) = v2Matches(request, target, dateOrExpires: expiresText, secret: credential.secretKey, signature: signature)
+        // A presigned V2 URL signs its security token as an x-amz header, then carries it in the query.
+        let (matches, toSign) = v2Matches(
+            request,
+            target,
+            dateOrExpires: expiresText,
+            secret: credential.secretKey,
+            signature: signature,
+            extraHeaders: token.map { [(name: "x-amz-security-token", value: $0)] } ?? []
+        )
         guard matches else { throw mismatch(toSign, "", accessKey: accessKey) }
         return identity(credential, payload: .none)
     }

@@ -194,11 +194,12 @@ extension S3Responder {
     /// that bypasses it); DeleteObjects works it out once for all its keys.
     func checkedCaller(_ call: S3Call) -> Caller? {
         guard settings.permissions.enabled else { return nil }
-        // A key scoped to buckets acts by its grants: the owner grant (the admin API's bucket users) is full control there.
-        if call.identity.credential?.buckets != nil, let bucket = call.target.bucket,
-            access(call.identity, bucket: bucket, owner: nil) == .owner
-        {
-            return nil
+        // Temporary credentials act by their role's grants, and a key with the owner grant on the bucket (the admin
+        // API's bucket users) has full control there: `authorize` checked both, the mode bits do not narrow them.
+        // Other scoped keys act as their user, whom the mode bits still govern.
+        if let credential = call.identity.credential {
+            if credential.sessionRole != nil { return nil }
+            if credential.buckets != nil, let bucket = call.target.bucket, access(call.identity, bucket: bucket, owner: nil) == .owner { return nil }
         }
         let caller = caller(call.identity)
         return caller.bypassesChecks ? nil : caller

@@ -27,6 +27,8 @@ struct S3Responder: HTTPResponder {
     let accessLog: AccessLog?
     /// Nil when the audit log is off.
     var auditLog: AuditLog? = nil
+    /// AssumeRoleWithWebIdentity, when the STS is on.
+    var sts: STSService? = nil
 
     func respond(to request: Request, context: Context) async throws -> Response {
         var record = RequestRecord(listener: "s3", request: request, channel: context.channel)
@@ -36,6 +38,10 @@ struct S3Responder: HTTPResponder {
         let bodyProgress = BodyProgress()
         do {
             let target = try S3Target(rawTarget: request.head.path ?? "/")
+            if let sts, STSService.isSTSRequest(request, target) {
+                record.operation = "AssumeRoleWithWebIdentity"
+                return finish(await sts.handle(request, target, requestID: requestID), record)
+            }
             record.bucket = target.bucket ?? ""
             record.key = target.key ?? ""
             let operation = S3Router.route(

@@ -76,6 +76,7 @@ public enum StrataApp {
         }
 
         let credentials = CredentialStore(root: store.rootPath)
+        let sts = try makeSTS(configuration, root: store.rootPath)
         var authenticator: Authenticator?
         if configuration.signaturesRequired {
             let adminKey = configuration.string(Keys.adminAccessKey)
@@ -89,7 +90,9 @@ public enum StrataApp {
                 region: settings.region,
                 enforceRegion: configuration.bool(Keys.enforceRegion),
                 clockSkewSeconds: configuration.durationMilliseconds(Keys.clockSkew) / 1000,
-                anonymousUser: settings.anonymousAccess && settings.permissions.enabled ? settings.anonymousUser : nil
+                anonymousUser: settings.anonymousAccess && settings.permissions.enabled ? settings.anonymousUser : nil,
+                sessions: sts?.sealer,
+                roles: sts?.configuration
             )
             logger.info("SIGV4 authentication: signatures are verified against \(store.rootPath)/.strata/credentials.json")
         }
@@ -119,7 +122,8 @@ public enum StrataApp {
             authenticator: authenticator,
             requestMetrics: requestMetrics,
             accessLog: accessLog,
-            auditLog: auditLog
+            auditLog: auditLog,
+            sts: sts
         )
         let app = Application(
             responder: responder,
@@ -219,6 +223,20 @@ public enum StrataApp {
             websitePort: config.bool(Keys.websiteEnabled) ? config.int(Keys.websitePort) : nil,
             tiering: tiering
         )
+    }
+
+    /// The STS, when `strata.sts.enabled`: its configuration must parse at start-up.
+    static func makeSTS(_ config: Configuration, root: String) throws -> STSService? {
+        guard config.bool(Keys.stsEnabled) else { return nil }
+        let path = config.string(Keys.stsConfigFile)
+        guard !path.isEmpty else { throw StartupError(description: "strata.sts.enabled needs strata.sts.config.file") }
+        let file: STSConfigurationFile
+        do {
+            file = try STSConfigurationFile(path: path)
+        } catch {
+            throw StartupError(description: "cannot read the STS configuration \(path): \(error)")
+        }
+        return STSService(configuration: file, verifier: WebIdentityVerifier(), sealer: try SessionSealer.load(root: root))
     }
 
     struct StartupError: Error, CustomStringConvertible {

@@ -28,6 +28,8 @@ public struct Credential: Codable, Sendable, Equatable {
     public var buckets: [String: BucketGrant]?
     /// When the key was made (seconds since 1970); nil for keys from before it was recorded.
     public var createdAt: Int64?
+    /// The role of a temporary credential (AssumeRoleWithWebIdentity); never stored.
+    public var sessionRole: String?
 
     public init(accessKey: String, secretKey: String, user: String, buckets: [String: BucketGrant]? = nil, createdAt: Int64? = nil) {
         self.accessKey = accessKey

@@ -1,0 +1,124 @@
+import Foundation
+import StrataStore
+import Synchronization
+
+/// Trusted identity providers and the roles their tokens may assume (`strata.sts.config.file`), re-read when the
+/// file changes so that a removed role stops its sessions at once.
+struct STSConfiguration: Sendable, Equatable {
+    struct Provider: Sendable, Equatable {
+        var issuer: String
+        var audiences: [String]
+        /// A local JWKS file for air-gapped sites; nil: OpenID discovery at the issuer.
+        var jwksFile: String?
+    }
+
+    struct Role: Sendable, Equatable {
+        var arn: String
+        var issuer: String
+        /// Claim name to a pattern (`*` matches any run of characters); a list claim matches when one element does.
+        var conditions: [String: String]
+        var grants: [String: BucketGrant]
+        var maxSessionSeconds: Int
+
+        /// The last part of the ARN (`analytics` of `arn:aws:iam::0:role/analytics`).
+        var name: String { arn.split(separator: "/").last.map(String.init) ?? arn }
+    }
+
+    var providers: [Provider]
+    var roles: [Role]
+
+    func provider(issuer: String) -> Provider? { providers.first { $0.issuer == issuer } }
+    func role(arn: String) -> Role? { roles.first { $0.arn == arn } }
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func parse(_ data: Data) throws -> STSConfiguration {
+        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Invalid(description: "not a JSON object") }
+        var providers: [Provider] = []
+        for (index, item) in (root["providers"] as? [[String: Any]] ?? []).enumerated() {
+            guard let issuer = item["issuer"] as? String, !issuer.isEmpty else { throw Invalid(description: "providers[\(index)] needs an issuer") }
+            let audiences = item["audiences"] as? [String] ?? []
+            guard !audiences.isEmpty else { throw Invalid(description: "providers[\(index)] needs at least one audience") }
+            providers.append(Provider(issuer: issuer, audiences: audiences, jwksFile: item["jwks_file"] as? String))
+        }
+        var roles: [Role] = []
+        for (index, item) in (root["roles"] as? [[String: Any]] ?? []).enumerated() {
+            guard let arn = item["arn"] as? String, let issuer = item["issuer"] as? String else {
+                throw Invalid(description: "roles[\(index)] needs an arn and an issuer")
+            }
+            var grants: [String: BucketGrant] = [:]
+            for (bucket, grant) in item["grants"] as? [String: String] ?? [:] {
+                guard let parsed = BucketGrant(rawValue: grant) else {
+                    throw Invalid(description: "roles[\(index)]: grant \(grant) is not read, write or owner")
+                }
+                grants[bucket] = parsed
+            }
+            let conditions = (item["conditions"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+            let maxSeconds = item["max_session_seconds"] as? Int ?? 3600
+            guard (900...43_200).contains(maxSeconds) else { throw Invalid(description: "roles[\(index)]: max_session_seconds must be 900 to 43200") }
+            roles.append(Role(arn: arn, issuer: issuer, conditions: conditions, grants: grants, maxSessionSeconds: maxSeconds))
+        }
+        return STSConfiguration(providers: providers, roles: roles)
+    }
+
+    /// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+    static func matches(_ text: String, _ pattern: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { return text == pattern }
+        var rest = Substring(text)
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for part in parts.dropFirst().dropLast() where !part.isEmpty {
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return rest.hasSuffix(parts.last!) && rest.count >= parts.last!.count
+    }
+}
+
+/// The configuration file, re-read (at most every 200 ms) when its modification time or inode changes. A file that
+/// stops parsing keeps the last good configuration and is reported once.
+final class STSConfigurationFile: Sendable {
+    let path: String
+    private struct Cache {
+        var configuration = STSConfiguration(providers: [], roles: [])
+        var stamp: [Int64] = []
+        var checked: ContinuousClock.Instant?
+    }
+    private let cache = Mutex(Cache())
+
+    init(path: String) throws {
+        self.path = path
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let configuration = try STSConfiguration.parse(data)
+        cache.withLock {
+            $0.configuration = configuration
+            $0.stamp = Self.stamp(path)
+        }
+    }
+
+    static func stamp(_ path: String) -> [Int64] {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return [] }
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return [
+            Int64(modified * 1_000_000_000), (attributes[.systemFileNumber] as? NSNumber)?.int64Value ?? 0,
+            (attributes[.size] as? NSNumber)?.int64Value ?? 0,
+        ]
+    }
+
+    var current: STSConfiguration {
+        cache.withLock { cache in
+            let now = ContinuousClock.now
+            if let checked = cache.checked, now - checked < .milliseconds(200) { return cache.configuration }
+            cache.checked = now
+            let stamp = Self.stamp(path)
+            if stamp != cache.stamp, let data = try? Data(contentsOf: URL(fileURLWithPath: path)), let parsed = try? STSConfiguration.parse(data) {
+                cache.configuration = parsed
+                cache.stamp = stamp
+            }
+            return cache.configuration
+        }
+    }
+}

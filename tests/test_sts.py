@@ -1,0 +1,212 @@
+"""STS AssumeRoleWithWebIdentity: a token from a real OIDC provider on loopback becomes temporary credentials with
+exactly its role's grants; boto3 and aws-cli configured the standard way use them; every refusal has STS's error."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import boto3
+import botocore
+import pytest
+import requests
+from botocore.config import Config
+
+from conftest import STRATA_BIN, error_code
+from oidc_provider import OIDCProvider
+
+ADMIN = ("STSADMINKEY", "sts-admin-secret-0123456789")
+ROLE = "arn:aws:iam::000000000000:role/analytics"
+NS = {"sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
+
+
+@pytest.fixture
+def idp():
+    provider = OIDCProvider()
+    yield provider
+    provider.stop()
+
+
+def write_config(path, idp, roles=None):
+    roles = roles if roles is not None else [
+        {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": "job-*"}, "grants": {"datasets": "read", "scratch": "write"},
+         "max_session_seconds": 3600}]
+    path.write_text(json.dumps({"providers": [{"issuer": idp.issuer, "audiences": ["strata"], "jwks_file": None}], "roles": roles}))
+
+
+@pytest.fixture
+def sts_server(start_server, tmp_path, idp):
+    root = tmp_path / "root"
+    root.mkdir()
+    config = tmp_path / "sts.json"
+    write_config(config, idp)
+    conf = ["strata.s3.auth.mode=SIGV4", "strata.sts.enabled=true", f"strata.sts.config.file={config}"]
+    env = {"STRATA_ADMIN_ACCESS_KEY": ADMIN[0], "STRATA_ADMIN_SECRET_KEY": ADMIN[1]}
+    server = start_server(root=root, conf=conf, env=env)
+    admin = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=ADMIN[0], aws_secret_access_key=ADMIN[1],
+                         config=Config(s3={"addressing_style": "path"}))
+    for bucket in ("datasets", "scratch", "private"):
+        admin.create_bucket(Bucket=bucket)
+    admin.put_object(Bucket="datasets", Key="table.parquet", Body=b"columns")
+    server.sts_config, server.conf, server.env = config, conf, env
+    return server
+
+
+def assume(server, token, role=ROLE, duration=None, method="POST"):
+    params = {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleArn": role, "RoleSessionName": "nightly-job",
+              "WebIdentityToken": token}
+    if duration is not None:
+        params["DurationSeconds"] = str(duration)
+    if method == "POST":
+        return requests.post(server.endpoint + "/", data=params, timeout=30)
+    return requests.get(server.endpoint + "/", params=params, timeout=30)
+
+
+def sts_code(response):
+    return ET.fromstring(response.content).find("sts:Error/sts:Code", NS).text
+
+
+def credentials(response):
+    creds = ET.fromstring(response.content).find("sts:AssumeRoleWithWebIdentityResult/sts:Credentials", NS)
+    return {name: creds.find(f"sts:{name}", NS).text for name in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")}
+
+
+def session_client(server, creds):
+    return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+def test_assume_role_and_grants(sts_server, idp):
+    for kid, method in (("rsa-1", "POST"), ("ec-1", "GET")):
+        r = assume(sts_server, idp.token(kid=kid), method=method)
+        assert r.status_code == 200, r.text
+        result = ET.fromstring(r.content).find("sts:AssumeRoleWithWebIdentityResult", NS)
+        assert result.find("sts:SubjectFromWebIdentityToken", NS).text == "job-42"
+        assert result.find("sts:Provider", NS).text == idp.issuer and result.find("sts:Audience", NS).text == "strata"
+        assert result.find("sts:AssumedRoleUser/sts:Arn", NS).text.endswith("assumed-role/analytics/nightly-job")
+        s3 = session_client(sts_server, credentials(r))
+        assert s3.get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
+        s3.put_object(Bucket="scratch", Key=f"out-{kid}", Body=b"result")
+        for call in (lambda: s3.put_object(Bucket="datasets", Key="x", Body=b"no"), lambda: s3.get_object(Bucket="private", Key="x"),
+                     lambda: s3.delete_bucket(Bucket="scratch")):
+            with pytest.raises(botocore.exceptions.ClientError) as e:
+                call()
+            assert error_code(e) == "AccessDenied"
+    # Presigned URLs made with temporary credentials (SigV2 and SigV4) carry the token and work until the session ends.
+    client = session_client(sts_server, credentials(assume(sts_server, idp.token())))
+    v4 = boto3.client("s3", endpoint_url=sts_server.endpoint, region_name="us-east-1", aws_access_key_id=client._request_signer._credentials.access_key,
+                      aws_secret_access_key=client._request_signer._credentials.secret_key,
+                      aws_session_token=client._request_signer._credentials.token,
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    for signer in (client, v4):
+        url = signer.generate_presigned_url("get_object", Params={"Bucket": "datasets", "Key": "table.parquet"})
+        assert "security-token" in url.lower()
+        got = requests.get(url, timeout=30)
+        assert got.content == b"columns", got.text
+
+
+def test_boto3_and_aws_cli_with_a_token_file(sts_server, idp, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(idp.token())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ROLE_ARN": ROLE, "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file), "AWS_ROLE_SESSION_NAME": "ci-job",
+                "AWS_ENDPOINT_URL_STS": sts_server.endpoint, "AWS_ENDPOINT_URL_S3": sts_server.endpoint, "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                # aws-cli caches assumed-role credentials under ~/.aws/cli/cache: a fresh home keeps earlier runs' out.
+                "HOME": str(tmp_path)})
+    script = ("import boto3\nfrom botocore.config import Config\n"
+              "s3 = boto3.client('s3', config=Config(s3={'addressing_style': 'path'}))\n"
+              "print(s3.get_object(Bucket='datasets', Key='table.parquet')['Body'].read().decode())\n"
+              "s3.put_object(Bucket='scratch', Key='from-boto3', Body=b'ok')\n")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "columns", out.stderr
+    aws = os.path.join(os.path.dirname(sys.executable), "aws")
+    aws = aws if os.path.exists(aws) else "aws"
+    listed = subprocess.run([aws, "s3", "ls", "s3://scratch/"], env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and "from-boto3" in listed.stdout, listed.stderr
+    refused = subprocess.run([aws, "s3", "cp", str(token_file), "s3://datasets/nope"], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "AccessDenied" in refused.stderr
+
+
+def forge(token, payload_change=None, header_change=None, key=None):
+    header, payload, signature = token.split(".")
+    def decode(part):
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    def encode(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+    h, p = decode(header), decode(payload)
+    if header_change:
+        h.update(header_change)
+    if payload_change:
+        p.update(payload_change)
+    signing_input = f"{encode(h)}.{encode(p)}"
+    if key is not None:
+        signature = base64.urlsafe_b64encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+    elif h.get("alg") == "none":
+        signature = ""
+    return f"{signing_input}.{signature}"
+
+
+def test_refusals_with_sts_errors(sts_server, idp):
+    now = int(time.time())
+    public_pem = idp.keys["rsa-1"][1].public_key().public_bytes(
+        __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.PEM,
+        __import__("cryptography.hazmat.primitives.serialization", fromlist=["PublicFormat"]).PublicFormat.SubjectPublicKeyInfo)
+    idp.add_key("rsa-unpublished", "RS256")
+    unpublished = idp.token(kid="rsa-unpublished")
+    del idp.keys["rsa-unpublished"]
+    cases = [
+        (idp.token(lifetime=-600), "ExpiredTokenException"),
+        (idp.token(nbf=now + 3600), "InvalidIdentityToken"),
+        (idp.token(aud="someone-else"), "InvalidIdentityToken"),
+        (idp.token(iss="https://evil.example"), "InvalidIdentityToken"),
+        (unpublished, "InvalidIdentityToken"),
+        (forge(idp.token(), payload_change={"sub": "job-admin"}), "InvalidIdentityToken"),
+        (forge(idp.token(), header_change={"alg": "none"}), "InvalidIdentityToken"),
+        (forge(idp.token(), header_change={"alg": "HS256"}, key=public_pem), "InvalidIdentityToken"),
+        ("not.a.jwt", "InvalidIdentityToken"),
+    ]
+    for token, code in cases:
+        r = assume(sts_server, token)
+        assert r.status_code == 400 and sts_code(r) == code, (code, r.text)
+    r = assume(sts_server, idp.token(sub="intern-7"))
+    assert r.status_code == 403 and sts_code(r) == "AccessDenied"
+    r = assume(sts_server, idp.token(), role="arn:aws:iam::000000000000:role/none")
+    assert r.status_code == 403 and sts_code(r) == "AccessDenied"
+    r = assume(sts_server, idp.token(), duration=7200)
+    assert r.status_code == 400 and sts_code(r) == "ValidationError"
+    r = requests.post(sts_server.endpoint + "/", data={"Action": "AssumeRoleWithWebIdentity", "RoleArn": ROLE}, timeout=30)
+    assert r.status_code == 400 and sts_code(r) == "MissingParameter"
+
+
+def test_sessions_survive_restart_and_end_with_role_or_expiry(sts_server, idp, start_server):
+    creds = credentials(assume(sts_server, idp.token()))
+    sts_server.stop()
+    again = start_server(root=sts_server.root, conf=sts_server.conf, env=sts_server.env)
+    s3 = session_client(again, creds)
+    assert s3.get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
+    # An expired session (sealed with the root's key, as the server would have made it an hour ago).
+    key = open(os.path.join(sts_server.root, ".strata", "sts.key"), "rb").read()
+    body = base64.urlsafe_b64encode(json.dumps({"ak": "ASIAEXPIREDSESSION01", "exp": int(time.time()) - 10, "name": "old", "role": ROLE,
+                                                "sub": "job-1", "v": 1}, separators=(",", ":"), sort_keys=True).encode()).rstrip(b"=").decode()
+    mac = base64.urlsafe_b64encode(hmac.new(key, ("token|" + body).encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+    secret = base64.b64encode(hmac.new(key, ("secret|" + body).encode(), hashlib.sha256).digest()).decode()[:40]
+    expired = session_client(again, {"AccessKeyId": "ASIAEXPIREDSESSION01", "SecretAccessKey": secret, "SessionToken": f"{body}.{mac}"})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        expired.list_objects_v2(Bucket="datasets")
+    assert error_code(e) == "ExpiredToken"
+    tampered = session_client(again, {**creds, "SessionToken": creds["SessionToken"][:-2] + "AA"})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        tampered.list_objects_v2(Bucket="datasets")
+    assert error_code(e) == "InvalidToken"
+    # Removing the role ends its sessions at once.
+    write_config(sts_server.sts_config, idp, roles=[])
+    time.sleep(0.3)  # the configuration file is re-read at most every 200 ms
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket="datasets", Key="table.parquet")
+    assert error_code(e) == "AccessDenied"
