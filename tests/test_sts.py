@@ -210,3 +210,33 @@ def test_sessions_survive_restart_and_end_with_role_or_expiry(sts_server, idp, s
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.get_object(Bucket="datasets", Key="table.parquet")
     assert error_code(e) == "AccessDenied"
+
+
+def test_roles_through_the_admin_api(start_server, tmp_path, idp):
+    config = tmp_path / "sts.json"
+    write_config(config, idp, roles=[])
+    root = tmp_path / "root-admin"
+    root.mkdir()
+    server = start_server(root=root, conf=["strata.s3.auth.mode=SIGV4", "strata.sts.enabled=true", f"strata.sts.config.file={config}",
+                                           "strata.admin.web.token=roles-token"],
+                          env={"STRATA_ADMIN_ACCESS_KEY": ADMIN[0], "STRATA_ADMIN_SECRET_KEY": ADMIN[1]})
+    api = f"{server.admin_endpoint}/v1/s3/strata/sts/roles"
+    headers = {"X-Auth-Token": "roles-token"}
+    boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=ADMIN[0], aws_secret_access_key=ADMIN[1],
+                 config=Config(s3={"addressing_style": "path"})).create_bucket(Bucket="reports")
+    assert assume(server, idp.token()).status_code == 403  # no role yet
+    role = {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": "job-*"}, "grants": {"reports": "write"}, "max_session_seconds": 900}
+    assert requests.put(api, json=role, headers=headers, timeout=30).status_code == 200
+    assert requests.put(api, json={**role, "grants": {"reports": "superuser"}}, headers=headers, timeout=30).status_code == 400
+    assert [r["arn"] for r in requests.get(api, headers=headers, timeout=30).json()] == [ROLE]
+    time.sleep(0.3)
+    r = assume(server, idp.token(), duration=900)
+    assert r.status_code == 200, r.text
+    s3 = session_client(server, credentials(r))
+    s3.put_object(Bucket="reports", Key="r.csv", Body=b"1")
+    assert requests.delete(api, params={"arn": ROLE}, headers=headers, timeout=30).status_code == 200
+    assert requests.delete(api, params={"arn": ROLE}, headers=headers, timeout=30).status_code == 404
+    time.sleep(0.3)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket="reports", Key="r2.csv", Body=b"2")
+    assert error_code(e) == "AccessDenied"

@@ -484,6 +484,38 @@ public enum Keys {
         default: "64",
         "Maximum concurrent connections to the upstream."
     )
+    public static let upstreamSTSEndpoint = PropertyKey(
+        "strata.underfs.s3.sts.endpoint",
+        type: .string,
+        default: "",
+        "The upstream's STS endpoint: tiering then signs with temporary credentials from AssumeRoleWithWebIdentity, exchanged for a "
+            + "token from this server's own OIDC issuer (strata.oidc.issuer.enabled), instead of a stored access key."
+    )
+    public static let upstreamSTSRole = PropertyKey(
+        "strata.underfs.s3.sts.role",
+        type: .string,
+        default: "",
+        "The role ARN tiering assumes at the upstream's STS."
+    )
+    public static let upstreamSTSAudience = PropertyKey(
+        "strata.underfs.s3.sts.audience",
+        type: .string,
+        default: "sts",
+        "The audience of the tokens this server signs for the upstream's STS."
+    )
+    public static let oidcIssuerEnabled = PropertyKey(
+        "strata.oidc.issuer.enabled",
+        type: .boolean,
+        default: "false",
+        "Act as an OpenID Connect issuer: /.well-known/openid-configuration and /.well-known/jwks.json on the S3 listener, with an "
+            + "ES256 key made at first start under the root (.strata/oidc-keys.json, mode 0600)."
+    )
+    public static let oidcIssuerURL = PropertyKey(
+        "strata.oidc.issuer.url",
+        type: .string,
+        default: "",
+        "This issuer's URL as its tokens and discovery document name it (how others reach the S3 listener, e.g. https://strata.example)."
+    )
     public static let readType = PropertyKey(
         "strata.user.file.readtype.default",
         alluxio: "alluxio.user.file.readtype.default",
@@ -705,7 +737,9 @@ public enum Keys {
         multipartSuffix, minPartSize, completePoolSize, completeKeepalive, completeKeepaliveInterval,
         cleanerEnabled, cleanerTimeout, cleanerRetryCount, cleanerRetryDelay, cleanerPoolSize,
         upstreamEndpoint, upstreamRegion, upstreamAccessKey, upstreamSecretKey, upstreamPathStyle, upstreamTLSVerify,
-        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency, readType, metadataSyncInterval, rangeMissPolicy, cacheQuota,
+        upstreamConnectTimeout, upstreamRequestTimeout, upstreamConcurrency,
+        upstreamSTSEndpoint, upstreamSTSRole, upstreamSTSAudience, oidcIssuerEnabled, oidcIssuerURL, readType, metadataSyncInterval, rangeMissPolicy,
+        cacheQuota,
         cacheEvictionInterval, asyncWorkers, asyncMaxBackoff,
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
         authMode, restAuthentication, restAuthenticator, adminAccessKey, adminSecretKey, stsEnabled, stsConfigFile, enforceRegion, clockSkew,

@@ -22,11 +22,20 @@ struct AdminAPI: Sendable {
     let websitePort: Int?
     /// The read-through cache of a tiered store, for website cache invalidations.
     let tiering: TieredStorage?
+    /// This server's OIDC issuer, whose signing key the API rotates.
+    let issuer: OIDCIssuer?
+    /// The STS's providers and roles, whose roles the API manages.
+    var stsConfiguration: STSConfigurationFile? = nil
 
     /// An answer with a status and a message, as JSON; thrown by handlers and turned into a response once.
     struct Failure: Error {
         let status: HTTPResponse.Status
         let message: String
+    }
+
+    func stsFile() throws -> STSConfigurationFile {
+        guard let stsConfiguration else { throw Failure(status: .notFound, message: "The STS is not enabled.") }
+        return stsConfiguration
     }
 
     // MARK: Authentication

@@ -147,6 +147,53 @@ enum AdminApp {
             }
         )
         userRoutes(api, base: websites, on: router, guarded: guarded)
+
+        // STS roles, kept in strata.sts.config.file: list, create or replace by ARN, delete.
+        router.get(RouterPath("v1/s3/:account/sts/roles"), use: guarded { _, _ in AdminAPI.json(try api.stsFile().rolesDocument()) })
+        router.put(
+            RouterPath("v1/s3/:account/sts/roles"),
+            use: guarded { request, _ in
+                let role = try await AdminAPI.body(request)
+                guard let arn = role["arn"] as? String, !arn.isEmpty else {
+                    throw AdminAPI.Failure(status: .badRequest, message: "A role needs an arn.")
+                }
+                do {
+                    try api.stsFile().updateRoles { roles in
+                        roles.removeAll { $0["arn"] as? String == arn }
+                        roles.append(role)
+                    }
+                } catch let failure as AdminAPI.Failure {
+                    throw failure
+                } catch {
+                    throw AdminAPI.Failure(status: .badRequest, message: "The role is not valid: \(error)")
+                }
+                return AdminAPI.json(role)
+            }
+        )
+        router.delete(
+            RouterPath("v1/s3/:account/sts/roles"),
+            use: guarded { request, _ in
+                guard let arn = request.uri.queryParameters.get("arn") else {
+                    throw AdminAPI.Failure(status: .badRequest, message: "Name the role with ?arn=")
+                }
+                var found = false
+                try api.stsFile().updateRoles { roles in
+                    found = roles.contains { $0["arn"] as? String == arn }
+                    roles.removeAll { $0["arn"] as? String == arn }
+                }
+                guard found else { throw AdminAPI.Failure(status: .notFound, message: "No role \(arn).") }
+                return AdminAPI.json(["Deleted": arn])
+            }
+        )
+
+        // A new signing key for the OIDC issuer; the old one stays published until its tokens have expired.
+        router.post(
+            RouterPath("v1/s3/:account/oidc/keys"),
+            use: guarded { _, _ in
+                guard let issuer = api.issuer else { throw AdminAPI.Failure(status: .notFound, message: "The OIDC issuer is not enabled.") }
+                return AdminAPI.json(["Kid": try issuer.rotate()], status: .created)
+            }
+        )
     }
 
     /// Users bound to a bucket or to a website's bucket: the same endpoints under either.

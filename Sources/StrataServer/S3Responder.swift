@@ -29,6 +29,8 @@ struct S3Responder: HTTPResponder {
     var auditLog: AuditLog? = nil
     /// AssumeRoleWithWebIdentity, when the STS is on.
     var sts: STSService? = nil
+    /// Strata's own OIDC issuer, whose discovery document and key set this listener serves.
+    var issuer: OIDCIssuer? = nil
 
     func respond(to request: Request, context: Context) async throws -> Response {
         var record = RequestRecord(listener: "s3", request: request, channel: context.channel)
@@ -36,6 +38,11 @@ struct S3Responder: HTTPResponder {
         var resource = "/"
         var response: Response
         let bodyProgress = BodyProgress()
+        // Bucket names never start with a dot, so these paths are the issuer's.
+        if let issuer, request.method == .get, let path = request.head.path, path.hasPrefix("/.well-known/") {
+            record.operation = "OpenIDDiscovery"
+            return finish(Self.discovery(issuer, path: path), record)
+        }
         do {
             let target = try S3Target(rawTarget: request.head.path ?? "/")
             if let sts, STSService.isSTSRequest(request, target) {
@@ -76,6 +83,19 @@ struct S3Responder: HTTPResponder {
             await addCORSHeaders(&response, request, bucket: record.bucket, origin: origin)
         }
         return finish(response, record)
+    }
+
+    /// The issuer's discovery document and key set (JSON, cacheable for five minutes).
+    static func discovery(_ issuer: OIDCIssuer, path: String) -> Response {
+        let document: [String: Any]
+        switch path.split(separator: "?", maxSplits: 1).first ?? "" {
+        case "/.well-known/openid-configuration": document = issuer.discoveryDocument
+        case "/.well-known/jwks.json": document = issuer.keySet
+        default: return Responses.error(S3Error(.noSuchKey), requestID: "", resource: path, isHead: false)
+        }
+        var response = AdminAPI.json(document)
+        response.headers[.cacheControl] = "max-age=300"
+        return response
     }
 
     /// Identifies the caller, checks what it may do, and runs the handler.

@@ -122,3 +122,23 @@ final class STSConfigurationFile: Sendable {
         }
     }
 }
+
+extension STSConfigurationFile {
+    /// The roles as the file spells them (for the admin API).
+    func rolesDocument() throws -> [[String: Any]] {
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+        return root["roles"] as? [[String: Any]] ?? []
+    }
+
+    /// Rewrites the file with `change` applied to its roles, checking the result parses before it replaces the file
+    /// (atomically; every server on the root sees it at its next request).
+    func updateRoles(_ change: (inout [[String: Any]]) throws -> Void) throws {
+        var root = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+        var roles = root["roles"] as? [[String: Any]] ?? []
+        try change(&roles)
+        root["roles"] = roles
+        let data = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+        _ = try STSConfiguration.parse(data)
+        try DurableFile.replace(path, contents: Array(data), mode: 0o600)
+    }
+}

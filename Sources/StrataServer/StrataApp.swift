@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -102,7 +103,8 @@ public enum StrataApp {
             // Anyone may create a bucket and only its owner may delete it, unless the admin set the root otherwise.
             store.initializeRootPermission(Permission(owner: settings.superuser, group: settings.permissions.supergroup, mode: 0o1777))
         }
-        let tiered = try makeTieredStorage(configuration, local: local, logger: logger)
+        let issuer = try makeIssuer(configuration, root: store.rootPath)
+        let tiered = try makeTieredStorage(configuration, local: local, issuer: issuer, logger: logger)
         let storage: any ObjectStorage = override ?? tiered ?? local
         let requestMetrics = RequestMetrics()
         let accessLog = settings.accessLog ? AccessLog() : nil
@@ -123,7 +125,8 @@ public enum StrataApp {
             requestMetrics: requestMetrics,
             accessLog: accessLog,
             auditLog: auditLog,
-            sts: sts
+            sts: sts,
+            issuer: issuer
         )
         let app = Application(
             responder: responder,
@@ -168,7 +171,18 @@ public enum StrataApp {
                     requests: requestMetrics,
                     local: local,
                     tiering: tiered,
-                    api: try adminAPI(configuration, storage: storage, credentials: credentials, settings: settings, tiering: tiered),
+                    api: try adminAPI(
+                        configuration,
+                        storage: storage,
+                        credentials: credentials,
+                        settings: settings,
+                        tiering: tiered,
+                        issuer: issuer
+                    ).map {
+                        var api = $0
+                        api.stsConfiguration = sts?.configuration
+                        return api
+                    },
                     auditLog: auditLog,
                     logger: logger
                 )
@@ -200,7 +214,8 @@ public enum StrataApp {
         storage: any ObjectStorage,
         credentials: CredentialStore,
         settings: ServerSettings,
-        tiering: TieredStorage?
+        tiering: TieredStorage?,
+        issuer: OIDCIssuer?
     ) throws -> AdminAPI? {
         var token = config.string(Keys.adminToken)
         let file = config.string(Keys.adminTokenFile)
@@ -221,8 +236,19 @@ public enum StrataApp {
             s3Host: hostname.isEmpty ? settings.host : hostname,
             s3Port: settings.port,
             websitePort: config.bool(Keys.websiteEnabled) ? config.int(Keys.websitePort) : nil,
-            tiering: tiering
+            tiering: tiering,
+            issuer: issuer
         )
+    }
+
+    /// Strata's own OIDC issuer, when `strata.oidc.issuer.enabled`.
+    static func makeIssuer(_ config: Configuration, root: String) throws -> OIDCIssuer? {
+        guard config.bool(Keys.oidcIssuerEnabled) else { return nil }
+        let url = config.string(Keys.oidcIssuerURL)
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw StartupError(description: "strata.oidc.issuer.enabled needs strata.oidc.issuer.url (http:// or https://)")
+        }
+        return try OIDCIssuer(issuer: url, root: root)
     }
 
     /// The STS, when `strata.sts.enabled`: its configuration must parse at start-up.
@@ -244,10 +270,10 @@ public enum StrataApp {
     }
 
     /// The tiered store (upstream client, journal, per-bucket rules), when `strata.underfs.s3.endpoint` is set.
-    static func makeTieredStorage(_ config: Configuration, local: LocalStorage, logger: Logger) throws -> TieredStorage? {
+    static func makeTieredStorage(_ config: Configuration, local: LocalStorage, issuer: OIDCIssuer? = nil, logger: Logger) throws -> TieredStorage? {
         let endpoint = config.string(Keys.upstreamEndpoint)
         guard !endpoint.isEmpty else { return nil }
-        let settings = UpstreamSettings(
+        var settings = UpstreamSettings(
             endpoint: endpoint,
             region: config.string(Keys.upstreamRegion),
             accessKey: config.string(Keys.upstreamAccessKey),
@@ -258,6 +284,18 @@ public enum StrataApp {
             requestTimeoutMilliseconds: config.durationMilliseconds(Keys.upstreamRequestTimeout),
             concurrency: config.int(Keys.upstreamConcurrency)
         )
+        let stsEndpoint = config.string(Keys.upstreamSTSEndpoint)
+        if !stsEndpoint.isEmpty {
+            guard let issuer else { throw StartupError(description: "strata.underfs.s3.sts.endpoint needs strata.oidc.issuer.enabled") }
+            let audience = config.string(Keys.upstreamSTSAudience)
+            settings.credentialSource = WebIdentityCredentialSource(
+                stsEndpoint: stsEndpoint,
+                roleArn: config.string(Keys.upstreamSTSRole),
+                sessionName: "strata-tiering",
+                http: HTTPClient.shared,
+                token: { try issuer.token(subject: "strata-tiering", audience: audience) }
+            )
+        }
         var overrides: [String: TieringRules.Override] = [:]
         for bucket in config.bucketsWithOverrides {
             overrides[bucket] = TieringRules.Override(

@@ -19,6 +19,8 @@ public struct UpstreamSettings: Sendable {
     public var connectTimeoutMilliseconds: Int64
     public var requestTimeoutMilliseconds: Int64
     public var concurrency: Int
+    /// Temporary credentials in place of the stored keys (AssumeRoleWithWebIdentity); nil: accessKey and secretKey.
+    public var credentialSource: (any UpstreamCredentialSource)?
 
     public init(
         endpoint: String,
@@ -172,10 +174,11 @@ public final class UpstreamClient: UpstreamS3 {
     }
 
     /// Signs a request with SigV4 (`payloadHash` is UNSIGNED-PAYLOAD for streamed bodies).
-    func sign(_ request: inout HTTPClientRequest, target: Target, query: [(String, String)], payloadHash: String) {
+    func sign(_ request: inout HTTPClientRequest, target: Target, query: [(String, String)], payloadHash: String, credentials: UpstreamCredentials) {
         let now = Date()
         let amzDate = Self.amzDate(now)
         request.headers.replaceOrAdd(name: "host", value: target.host)
+        if let token = credentials.sessionToken { request.headers.replaceOrAdd(name: "x-amz-security-token", value: token) }
         request.headers.replaceOrAdd(name: "x-amz-date", value: amzDate)
         request.headers.replaceOrAdd(name: "x-amz-content-sha256", value: payloadHash)
         let headers = request.headers.map { (name: $0.name.lowercased(), value: $0.value) }
@@ -190,12 +193,12 @@ public final class UpstreamClient: UpstreamS3 {
         )
         let date = String(amzDate.prefix(8))
         let scope = "\(date)/\(settings.region)/s3/aws4_request"
-        let key = SigV4.signingKey(secret: settings.secretKey, date: date, region: settings.region, service: "s3")
+        let key = SigV4.signingKey(secret: credentials.secretKey, date: date, region: settings.region, service: "s3")
         let signature = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
         request.headers.replaceOrAdd(
             name: "authorization",
             value:
-                "\(SigV4.algorithm) Credential=\(settings.accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"
+                "\(SigV4.algorithm) Credential=\(credentials.accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"
         )
     }
 
@@ -220,7 +223,13 @@ public final class UpstreamClient: UpstreamS3 {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = body }
-        sign(&request, target: target, query: query, payloadHash: payloadHash)
+        let credentials: UpstreamCredentials
+        if let source = settings.credentialSource {
+            credentials = try await source.current()
+        } else {
+            credentials = UpstreamCredentials(accessKey: settings.accessKey, secretKey: settings.secretKey)
+        }
+        sign(&request, target: target, query: query, payloadHash: payloadHash, credentials: credentials)
         do {
             return try await http.execute(request, timeout: timeout)
         } catch {
