@@ -225,12 +225,15 @@ def test_roles_through_the_admin_api(start_server, tmp_path, idp):
     boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=ADMIN[0], aws_secret_access_key=ADMIN[1],
                  config=Config(s3={"addressing_style": "path"})).create_bucket(Bucket="reports")
     assert assume(server, idp.token()).status_code == 403  # no role yet
-    role = {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": "job-*"}, "grants": {"reports": "write"}, "max_session_seconds": 900}
+    role = {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": "job-*", "groups": "analysts"}, "grants": {"rep*": "write"},
+            "max_session_seconds": 900}
     assert requests.put(api, json=role, headers=headers, timeout=30).status_code == 200
     assert requests.put(api, json={**role, "grants": {"reports": "superuser"}}, headers=headers, timeout=30).status_code == 400
     assert [r["arn"] for r in requests.get(api, headers=headers, timeout=30).json()] == [ROLE]
     time.sleep(0.3)
-    r = assume(server, idp.token(), duration=900)
+    # A list claim matches when one element does; a grant ending in `*` covers buckets by name prefix.
+    assert assume(server, idp.token(groups=["interns"]), duration=900).status_code == 403
+    r = assume(server, idp.token(groups=["staff", "analysts"]), duration=900)
     assert r.status_code == 200, r.text
     s3 = session_client(server, credentials(r))
     s3.put_object(Bucket="reports", Key="r.csv", Body=b"1")

@@ -20,7 +20,12 @@ extension S3Responder {
         if identity.isAdmin { return .owner }
         if let grants = credential.buckets {
             let top = bucket.splitBytes(UInt8(ascii: ":")).first ?? ""
-            return (grants.valueForBytes(bucket) ?? grants.valueForBytes(top)).map(AccessLevel.init) ?? .none
+            if let grant = grants.valueForBytes(bucket) ?? grants.valueForBytes(top) { return AccessLevel(grant) }
+            // `name-*` grants every bucket whose name starts with `name-` (the widest such grant counts).
+            let matching = grants.filter {
+                $0.key.hasSuffix("*") && (bucket.hasBytePrefix(String($0.key.dropLast())) || top.hasBytePrefix(String($0.key.dropLast())))
+            }
+            return matching.values.max().map(AccessLevel.init) ?? .none
         }
         return owner?.bytesEqual(credential.user) == true ? .owner : .none
     }
