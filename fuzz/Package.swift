@@ -7,7 +7,7 @@ import PackageDescription
 /// Each fuzz target is its own executable `fuzz-<name>`, with its seeds in fixtures/fuzz/<name>/.
 let fuzzTargets = [
     "http-date", "range", "query", "target", "sigv4-header", "aws-chunked", "xml", "names", "conditions",
-    "presigned", "copy-source", "request", "form",
+    "presigned", "copy-source", "request", "form", "jwt",
 ]
 
 let package = Package(

@@ -87,9 +87,5 @@ struct SessionSealer: Sendable {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    static func fromBase64URL(_ text: String) -> Data? {
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.count % 4 != 0 { standard += "=" }
-        return Data(base64Encoded: standard)
-    }
+    static func fromBase64URL(_ text: String) -> Data? { CompactJWT.base64URLDecode(Substring(text)) }
 }

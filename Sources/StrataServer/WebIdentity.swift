@@ -3,6 +3,7 @@ import Foundation
 import JWTKit
 import NIOCore
 import NIOHTTP1
+import S3Protocol
 
 /// The claims of a web identity token, kept whole: roles may test any claim.
 struct WebIdentityClaims: JWTPayload {
@@ -95,10 +96,7 @@ actor WebIdentityVerifier {
 
     /// The verified claims of `token`, from one of `configuration`'s providers.
     func verify(_ token: String, configuration: STSConfiguration, now: Int64) async throws -> (WebIdentityClaims, STSConfiguration.Provider) {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard token.utf8.count <= 16 * 1024, parts.count == 3, let header = Self.json(parts[0]), let body = Self.json(parts[1]) else {
-            throw STSError.invalidToken("The web identity token is not a JWT.")
-        }
+        guard let (header, body) = CompactJWT.decode(token) else { throw STSError.invalidToken("The web identity token is not a JWT.") }
         guard let alg = header["alg"] as? String, Self.asymmetric.contains(alg) else {
             throw STSError.invalidToken("The web identity token's algorithm is not accepted: use RS256, ES256 or another asymmetric one.")
         }
@@ -137,13 +135,6 @@ actor WebIdentityVerifier {
         if let issued = claims.seconds("iat"), issued - leewaySeconds > now {
             throw STSError.invalidToken("The web identity token was issued in the future.")
         }
-    }
-
-    private static func json(_ part: Substring) -> [String: Any]? {
-        var text = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        guard let data = Data(base64Encoded: text) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
     private func keys(for provider: STSConfiguration.Provider, refresh: Bool) async throws -> KeySet {
