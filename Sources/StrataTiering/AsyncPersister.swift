@@ -45,6 +45,20 @@ public struct AsyncPersister: Sendable {
     @discardableResult
     func persist(name: String, entry: JournalEntry) async -> Bool {
         let journal = journal
+        // Another process on this root persists it now (or has just finished): leave it to that one.
+        guard let lease = journal.claim(name: name) else { return false }
+        guard let current = journal.entry(named: name), current.enqueued == entry.enqueued else {
+            lease.release(removing: journal.entry(named: name) == nil)
+            return false
+        }
+        let done = await persistClaimed(name: name, entry: entry)
+        lease.release(removing: done && journal.entry(named: name) == nil)
+        return done
+    }
+
+    /// Persists an entry this process has claimed.
+    private func persistClaimed(name: String, entry: JournalEntry) async -> Bool {
+        let journal = journal
         do {
             let (bucket, object) = try await io.run { [store] in
                 let bucket = try store.openBucket(entry.bucket)

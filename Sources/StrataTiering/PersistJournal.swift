@@ -85,6 +85,50 @@ public final class PersistJournal: Sendable {
     }
 
     public var pendingCount: Int { entries().count }
+
+    /// Claims an entry for persisting, so that of several processes sharing the root only one uploads it: an
+    /// exclusive `flock` on the entry's lease file, which the kernel drops if the holder dies (a lease that ends with
+    /// its node). Nil while another process holds it.
+    public func claim(name: String) -> JournalLease? {
+        let leases = directory + "/leases"
+        if mkdir(leases, 0o700) != 0 && errno != EEXIST { return nil }
+        let path = leases + "/" + name + ".lock"
+        for _ in 0..<3 {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return nil }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                close(fd)
+                return nil
+            }
+            // The lease file may have been removed by the previous holder between our open and our lock: the lock
+            // then protects nothing, so start again on the file now at the path.
+            var held = stat()
+            var current = stat()
+            if fstat(fd, &held) == 0, stat(path, &current) == 0, held.st_ino == current.st_ino, held.st_dev == current.st_dev {
+                return JournalLease(fd: fd, path: path)
+            }
+            close(fd)
+        }
+        return nil
+    }
+}
+
+/// A held claim on a journal entry; released explicitly, or by the kernel when the process ends.
+public final class JournalLease: Sendable {
+    let fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Releases the claim; `removing` deletes the lease file first (the entry is done), while still holding it.
+    public func release(removing: Bool) {
+        if removing { unlink(path) }
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
 }
 
 public struct JournalError: Error, CustomStringConvertible {
