@@ -135,6 +135,30 @@ public enum ObjectKey {
         return (parts.map { fileSystemName($0) }, fileSystemName(leaf))
     }
 
+    /// The path below the bucket of the file that holds `key`: the key itself when every segment is plain (the
+    /// common case, checked without allocating), otherwise its entry names joined.
+    public static func filePath(_ key: String) -> String {
+        var plain = true
+        var segmentStart = true
+        key.utf8.withContiguousStorageIfAvailable { bytes in
+            var index = 0
+            while index < bytes.count && plain {
+                let byte = bytes[index]
+                if segmentStart {
+                    // An empty segment, or one starting with a dot (`.`, `..`, `.strata.`), takes the slow path.
+                    if byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".") { plain = false }
+                    segmentStart = false
+                }
+                if byte == UInt8(ascii: "/") { segmentStart = true }
+                index += 1
+            }
+            if segmentStart { plain = false }  // empty key or a trailing `/`
+        } ?? { plain = false }()
+        if plain { return key }
+        let (directories, leaf) = fileSegments(key)
+        return (directories + [leaf]).joined(separator: "/")
+    }
+
     /// As `segments`, for a key stored as a file: `dir/` is the file `dir/.strata.k.` (its last segment is empty).
     public static func fileSegments(_ key: String) -> (directories: [String], leaf: String) {
         var parts = key.splitBytes(UInt8(ascii: "/"))

@@ -294,7 +294,7 @@ enum AdminApp {
         }
 
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-            var record = RequestRecord(listener: "admin", request: request, channel: context.channel)
+            var record = RequestRecord(listener: "admin", request: request, channel: context.channel, audited: auditLog != nil)
             let path = String((request.head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/")
             record.operation = "\(request.method.rawValue) \(path)"
             let segments = path.split(separator: "/")

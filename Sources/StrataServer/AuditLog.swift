@@ -23,12 +23,13 @@ struct RequestRecord: Sendable {
     var bytesIn: Int64?
 
     /// A record of `request` as it arrives on `listener`, with the client's request id when it sent a usable one.
-    init(listener: String, request: Request, channel: any Channel) {
+    /// The client's address is formatted only for the audit log.
+    init(listener: String, request: Request, channel: any Channel, audited: Bool) {
         self.listener = listener
         self.requestID = RequestIDs.resolve(request.headers[named: "x-request-id"])
         self.started = .now
         self.method = request.method.rawValue
-        self.client = channel.remoteAddress?.ipAddress
+        self.client = audited ? channel.remoteAddress?.ipAddress : nil
         self.bytesIn = request.headers[.contentLength].flatMap { Int64($0) }
     }
 }

@@ -33,7 +33,7 @@ struct S3Responder: HTTPResponder {
     var issuer: OIDCIssuer? = nil
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        var record = RequestRecord(listener: "s3", request: request, channel: context.channel)
+        var record = RequestRecord(listener: "s3", request: request, channel: context.channel, audited: auditLog != nil)
         let requestID = record.requestID
         var resource = "/"
         var response: Response

@@ -17,7 +17,7 @@ struct WebsiteResponder: HTTPResponder {
     let auditLog: AuditLog?
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        var record = RequestRecord(listener: "website", request: request, channel: context.channel)
+        var record = RequestRecord(listener: "website", request: request, channel: context.channel, audited: auditLog != nil)
         record.operation = "Website" + (request.method == .head ? "Head" : "Get")
         record.bucket = Self.bucketName(host: request.head.authority ?? "")
         record.key = String((request.head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/")

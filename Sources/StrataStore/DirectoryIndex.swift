@@ -56,14 +56,18 @@ final class SortedNames: Sendable {
             guard !overflowed else { return }
             let length = strlen(cName)
             let name = UnsafeRawBufferPointer(start: cName, count: length)
-            guard String(validating: name, as: UTF8.self) != nil, let segment = ObjectKey.segment(ofEntry: name) else { return }
+            guard String(validating: name, as: UTF8.self) != nil else { return }
+            // Most names are their own segments; only the reserved space is decoded (or skipped).
+            let reserved = name.starts(with: ReservedNames.prefix.utf8)
+            let decoded = reserved ? ObjectKey.segment(ofEntry: name) : nil
+            if reserved && decoded == nil { return }
             var kind = type
             if kind == .unknown || kind == .other {
                 guard let st = try? Sys.stat(directory.fd, String(cString: cName)) else { return }
                 kind = st.isDirectory ? .directory : st.isRegular ? .regular : .other
             }
             guard kind == .directory || kind == .regular, kind == .regular || !ObjectKey.isDisplaced(name) else { return }
-            bytes.append(contentsOf: segment)
+            if let decoded { bytes.append(contentsOf: decoded) } else { bytes.append(contentsOf: name) }
             if kind == .directory { bytes.append(UInt8(ascii: "/")) }
             starts.append(UInt32(truncatingIfNeeded: bytes.count))
             if bytes.count + starts.count * MemoryLayout<UInt32>.size > byteLimit || bytes.count >= Int(UInt32.max) { overflowed = true }

@@ -76,11 +76,11 @@ extension FileSystemStore {
     /// Opens the regular file that holds `key`: at its path, or at its displaced name when a directory holds that
     /// name (or held it when the file was written). With `missingIsNil`, a key that is not there is nil, not NoSuchKey.
     func openFileObject(_ bucket: OpenFile, _ key: String, missingIsNil: Bool) throws(S3Error) -> OpenedFile? {
-        let (directories, leaf) = ObjectKey.fileSegments(key)
         do {
-            return try openFile(bucket, (directories + [leaf]).joined(separator: "/"), key: key)
+            return try openFile(bucket, ObjectKey.filePath(key), key: key)
         } catch let error where error.code == .noSuchKey {
             if !options.strictKeys {
+                let (directories, leaf) = ObjectKey.fileSegments(key)
                 let displaced = (directories + [ObjectKey.displacedName(ofEntry: leaf)]).joined(separator: "/")
                 if let opened = try? openFile(bucket, displaced, key: key) { return opened }
             }
