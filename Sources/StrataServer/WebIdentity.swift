@@ -40,6 +40,7 @@ struct WebIdentityClaims: JWTPayload {
         self.claims = claims
     }
 
+    /// Never encoded: these claims are only read from tokens others signed.
     func encode(to encoder: any Encoder) throws {}
 
     /// Time and audience claims are checked by the STS, which reports each failure with its own error.
