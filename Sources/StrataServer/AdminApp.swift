@@ -268,15 +268,13 @@ enum AdminApp {
 
         func finish(_ record: RequestRecord, status: Int, bytesOut: Int64?) {
             // Metrics by route shape, not by bucket: one series per endpoint.
-            metrics.record(
-                listener: "admin",
-                operation: Self.routeName(record.operation),
+            record.finish(
                 status: status,
-                bytesIn: record.bytesIn,
                 bytesOut: bytesOut,
-                elapsed: ContinuousClock.now - record.started
+                metrics: metrics,
+                auditLog: auditLog,
+                metricsOperation: Self.routeName(record.operation)
             )
-            auditLog?.record(record, status: status, bytesOut: bytesOut)
         }
 
         /// `GET /v1/s3/strata/buckets/b/users/u` as `GET buckets/{bucket}/users/{user}`.

@@ -34,6 +34,22 @@ struct RequestRecord: Sendable {
     }
 }
 
+extension RequestRecord {
+    /// Counts the finished request in `metrics` (under `metricsOperation`, by default the recorded operation) and
+    /// writes its audit line: every listener ends each request here.
+    func finish(status: Int, bytesOut: Int64?, metrics: RequestMetrics, auditLog: AuditLog?, metricsOperation: String? = nil) {
+        metrics.record(
+            listener: listener,
+            operation: metricsOperation ?? operation,
+            status: status,
+            bytesIn: bytesIn,
+            bytesOut: bytesOut,
+            elapsed: ContinuousClock.now - started
+        )
+        auditLog?.record(self, status: status, bytesOut: bytesOut)
+    }
+}
+
 /// The audit log: one JSON object per line per request of every listener, appended to its own file in batches
 /// (a background flush every 100 ms), rotated by size into `file.1` ... `file.N`.
 final class AuditLog: Sendable {

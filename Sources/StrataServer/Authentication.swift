@@ -93,12 +93,15 @@ struct Authenticator: Sendable {
         }
         if q.has("X-Amz-Algorithm") || q.has("X-Amz-Signature") { return try verifyV4Query(request, target, now: now) }
         if q.has("AWSAccessKeyId") || q.has("Signature") { return try verifyV2Query(request, target, now: now) }
-        if let anonymousUser {
-            var anonymous = Identity.simple(anonymousUser)
-            anonymous.isAnonymousPublic = true
-            return anonymous
-        }
-        throw S3Error(.accessDenied, "Anonymous access is not allowed: sign the request with SigV4.")
+        return try anonymous(refusal: "Anonymous access is not allowed: sign the request with SigV4.")
+    }
+
+    /// An unsigned caller: the anonymous user, limited to what public canned ACLs opened; refused when there is none.
+    func anonymous(refusal: String) throws(S3Error) -> Identity {
+        guard let anonymousUser else { throw S3Error(.accessDenied, refusal) }
+        var anonymous = Identity.simple(anonymousUser)
+        anonymous.isAnonymousPublic = true
+        return anonymous
     }
 
     // MARK: SigV4

@@ -6,29 +6,15 @@ import StrataStore
 /// CORS: the bucket's rules (PutBucketCors, GetBucketCors, DeleteBucketCors), browsers' preflight requests, and the
 /// CORS headers on every response to a request that names an Origin.
 extension S3Responder {
-    static let maxCORSBody = 64 * 1024
-
     func putBucketCors(_ call: S3Call, _ bucket: String) async throws -> Response {
-        let body = try await BodyCollector.collect(call, limit: Self.maxCORSBody)
-        try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
-        guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
-        let configuration = try CORSConfiguration.parse(body)
-        try await storage.setBucketConfiguration(bucket, .cors, Array(configuration.document().utf8))
-        return Responses.empty()
+        try await putBucketConfiguration(call, bucket, .cors) { body throws(S3Error) in try CORSConfiguration.parse(body).document() }
     }
 
     func getBucketCors(_ bucket: String) async throws -> Response {
-        guard let document = try await storage.bucketConfiguration(bucket, .cors) else {
-            throw S3Error(.noSuchCORSConfiguration, details: [("BucketName", bucket)])
-        }
-        return Responses.xml(String(decoding: document, as: UTF8.self))
+        try await getBucketConfiguration(bucket, .cors, missing: .noSuchCORSConfiguration)
     }
 
-    func deleteBucketCors(_ bucket: String) async throws -> Response {
-        // NoSuchBucket comes from the store, which opens the bucket to change it.
-        try await storage.setBucketConfiguration(bucket, .cors, nil)
-        return Responses.empty(.noContent)
-    }
+    func deleteBucketCors(_ bucket: String) async throws -> Response { try await deleteBucketConfiguration(bucket, .cors) }
 
     /// The bucket's rules, nil when it has none (or a document that no longer parses).
     private func corsRules(_ bucket: String) async -> CORSConfiguration? {

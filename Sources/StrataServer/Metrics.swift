@@ -48,7 +48,7 @@ final class RequestMetrics: Sendable {
     }
 
     /// One finished request: its count by operation and status class, its duration, and the bytes it moved.
-    func record(listener: String = "s3", operation: String, status: Int, bytesIn received: Int64?, bytesOut sent: Int64?, elapsed: Duration) {
+    func record(listener: String, operation: String, status: Int, bytesIn received: Int64?, bytesOut sent: Int64?, elapsed: Duration) {
         let statusClass = "\(status / 100)xx"
         let key = listener + "\u{0}" + operation + "\u{0}" + statusClass
         let instruments = self.instruments.withLock { cache in

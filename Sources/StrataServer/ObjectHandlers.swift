@@ -48,18 +48,12 @@ extension S3Responder {
         )
         input.permissionCheck = readCheck(call)
         let output = try await storage.getObject(input)
-        var headers = HTTPFields()
-        headers[.eTag] = "\"\(output.etag)\""
-        headers[.lastModified] = HTTPDate.rfc1123(seconds: output.lastModifiedSeconds)
-        headers[.acceptRanges] = "bytes"
-        if output.status == .notModified { return Responses.empty(.notModified, headers: headers) }
-        ObjectMetadataHeaders.apply(output.metadata, to: &headers, query: call.query)
+        var headers = Responses.objectHeaders(output, query: call.query)
+        let status = Responses.objectStatus(output)
+        if status == .notModified { return Responses.empty(.notModified, headers: headers) }
         if output.tagCount > 0 { headers.set("x-amz-tagging-count", String(output.tagCount)) }
         if let persistence = output.persistence { headers.set("x-strata-persistence", persistence) }
-        if let contentRange = output.contentRange { headers[.contentRange] = contentRange }
         if let partsCount = output.partsCount { headers.set("x-amz-mp-parts-count", String(partsCount)) }
-        headers[.contentLength] = String(output.contentLength)
-        let status: HTTPResponse.Status = output.status == .partialContent ? .partialContent : .ok
         if call.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", let algorithm = output.metadata.checksumAlgorithm {
             // The whole object's checksum, or with partNumber that part's own; never one for a byte range.
             let value: String? =

@@ -221,18 +221,12 @@ extension S3Responder {
     private func formIdentity(_ fields: [String: String]) throws(S3Error) -> Identity {
         if let authenticator {
             if let signed = try authenticator.authenticateForm(fields) { return signed }
-            guard let anonymous = authenticator.anonymousUser else {
-                throw S3Error(.accessDenied, "Anonymous access is not allowed: sign the form's policy.")
-            }
-            var identity = Identity.simple(anonymous)
-            identity.isAnonymousPublic = true
-            return identity
+            return try authenticator.anonymous(refusal: "Anonymous access is not allowed: sign the form's policy.")
         }
-        if settings.permissions.serverUserOnly { return .simple(users.userName(geteuid())) }
-        let named = fields["awsaccesskeyid"] ?? fields["x-amz-credential"].flatMap { $0.split(separator: "/").first.map(String.init) }
-        if let named, !named.isEmpty { return .simple(named) }
-        guard settings.anonymousAccess else { throw S3Error(.accessDenied, "Anonymous access is disabled; sign the form.") }
-        return .simple(settings.anonymousUser)
+        return try simpleIdentity(refusal: "Anonymous access is disabled; sign the form.") { () throws(S3Error) in
+            let named = fields["awsaccesskeyid"] ?? fields["x-amz-credential"].flatMap { $0.split(separator: "/").first.map(String.init) }
+            return named?.isEmpty == false ? named : nil
+        }
     }
 
     /// The fields that a PutObject would carry as headers.

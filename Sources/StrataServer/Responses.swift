@@ -36,6 +36,28 @@ enum Responses {
         }
     }
 
+    /// The headers of a GET or HEAD answer: the validators, and (unless it is a 304) the stored content headers with
+    /// `response-*` overrides from `query`, the range and the length.
+    static func objectHeaders(_ output: GetObjectOutput, query: QueryParameters) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.eTag] = "\"\(output.etag)\""
+        headers[.lastModified] = HTTPDate.rfc1123(seconds: output.lastModifiedSeconds)
+        headers[.acceptRanges] = "bytes"
+        guard output.status != .notModified else { return headers }
+        ObjectMetadataHeaders.apply(output.metadata, to: &headers, query: query)
+        if let contentRange = output.contentRange { headers[.contentRange] = contentRange }
+        headers[.contentLength] = String(output.contentLength)
+        return headers
+    }
+
+    static func objectStatus(_ output: GetObjectOutput) -> HTTPResponse.Status {
+        switch output.status {
+        case .notModified: .notModified
+        case .partialContent: .partialContent
+        default: .ok
+        }
+    }
+
     static func empty(_ status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentLength] = "0"

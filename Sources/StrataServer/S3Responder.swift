@@ -41,7 +41,7 @@ struct S3Responder: HTTPResponder {
         // Bucket names never start with a dot, so these paths are the issuer's.
         if let issuer, request.method == .get, let path = request.head.path, path.hasPrefix("/.well-known/") {
             record.operation = "OpenIDDiscovery"
-            return finish(Self.discovery(issuer, path: path), record)
+            return finish(Self.discovery(issuer, path: path, requestID: requestID), record)
         }
         do {
             let target = try S3Target(rawTarget: request.head.path ?? "/")
@@ -86,12 +86,12 @@ struct S3Responder: HTTPResponder {
     }
 
     /// The issuer's discovery document and key set (JSON, cacheable for five minutes).
-    static func discovery(_ issuer: OIDCIssuer, path: String) -> Response {
+    static func discovery(_ issuer: OIDCIssuer, path: String, requestID: String) -> Response {
         let document: [String: Any]
         switch path.split(separator: "?", maxSplits: 1).first ?? "" {
         case "/.well-known/openid-configuration": document = issuer.discoveryDocument
         case "/.well-known/jwks.json": document = issuer.keySet
-        default: return Responses.error(S3Error(.noSuchKey), requestID: "", resource: path, isHead: false)
+        default: return Responses.error(S3Error(.noSuchKey), requestID: requestID, resource: path, isHead: false)
         }
         var response = AdminAPI.json(document)
         response.headers[.cacheControl] = "max-age=300"
@@ -144,13 +144,7 @@ struct S3Responder: HTTPResponder {
         response.headers.set("x-request-id", record.requestID)
         response.headers[.server] = "Strata"
         let bytesOut = response.headers[.contentLength].flatMap { Int64($0) }
-        requestMetrics.record(
-            operation: record.operation,
-            status: Int(response.status.code),
-            bytesIn: record.bytesIn,
-            bytesOut: bytesOut,
-            elapsed: ContinuousClock.now - record.started
-        )
+        record.finish(status: Int(response.status.code), bytesOut: bytesOut, metrics: requestMetrics, auditLog: auditLog)
         if let accessLog {
             accessLog.record(
                 AccessLog.Line(
@@ -165,7 +159,6 @@ struct S3Responder: HTTPResponder {
                 )
             )
         }
-        auditLog?.record(record, status: Int(response.status.code), bytesOut: bytesOut)
         return response
     }
 
@@ -178,12 +171,17 @@ struct S3Responder: HTTPResponder {
     /// SIGV4 mode verifies the signature; SIMPLE mode takes the access key named in the request as the user.
     private func identify(_ request: Request, _ target: S3Target) throws(S3Error) -> Identity {
         if let authenticator { return try authenticator.authenticate(request, target) }
-        // NOSASL: no user is named; every request acts as the server's own user.
-        if settings.permissions.serverUserOnly { return .simple(users.userName(geteuid())) }
-        if let user = try SimpleIdentity.user(authorization: request.headers[.authorization], query: target.query) {
-            return .simple(user)
+        return try simpleIdentity(refusal: "Anonymous access is disabled; sign the request.") { () throws(S3Error) in
+            try SimpleIdentity.user(authorization: request.headers[.authorization], query: target.query)
         }
-        guard settings.anonymousAccess else { throw S3Error(.accessDenied, "Anonymous access is disabled; sign the request.") }
+    }
+
+    /// SIMPLE mode's caller: under NOSASL the server's own user (no user is named); otherwise the user the request
+    /// names, or the anonymous user where anonymous access is on.
+    func simpleIdentity(refusal: String, named: () throws(S3Error) -> String?) throws(S3Error) -> Identity {
+        if settings.permissions.serverUserOnly { return .simple(users.userName(geteuid())) }
+        if let user = try named() { return .simple(user) }
+        guard settings.anonymousAccess else { throw S3Error(.accessDenied, refusal) }
         return .simple(settings.anonymousUser)
     }
 

@@ -46,9 +46,7 @@ struct SessionSealer: Sendable {
 
     /// A new session: access key id, secret and the token that proves both.
     func issue(role: String, subject: String, sessionName: String, expires: Int64) -> (accessKey: String, secret: String, token: String) {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-        var generator = SystemRandomNumberGenerator()
-        let accessKey = "ASIA" + String((0..<16).map { _ in alphabet.randomElement(using: &generator)! })
+        let accessKey = Credential.keyID(prefix: "ASIA")
         let payload: [String: Any] = ["v": 1, "ak": accessKey, "role": role, "sub": subject, "name": sessionName, "exp": expires]
         let json = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data()
         let body = Self.base64URL(json)

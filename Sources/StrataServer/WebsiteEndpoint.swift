@@ -23,16 +23,7 @@ struct WebsiteResponder: HTTPResponder {
         record.key = String((request.head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/")
         let response = await answer(request)
         let bytesOut = response.headers[.contentLength].flatMap { Int64($0) }
-        let status = Int(response.status.code)
-        metrics.record(
-            listener: "website",
-            operation: record.operation,
-            status: status,
-            bytesIn: record.bytesIn,
-            bytesOut: bytesOut,
-            elapsed: ContinuousClock.now - record.started
-        )
-        auditLog?.record(record, status: status, bytesOut: bytesOut)
+        record.finish(status: Int(response.status.code), bytesOut: bytesOut, metrics: metrics, auditLog: auditLog)
         return response
     }
 
@@ -118,15 +109,9 @@ struct WebsiteResponder: HTTPResponder {
                 rangeHeader: read.rangeHeader
             )
         )
-        var headers = HTTPFields()
-        headers[.eTag] = "\"\(output.etag)\""
-        headers[.lastModified] = HTTPDate.rfc1123(seconds: output.lastModifiedSeconds)
-        headers[.acceptRanges] = "bytes"
-        if output.status == .notModified { return Responses.empty(.notModified, headers: headers) }
-        ObjectMetadataHeaders.apply(output.metadata, to: &headers, query: try QueryParameters(raw: nil))
-        if let contentRange = output.contentRange { headers[.contentRange] = contentRange }
-        headers[.contentLength] = String(output.contentLength)
-        let status: HTTPResponse.Status = output.status == .partialContent ? .partialContent : .ok
+        let headers = Responses.objectHeaders(output, query: try QueryParameters(raw: nil))
+        let status = Responses.objectStatus(output)
+        if status == .notModified { return Responses.empty(.notModified, headers: headers) }
         guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
         return Response(status: status, headers: headers, body: Responses.stream(body))
     }

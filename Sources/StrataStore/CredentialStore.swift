@@ -41,12 +41,22 @@ public struct Credential: Codable, Sendable, Equatable {
 
     /// A new key pair: a 20-character access key id and a 40-character secret from the system's secure generator.
     public static func generate(user: String, buckets: [String: BucketGrant]?) -> Credential {
-        let idAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-        let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        Credential(
+            accessKey: keyID(prefix: "SK"),
+            secretKey: random(40, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+            user: user,
+            buckets: buckets,
+            createdAt: Int64(Date().timeIntervalSince1970)
+        )
+    }
+
+    /// A 20-character access key id in AWS's shape: `prefix` then upper-case letters and digits 2 to 7.
+    public static func keyID(prefix: String) -> String { prefix + random(20 - prefix.count, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") }
+
+    static func random(_ count: Int, from alphabet: String) -> String {
+        let characters = Array(alphabet)
         var generator = SystemRandomNumberGenerator()
-        let id = "SK" + String((0..<18).map { _ in idAlphabet.randomElement(using: &generator)! })
-        let secret = String((0..<40).map { _ in secretAlphabet.randomElement(using: &generator)! })
-        return Credential(accessKey: id, secretKey: secret, user: user, buckets: buckets, createdAt: Int64(Date().timeIntervalSince1970))
+        return String((0..<count).map { _ in characters.randomElement(using: &generator)! })
     }
 }
 

@@ -52,23 +52,10 @@ final class SortedNames: Sendable {
         var bytes: [UInt8] = []
         var starts: [UInt32] = [0]
         var overflowed = false
-        try Sys.forEachEntry(directory.fd) { cName, type in
+        try KeyEntries.forEach(in: directory) { segment, isDirectory in
             guard !overflowed else { return }
-            let length = strlen(cName)
-            let name = UnsafeRawBufferPointer(start: cName, count: length)
-            guard String(validating: name, as: UTF8.self) != nil else { return }
-            // Most names are their own segments; only the reserved space is decoded (or skipped).
-            let reserved = name.starts(with: ReservedNames.prefix.utf8)
-            let decoded = reserved ? ObjectKey.segment(ofEntry: name) : nil
-            if reserved && decoded == nil { return }
-            var kind = type
-            if kind == .unknown || kind == .other {
-                guard let st = try? Sys.stat(directory.fd, String(cString: cName)) else { return }
-                kind = st.isDirectory ? .directory : st.isRegular ? .regular : .other
-            }
-            guard kind == .directory || kind == .regular, kind == .regular || !ObjectKey.isDisplaced(name) else { return }
-            if let decoded { bytes.append(contentsOf: decoded) } else { bytes.append(contentsOf: name) }
-            if kind == .directory { bytes.append(UInt8(ascii: "/")) }
+            bytes.append(contentsOf: segment)
+            if isDirectory { bytes.append(UInt8(ascii: "/")) }
             starts.append(UInt32(truncatingIfNeeded: bytes.count))
             if bytes.count + starts.count * MemoryLayout<UInt32>.size > byteLimit || bytes.count >= Int(UInt32.max) { overflowed = true }
         }
@@ -93,6 +80,37 @@ final class SortedNames: Sendable {
             sortedStarts.append(UInt32(truncatingIfNeeded: sortedBytes.count))
         }
         self.init(bytes: sortedBytes, starts: sortedStarts)
+    }
+}
+
+/// The entries of a directory that stand for keys, as the listing and the listing index read them.
+enum KeyEntries {
+    /// Calls `body` with each key entry's segment (escaped and displaced names decoded; plain names passed as they
+    /// are, without copying) and whether it is a directory. Not keys: the server's other reserved names, names that
+    /// are not UTF-8, symlinks and other file types, directories under a displaced name. `wanted` filters by segment
+    /// before a file type is looked up (a `stat` on filesystems that do not report it).
+    static func forEach(
+        in directory: OpenFile,
+        where wanted: (UnsafeRawBufferPointer) -> Bool = { _ in true },
+        _ body: (UnsafeRawBufferPointer, _ isDirectory: Bool) throws -> Void
+    ) throws {
+        try Sys.forEachEntry(directory.fd) { cName, type in
+            let name = UnsafeRawBufferPointer(start: cName, count: strlen(cName))
+            guard String(validating: name, as: UTF8.self) != nil else { return }
+            func visit(_ segment: UnsafeRawBufferPointer) throws {
+                guard wanted(segment) else { return }
+                var kind = type
+                if kind == .unknown || kind == .other {
+                    guard let st = try? Sys.stat(directory.fd, String(cString: cName)) else { return }
+                    kind = st.isDirectory ? .directory : st.isRegular ? .regular : .other
+                }
+                guard kind == .directory || kind == .regular, kind == .regular || !ObjectKey.isDisplaced(name) else { return }
+                try body(segment, kind == .directory)
+            }
+            guard name.starts(with: ReservedNames.prefix.utf8) else { return try visit(name) }
+            guard let decoded = ObjectKey.segment(ofEntry: name) else { return }
+            try decoded.withUnsafeBytes { try visit($0) }
+        }
     }
 }
 

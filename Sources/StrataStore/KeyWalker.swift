@@ -208,18 +208,10 @@ final class KeyWalker {
             }
         }
         do {
-            try Sys.forEachEntry(frame.handle.fd) { cName, type in
-                let nameBytes = UnsafeRawBufferPointer(start: cName, count: strlen(cName))
-                guard let segment = ObjectKey.segment(ofEntry: nameBytes), segment.starts(with: frame.namePrefix) else { return }
-                guard let name = String(validating: nameBytes, as: UTF8.self) else { return }
-                var kind = type
-                if kind == .unknown || kind == .other {
-                    guard let st = try? Sys.stat(frame.handle.fd, name) else { return }
-                    kind = st.isDirectory ? .directory : st.isRegular ? .regular : .other
-                }
-                guard kind == .directory || kind == .regular, kind == .regular || !ObjectKey.isDisplaced(nameBytes) else { return }
-                let isDirectory = kind == .directory
-                var sortKey = segment
+            let namePrefix = frame.namePrefix
+            let wanted: (UnsafeRawBufferPointer) -> Bool = { $0.starts(with: namePrefix) }
+            try KeyEntries.forEach(in: frame.handle, where: wanted) { segment, isDirectory in
+                var sortKey = Array(segment)
                 if isDirectory { sortKey.append(UInt8(ascii: "/")) }
                 if let cursor = frame.cursor, !cursor.lexicographicallyPrecedes(sortKey) { return }
                 guard isCandidate(frame.path + sortKey, isDirectory: isDirectory) else { return }

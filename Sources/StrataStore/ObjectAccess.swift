@@ -76,16 +76,25 @@ extension FileSystemStore {
     /// Opens the regular file that holds `key`: at its path, or at its displaced name when a directory holds that
     /// name (or held it when the file was written). With `missingIsNil`, a key that is not there is nil, not NoSuchKey.
     func openFileObject(_ bucket: OpenFile, _ key: String, missingIsNil: Bool) throws(S3Error) -> OpenedFile? {
+        let displaced = {
+            let (directories, leaf) = ObjectKey.fileSegments(key)
+            return (directories + [ObjectKey.displacedName(ofEntry: leaf)]).joined(separator: "/")
+        }
         do {
-            return try openFile(bucket, ObjectKey.filePath(key), key: key)
-        } catch let error where error.code == .noSuchKey {
-            if !options.strictKeys {
-                let (directories, leaf) = ObjectKey.fileSegments(key)
-                let displaced = (directories + [ObjectKey.displacedName(ofEntry: leaf)]).joined(separator: "/")
-                if let opened = try? openFile(bucket, displaced, key: key) { return opened }
-            }
-            if missingIsNil { return nil }
-            throw error
+            return try openFile(bucket, ObjectKey.filePath(key), orDisplaced: displaced, key: key)
+        } catch let error where error.code == .noSuchKey && missingIsNil {
+            return nil
+        }
+    }
+
+    /// `openFile`, and when that finds no regular file there (a directory may hold the name), the displaced copy at
+    /// `displaced()`; NoSuchKey when neither is there. Strict mode has no displaced copies.
+    func openFile(_ directory: OpenFile, _ path: String, orDisplaced displaced: () -> String, key: String) throws(S3Error) -> OpenedFile {
+        do {
+            return try openFile(directory, path, key: key)
+        } catch {
+            guard error.code == .noSuchKey, !options.strictKeys, let opened = try? openFile(directory, displaced(), key: key) else { throw error }
+            return opened
         }
     }
 

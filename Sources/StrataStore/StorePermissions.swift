@@ -124,15 +124,7 @@ extension FileSystemStore {
                 throw S3Error(.noSuchKey, details: [("Key", key)])
             }
             let result = Result { () throws(S3Error) -> OpenedFile in
-                do throws(S3Error) {
-                    return try openFile(current, leaf, key: key)
-                } catch {
-                    // A directory holds the name: the object is its displaced file.
-                    guard error.code == .noSuchKey, !options.strictKeys,
-                        let displaced = try? openFile(current, ObjectKey.displacedName(ofEntry: leaf), key: key)
-                    else { throw error }
-                    return displaced
-                }
+                try openFile(current, leaf, orDisplaced: { ObjectKey.displacedName(ofEntry: leaf) }, key: key)
             }
             guard case .success(let opened) = result else {
                 try check(path)
