@@ -1,5 +1,7 @@
 """Fixtures that run the real strata binary on a loopback port with a temporary root."""
 import os
+import pathlib
+import shutil
 import socket
 import subprocess
 import time
@@ -11,6 +13,16 @@ from botocore.config import Config
 
 STRATA_BIN = os.environ.get("STRATA_BIN") or os.path.join(
     os.path.dirname(__file__), "..", ".build", "debug", "strata")
+
+
+def wait_for(predicate, timeout=60):
+    """Polls `predicate` until it holds or `timeout` seconds pass; returns its last answer."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
 
 
 def free_port():
@@ -98,6 +110,27 @@ def start_server(tmp_path):
     yield start
     for s in servers:
         s.stop()
+
+
+NETFS_MOUNTS = os.environ.get("STRATA_NETFS_MOUNTS", "").split()
+
+
+@pytest.fixture(params=["local", "netfs"])
+def shared_root(request, tmp_path):
+    """The root several nodes share, as a function of the node's index: one local directory, or one directory of a
+    network filesystem that node i reaches through client mount i (STRATA_NETFS_MOUNTS, made by scripts/netfs-setup).
+    Request it before start_server so the nodes stop before the directory is removed."""
+    if request.param == "local":
+        root = tmp_path / "shared" / "root"
+        root.mkdir(parents=True)
+        yield lambda i: root
+        return
+    if not NETFS_MOUNTS:
+        pytest.skip("no network filesystem mounted (set STRATA_NETFS_MOUNTS; scripts/netfs-setup makes one)")
+    name = "strata-test-" + uuid.uuid4().hex[:12]
+    os.makedirs(os.path.join(NETFS_MOUNTS[0], name, "root"))
+    yield lambda i: pathlib.Path(NETFS_MOUNTS[i % len(NETFS_MOUNTS)]) / name / "root"
+    shutil.rmtree(os.path.join(NETFS_MOUNTS[0], name), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

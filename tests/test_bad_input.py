@@ -16,10 +16,13 @@ def seeded(server, s3, bucket):
 
 
 def snapshot(root):
-    """Contents of the served root, plus the names next to it (where an escaping write would land)."""
+    """Contents of the served root, plus the names next to it (where an escaping write would land). Strata's own
+    state under `.strata/` (lock files, journal) is not object data."""
     parent = os.path.dirname(root)
     state = {"..": sorted(n for n in os.listdir(parent) if not n.endswith(".log"))}
     for dirpath, _, files in os.walk(root):
+        if os.path.relpath(dirpath, root).split(os.sep)[0] == ".strata":
+            continue
         for f in files:
             p = os.path.join(dirpath, f)
             with open(p, "rb") as fh:

@@ -621,11 +621,12 @@ def test_signed_payloads_and_botocore_xml_operations_still_work(signed):
 # Class 4: keys are bytes
 
 def outside_state(root, bucket):
-    """Every path under the root outside `<root>/<bucket>/` and every name beside the root."""
+    """Every path under the root outside `<root>/<bucket>/` and Strata's own `.strata/` (lock files), and every name
+    beside the root."""
     paths = set()
     for dirpath, dirnames, files in os.walk(root):
         rel = os.path.relpath(dirpath, root)
-        if rel == bucket or rel.startswith(bucket + os.sep):
+        if rel == bucket or rel.startswith(bucket + os.sep) or rel.split(os.sep)[0] == ".strata":
             dirnames[:] = []
             continue
         for name in dirnames + files:

@@ -6,7 +6,7 @@ import time
 import botocore
 import pytest
 
-from conftest import error_code, raw_request, rss_kib
+from conftest import error_code, raw_request, rss_kib, wait_for
 
 
 def exists_upstream(up, bucket, key):
@@ -20,14 +20,6 @@ def exists_upstream(up, bucket, key):
 def local_path(server, bucket, key):
     return os.path.join(server.root, bucket, key)
 
-
-def wait_for(predicate, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.mark.parametrize("write_type", ["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"])

@@ -119,6 +119,22 @@ public enum Keys {
         default: "30sec",
         "On SIGINT/SIGTERM, how long in-flight requests may run before the server exits."
     )
+    public static let drainDelay = PropertyKey(
+        "strata.proxy.shutdown.drain.delay",
+        type: .duration,
+        default: "0sec",
+        "On SIGINT/SIGTERM, how long the node keeps serving while its readiness check (/v1/s3/health/ready on the admin listener) "
+            + "already answers 503, before the S3 listener stops accepting: set it a little above the load balancer's health-check "
+            + "interval times its failure count, so no new request reaches a closing node. Counts against the grace period."
+    )
+    public static let clusterEnabled = PropertyKey(
+        "strata.cluster.enabled",
+        type: .boolean,
+        default: "false",
+        "This node shares its root with other Strata nodes (on one machine or over a network filesystem). Start-up then refuses a "
+            + "mount whose locks stay on one client (NFS with nolock or local_lock, Lustre without flock, SMB, sshfs, s3fs), since "
+            + "nodes would overwrite each other's conditional writes; without this key such a mount only logs a warning."
+    )
     public static let accessLog = PropertyKey(
         "strata.proxy.access.log.enabled",
         type: .boolean,
@@ -728,7 +744,7 @@ public enum Keys {
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, adminToken,
         adminTokenFile,
         adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads,
-        shutdownGrace,
+        shutdownGrace, drainDelay, clusterEnabled,
         accessLog, proxyAuditLogging, auditLogFile, auditLogMaxSize, auditLogMaxFiles, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,
         bucketNamingRestrictions, userMetadataMaxSize, taggingRestrictions, taggingHeaderMaxSize, writeType, deleteType,

@@ -21,6 +21,7 @@ enum AdminApp {
         tiering: TieredStorage?,
         api: AdminAPI?,
         auditLog: AuditLog?,
+        drain: DrainState,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: S3RequestContext.self)
@@ -29,10 +30,11 @@ enum AdminApp {
         router.get("v1/s3/version") { _, _ in AdminAPI.json(["version": version]) }
         router.get("v1/s3/health/live") { _, _ in AdminAPI.json(["Status": "live"]) }
         router.get("v1/s3/health/ready") { _, _ -> Response in
-            // Ready when the store answers: a load balancer stops sending requests to a node whose mount is gone.
-            guard let api else { return AdminAPI.json(["Status": "ready"]) }
+            // Ready when the store answers and the node is not shutting down: a load balancer stops sending requests to a
+            // node whose mount is gone or which is draining.
+            if drain.isDraining { return AdminAPI.json(["Status": "draining"], status: .serviceUnavailable) }
             do {
-                _ = try await api.storage.listBuckets()
+                if let local { try await local.run { try $0.checkRoot() } }
                 return AdminAPI.json(["Status": "ready"])
             } catch {
                 return AdminAPI.json(["Status": "unavailable", "Error": "\(error)"], status: .serviceUnavailable)

@@ -7,6 +7,7 @@ public struct ServerSettings: Sendable {
     public var port: Int
     public var ioThreads: Int
     public var shutdownGraceMilliseconds: Int64
+    public var drainDelayMilliseconds: Int64
     public var accessLog: Bool
     public var bucketNamingRestrictions: Bool
     public var userMetadataMaxSize: Int
@@ -39,6 +40,7 @@ public struct ServerSettings: Sendable {
         port = config.int(Keys.port)
         ioThreads = config.int(Keys.ioThreads)
         shutdownGraceMilliseconds = config.durationMilliseconds(Keys.shutdownGrace)
+        drainDelayMilliseconds = config.durationMilliseconds(Keys.drainDelay)
         accessLog = config.bool(Keys.accessLog)
         bucketNamingRestrictions = config.bool(Keys.bucketNamingRestrictions)
         userMetadataMaxSize = Int(config.bytes(Keys.userMetadataMaxSize))

@@ -19,6 +19,8 @@ struct StrataApplication {
     let settings: ServerSettings
     let local: LocalStorage
     let tiered: TieredStorage?
+    /// Set on SIGTERM before the S3 listener closes; the readiness check reports it.
+    let drain: DrainState
 
     /// Releases what the services do not own: the upstream client and the I/O threads.
     func shutdown() async {
@@ -32,8 +34,11 @@ struct StrataApplication {
 public enum StrataApp {
     public static func run(configuration: Configuration, logger: Logger) async throws {
         let built = try buildApplication(configuration, logger: logger)
+        // Graceful shutdown runs in reverse order: first the node reports draining, then the S3 listener stops accepting
+        // and finishes its requests, then background work and the admin listener (still answering 503 on readiness) end.
+        let drain = DrainService(state: built.drain, delay: .milliseconds(built.settings.drainDelayMilliseconds), logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: ([built.s3] + built.services).map { .init(service: $0) },
+            services: (built.services + [built.s3, drain]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -69,6 +74,7 @@ public enum StrataApp {
                 """
             )
         }
+        try checkSharedRoot(store.rootPath, clustered: configuration.bool(Keys.clusterEnabled), logger: logger)
         logger.info("serving \(store.rootPath)", metadata: ["sync": "\(settings.store.syncPolicy.rawValue)"])
         // Leftovers of a crash are swept in the background so start-up stays fast on large trees.
         Task.detached(priority: .background) {
@@ -150,6 +156,7 @@ public enum StrataApp {
             logger: logger
         )
         var services: [any Service] = []
+        let drain = DrainState()
         if let accessLog { services.append(accessLog.service) }
         if let auditLog { services.append(auditLog.service) }
         if let tiered {
@@ -184,6 +191,7 @@ public enum StrataApp {
                         return api
                     },
                     auditLog: auditLog,
+                    drain: drain,
                     logger: logger
                 )
             )
@@ -205,7 +213,34 @@ public enum StrataApp {
                 MultipartCleaner(local: local, storage: storage, settings: settings.cleaner, metrics: requestMetrics, logger: logger).service
             )
         }
-        return StrataApplication(s3: app, services: services, responder: responder, settings: settings, local: local, tiered: tiered)
+        return StrataApplication(
+            s3: app,
+            services: services,
+            responder: responder,
+            settings: settings,
+            local: local,
+            tiered: tiered,
+            drain: drain
+        )
+    }
+
+    /// Nodes sharing a root rely on flock reaching every client: refuse (in a cluster) or warn about a mount where it
+    /// does not, and say what the filesystem is.
+    static func checkSharedRoot(_ root: String, clustered: Bool, logger: Logger) throws {
+        guard let filesystem = RootFilesystem.of(path: root) else { return }
+        let described = "\(filesystem.type) mounted at \(filesystem.mountPoint)"
+        if let reason = filesystem.localOnlyLocks {
+            if clustered {
+                throw StartupError(
+                    description: "strata.cluster.enabled, but the root is on \(described), \(reason); nodes would not see each other's locks"
+                )
+            }
+            logger.warning("the root is on \(described), \(reason): run only one Strata node on this root")
+        } else if filesystem.type.hasPrefix("fuse") && !filesystem.fuseWithSharedLocks && clustered {
+            logger.warning("the root is on \(described): locks reach other nodes only if this FUSE filesystem implements flock")
+        } else if !filesystem.isShared && clustered {
+            logger.notice("strata.cluster.enabled on a local filesystem (\(described)): nodes must run on this machine")
+        }
     }
 
     /// The bucket-management API, when a token is configured (inline or in a file).

@@ -30,11 +30,16 @@ extension FileSystemStore {
         }
     }
 
-    /// Removes a cached copy only if it is still the evictable version (a newer local write may have replaced it).
+    /// Removes a cached copy only if it is still the evictable version. The check and the removal hold the directory's
+    /// lock exclusively, so a new version published meanwhile by any node (which takes it shared) is never removed.
     public func evict(bucketName: String, key: String) -> Bool {
-        guard let bucket = try? openBucket(bucketName), let object = try? openObject(bucket: bucket, key: key),
-            object.metadata.upstreamETag != nil, object.metadata.persisted != false
+        guard let bucket = try? openBucket(bucketName), let parent = try? openParent(bucket, FileSystemStore.split(key).directories),
+            let lock = try? directoryLocks.lock(parent, exclusive: true)
         else { return false }
-        return (try? deleteObject(bucket: bucket, key: key)) != nil
+        return withExtendedLifetime(lock) {
+            guard let object = try? openObject(bucket: bucket, key: key), object.metadata.upstreamETag != nil, object.metadata.persisted != false
+            else { return false }
+            return (try? deleteObject(bucket: bucket, key: key)) != nil
+        }
     }
 }

@@ -23,6 +23,7 @@ public final class FileSystemStore: Sendable {
     public let options: StoreOptions
     let root: OpenFile
     let directoryIndex: DirectoryIndexCache
+    let directoryLocks: DirectoryLocks
 
     /// Creates the root if missing and checks that it can hold user xattrs: a filesystem without them
     /// would silently lose metadata, so start-up refuses it.
@@ -34,6 +35,16 @@ public final class FileSystemStore: Sendable {
         directoryIndex = DirectoryIndexCache(budget: options.listingIndexBytes, quietNanos: options.listingIndexQuietNanos)
         root = try Sys.openDirectory(absolute: absolute)
         try FileSystemStore.probeExtendedAttributes(root, path: absolute)
+        do {
+            directoryLocks = try DirectoryLocks(root: root)
+            try directoryLocks.probe()
+        } catch {
+            throw StartupError(
+                description:
+                    "cannot take a file lock under \(absolute)/.strata/locks (\(error)); Strata's conditional writes need locks that every "
+                    + "process sharing the root sees, and it refuses to start without them (on NFS, mount without `nolock`)"
+            )
+        }
     }
 
     struct StartupError: Error, CustomStringConvertible {

@@ -69,7 +69,9 @@ public struct RequestedPart: Sendable {
 extension FileSystemStore {
     public static let maxPartNumber = 10_000
     static let infoFile = "upload.json"
-    static let completingMark = ".completing"
+    static let abortingPrefix = ReservedNames.prefix + "aborting."
+    /// Held by a Complete in progress (and by a cleaner removing the upload).
+    static let completeLock = "complete.lock"
 
     public static func isValidUploadId(_ id: String) -> Bool {
         id.utf8.count == 32 && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
@@ -207,13 +209,22 @@ extension FileSystemStore {
 
     /// Claims and removes a finished forwarded upload.
     public func finishForwardedUpload(_ upload: Upload) {
-        _ = try? removeRecursively(upload.uploads, upload.directoryName)
+        _ = try? discardUploadDirectory(upload.uploads, upload.directoryName)
     }
 
     public func abortUpload(_ upload: Upload) throws(S3Error) {
-        do { try removeRecursively(upload.uploads, upload.directoryName) } catch {
+        do { try discardUploadDirectory(upload.uploads, upload.directoryName) } catch {
             throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
         }
+    }
+
+    /// Removes an upload's directory so that the upload disappears at once: renamed to a fresh claim name first, so
+    /// a crash while removing its parts leaves only the claim (which the cleaner finishes), never an upload that
+    /// still answers with some of its parts gone.
+    func discardUploadDirectory(_ uploads: OpenFile, _ name: String) throws(SystemError) {
+        let claim = FileSystemStore.abortingPrefix + UUID().uuidString.lowercased()
+        try Sys.rename(uploads.fd, name, uploads.fd, claim, noReplace: true)
+        try removeRecursively(uploads, claim)
     }
 
     /// Aborts every in-progress upload of a bucket and frees its parts (DeleteBucket, as AWS: uploads do not keep a
@@ -222,7 +233,7 @@ extension FileSystemStore {
         guard let uploads = try uploadsDirectory(bucketName, create: false) else { return }
         var names: [String] = []
         try forEachUpload(bucketName: bucketName) { names.append($0.uploadId + options.multipartSuffix) }
-        for name in names { _ = try? removeRecursively(uploads, name) }
+        for name in names { _ = try? discardUploadDirectory(uploads, name) }
     }
 
     /// In-progress uploads of a bucket, sorted by key and then initiation time.
@@ -236,8 +247,9 @@ extension FileSystemStore {
     }
 
     /// Validates the client's part list as AWS does, then joins exactly those parts into the object (the kernel
-    /// copies; no pass through user space) and publishes it atomically. The upload is claimed by renaming its
-    /// directory first, so concurrent Completes cannot both assemble; on failure the claim is released.
+    /// copies; no pass through user space) and publishes it atomically. Completes of one upload take turns under a
+    /// lock file in its directory, on whichever node they arrive; one that dies mid-way drops the lock and leaves the
+    /// upload whole, so the client's retry through any node completes it.
     public func completeUpload(
         _ upload: Upload,
         parts requested: [RequestedPart],
@@ -245,19 +257,20 @@ extension FileSystemStore {
         condition: WriteCondition = .none,
         statedChecksum: (algorithm: ChecksumAlgorithm, value: String)? = nil
     ) throws(S3Error) -> CompletedUpload {
+        let noSuchUpload = S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
+        let lock: FileLock?
+        do { lock = try FileLock.acquire(in: upload.directory.fd, FileSystemStore.completeLock, exclusive: true) } catch {
+            throw error.errno == ENOENT ? noSuchUpload : S3Error(.serviceUnavailable, "The upload could not be locked (\(error)).")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        // The holder before us may have completed it, or a cleaner aborted it: it must still be at its name.
+        guard let current = try? Sys.openBeneath(upload.uploads.fd, upload.directoryName, flags: Sys.readDirectory),
+            (try? Sys.stat(current.fd).inode) == (try? Sys.stat(upload.directory.fd).inode)
+        else { throw noSuchUpload }
         let parts = try validateParts(upload, requested, minPartSize: minPartSize)
-        let claimed = upload.directoryName + FileSystemStore.completingMark
-        do { try Sys.rename(upload.uploads.fd, upload.directoryName, upload.uploads.fd, claimed, noReplace: true) } catch {
-            throw S3Error(.noSuchUpload, details: [("UploadId", upload.info.uploadId)])
-        }
-        do {
-            let result = try assemble(upload, parts: parts, claimed: claimed, condition: condition, statedChecksum: statedChecksum)
-            _ = try? removeRecursively(upload.uploads, claimed)
-            return result
-        } catch {
-            _ = try? Sys.rename(upload.uploads.fd, claimed, upload.uploads.fd, upload.directoryName, noReplace: true)
-            throw error
-        }
+        let result = try assemble(upload, parts: parts, condition: condition, statedChecksum: statedChecksum)
+        _ = try? discardUploadDirectory(upload.uploads, upload.directoryName)
+        return result
     }
 
     /// The client's part list checked as AWS does; returns the parts it names, in order.
@@ -302,13 +315,11 @@ extension FileSystemStore {
     private func assemble(
         _ upload: Upload,
         parts: [PartInfo],
-        claimed: String,
         condition: WriteCondition,
         statedChecksum: (algorithm: ChecksumAlgorithm, value: String)?
     ) throws(S3Error) -> CompletedUpload {
         let bucket = try openBucket(upload.info.bucket)
-        let directory: OpenFile
-        do { directory = try Sys.openBeneath(upload.uploads.fd, claimed, flags: Sys.readDirectory) } catch { throw error.s3Error() }
+        let directory = upload.directory
         let writer = try beginWrite(bucket: bucket, key: upload.info.key, permission: upload.info.metadata.permission)
         var digests: [UInt8] = []
         for part in parts {
@@ -361,7 +372,9 @@ extension FileSystemStore {
             guard let uploads = try? uploadsDirectory(bucket.name, create: false) else { continue }
             try? Sys.forEachEntry(uploads.fd) { cName, _ in
                 let name = String(cString: cName)
-                guard name.contains(options.multipartSuffix), let st = try? Sys.stat(uploads.fd, name), st.isDirectory,
+                // Claims of an abort that crashed are finished too.
+                guard name.contains(options.multipartSuffix) || name.hasPrefix(FileSystemStore.abortingPrefix),
+                    let st = try? Sys.stat(uploads.fd, name), st.isDirectory,
                     now - st.mtimeSeconds > idleSeconds
                 else { return }
                 expired.append((uploads, name))
@@ -379,14 +392,15 @@ extension FileSystemStore {
     /// Removes one expired upload directory; claims it first so a concurrent Complete or another server's cleaner
     /// cannot be working on the same directory.
     public func removeExpiredUpload(_ uploads: OpenFile, _ name: String) throws(S3Error) {
-        let claim = ReservedNames.prefix + "aborting." + UUID().uuidString.lowercased()
-        do {
-            try Sys.rename(uploads.fd, name, uploads.fd, claim, noReplace: true)
-        } catch {
+        // A Complete in progress on any node holds the upload's lock: leave the upload to it.
+        let directory = try? Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory)
+        let lock = directory.flatMap { try? FileLock.acquire(in: $0.fd, FileSystemStore.completeLock, exclusive: true, wait: false) }
+        if directory != nil && !name.hasPrefix(FileSystemStore.abortingPrefix) && lock == nil { return }
+        defer { withExtendedLifetime(lock) {} }
+        do { try discardUploadDirectory(uploads, name) } catch {
             if error.errno == ENOENT { return }
             throw error.s3Error()
         }
-        do { try removeRecursively(uploads, claim) } catch { throw error.s3Error() }
     }
 
     func removeRecursively(_ parent: OpenFile, _ name: String) throws(SystemError) {
@@ -395,9 +409,10 @@ extension FileSystemStore {
             var names: [String] = []
             do { try Sys.forEachEntry(dir.fd) { cName, _ in names.append(String(cString: cName)) } } catch let e as SystemError { throw e } catch {}
             for child in names { try removeRecursively(dir, child) }
-            try Sys.rmdir(parent.fd, name)
+            do { try Sys.rmdir(parent.fd, name) } catch where error.errno == ENOENT {}
         } else {
-            try Sys.unlink(parent.fd, name)
+            // Another node finishing the same abandoned claim may have removed it first.
+            do { try Sys.unlink(parent.fd, name) } catch where error.errno == ENOENT {}
         }
     }
 

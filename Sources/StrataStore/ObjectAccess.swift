@@ -192,8 +192,8 @@ extension FileSystemStore {
         guard let parent = try? openParent(bucket, directories) else { return }
         if !condition.isEmpty {
             // The check and the unlink are one step for every writer: conditional writes take the same lock.
-            flock(parent.fd, LOCK_EX)
-            defer { flock(parent.fd, LOCK_UN) }
+            let lock = try directoryLocks.lock(parent, exclusive: true)
+            defer { withExtendedLifetime(lock) {} }
             let object: ObjectHandle
             do {
                 object = try openObject(bucket: bucket, key: key)

@@ -68,6 +68,8 @@ public final class ObjectWriter: @unchecked Sendable {
                 throw error.s3Error()
             }
             temporaryName = name
+            // Held until the writer closes it: the sweeper of any node leaves a locked temporary alone, however old.
+            _ = flock(file.fd, LOCK_EX | LOCK_NB)
         } else {
             let error = SystemError(call: "open", errno: errno)
             store.removeCreated(createdDirectories)
@@ -215,8 +217,8 @@ public final class ObjectWriter: @unchecked Sendable {
         } else {
             do { try clearEmptyDirectoryAtTarget() } catch let error as S3Error where displaces(error) { displace() }
         }
-        flock(parent.fd, condition == .none ? LOCK_SH : LOCK_EX)
-        defer { flock(parent.fd, LOCK_UN) }
+        let lock = try store.directoryLocks.lock(parent, exclusive: condition != .none)
+        defer { withExtendedLifetime(lock) {} }
         switch condition {
         case .none:
             break

@@ -98,7 +98,17 @@ enum Sys {
     }
 
     static func rename(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String, noReplace: Bool = false) throws(SystemError) {
-        try check(cstrata_rename(fromDir, from, toDir, to, noReplace ? 1 : 0), "rename")
+        if cstrata_rename(fromDir, from, toDir, to, noReplace ? 1 : 0) == 0 { return }
+        guard noReplace, errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP else { throw SystemError(call: "rename", errno: errno) }
+        // The filesystem has no RENAME_NOREPLACE (NFS, some FUSE filesystems): a hard link fails with EEXIST just as
+        // atomically, then the old name goes. Directories cannot be linked; their callers rename to fresh names.
+        if linkat(fromDir, from, toDir, to, 0) == 0 {
+            try check(unlinkat(fromDir, from, 0), "unlink")
+            return
+        }
+        guard errno == EPERM || errno == EISDIR else { throw SystemError(call: "link", errno: errno) }
+        if (try? stat(toDir, to)) != nil { throw SystemError(call: "rename", errno: EEXIST) }
+        try check(renameat(fromDir, from, toDir, to), "rename")
     }
 
     static func fsync(_ fd: Int32) throws(SystemError) {

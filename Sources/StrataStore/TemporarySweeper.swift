@@ -2,8 +2,8 @@ import Foundation
 import Glibc
 import S3Protocol
 
-/// Removes temporary files a crashed writer left behind. Only files older than the age bound go: younger ones may
-/// belong to a live writer in another server process sharing the directory.
+/// Removes temporary files a crashed writer left behind. Only files older than the age bound and not locked by their
+/// writer go: a live writer in any server process sharing the root holds a lock on its temporary.
 public enum TemporarySweeper {
     @discardableResult
     public static func sweep(store: FileSystemStore, olderThanSeconds age: Int64) -> Int {
@@ -21,7 +21,9 @@ public enum TemporarySweeper {
                 // A directory being stamped before it is renamed into place is left empty by a crash.
                 if let st = try? Sys.stat(dir.fd, name), st.isDirectory, st.mtimeSeconds < cutoff, (try? Sys.rmdir(dir.fd, name)) != nil {
                     removed += 1
-                } else if let st = try? Sys.stat(dir.fd, name), st.isRegular, st.mtimeSeconds < cutoff, (try? Sys.unlink(dir.fd, name)) != nil {
+                } else if let st = try? Sys.stat(dir.fd, name), st.isRegular, st.mtimeSeconds < cutoff, !isBeingWritten(dir, name),
+                    (try? Sys.unlink(dir.fd, name)) != nil
+                {
                     removed += 1
                 }
             } else if (type == .directory || type == .unknown) && (!ReservedNames.isReserved(name) || name.hasPrefix(ObjectKey.escapedPrefix)) {
@@ -33,5 +35,11 @@ public enum TemporarySweeper {
             removed += sweep(child, cutoff: cutoff, depth: depth + 1)
         }
         return removed
+    }
+
+    /// A writer, on this node or another sharing the root, holds a lock on its named temporary while it writes.
+    private static func isBeingWritten(_ dir: OpenFile, _ name: String) -> Bool {
+        guard let file = try? Sys.openBeneath(dir.fd, name, flags: O_RDWR | O_NONBLOCK) else { return false }
+        return withExtendedLifetime(file) { flock(file.fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK }
     }
 }

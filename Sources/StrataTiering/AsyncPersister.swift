@@ -27,7 +27,11 @@ public struct AsyncPersister: Sendable {
     func persistDue() async {
         let journal = journal
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let due = (try? await io.run { journal.entries() })?.filter { $0.entry.notBefore <= now } ?? []
+        let all = try? await io.run { () -> [(name: String, entry: JournalEntry)] in
+            journal.removeOrphanedLeases()
+            return journal.entries()
+        }
+        let due = all?.filter { $0.entry.notBefore <= now } ?? []
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for item in due {
@@ -60,6 +64,15 @@ public struct AsyncPersister: Sendable {
     private func persistClaimed(name: String, entry: JournalEntry) async -> Bool {
         let journal = journal
         do {
+            if entry.deletion == true {
+                // A delete whose node died between its two halves: finish both (each is idempotent). A newer write
+                // of the key would have replaced this entry, so the local object is not newer than the delete.
+                try await client.delete(bucket: entry.upstreamBucket, key: entry.upstreamKey)
+                try await local.deleteObject(bucket: entry.bucket, key: entry.key)
+                journal.complete(name: name, enqueued: entry.enqueued)
+                logger.notice("finished an interrupted delete of \(entry.bucket)/\(entry.key)")
+                return true
+            }
             let (bucket, object) = try await io.run { [store] in
                 let bucket = try store.openBucket(entry.bucket)
                 return (bucket, try store.openObject(bucket: bucket, key: entry.key))

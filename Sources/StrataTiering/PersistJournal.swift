@@ -14,6 +14,9 @@ public struct JournalEntry: Codable, Sendable, Equatable {
     public var attempts: Int = 0
     /// Milliseconds since the epoch before which the entry is not retried.
     public var notBefore: Int64 = 0
+    /// A delete to finish on both sides rather than a version to upload: recorded before a delete that reaches the
+    /// upstream, so a node dying between the upstream and the local delete cannot leave them disagreeing.
+    public var deletion: Bool?
 
     public init(bucket: String, key: String, upstreamBucket: String, upstreamKey: String, enqueued: Int64) {
         self.bucket = bucket
@@ -110,6 +113,20 @@ public final class PersistJournal: Sendable {
             close(fd)
         }
         return nil
+    }
+}
+
+extension PersistJournal {
+    /// Removes lease files whose entry is gone and which nobody holds: left by a node that died between finishing an
+    /// entry and removing its lease. Checked under the lease's own lock, so a live claim is never touched.
+    public func removeOrphanedLeases() {
+        let leases = directory + "/leases"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: leases) else { return }
+        for lease in names where lease.hasSuffix(".lock") {
+            let name = String(lease.dropLast(".lock".count))
+            guard entry(named: name) == nil, let held = claim(name: name) else { continue }
+            held.release(removing: entry(named: name) == nil)
+        }
     }
 }
 

@@ -111,11 +111,36 @@ public struct TieredStorage: ObjectStorage {
 
     /// Deletes the upstream copy first when the delete type says so, so a failure leaves everything as it was;
     /// a pending journal entry for the key is dropped either way.
-    func deleteUpstream(_ bucket: String, _ key: String) async throws {
+    /// Deletes `key` upstream when the delete type says so, before the caller deletes it locally. The intent is
+    /// journaled first (held back like a write's announcement) and returned, to be completed after the local delete:
+    /// if the node dies in between, the persister finishes both sides once the hold ends. Any pending upload of the
+    /// key is superseded by it.
+    func deleteUpstream(_ bucket: String, _ key: String) async throws -> JournalEntry? {
         let rule = rule(bucket)
-        journal.remove(bucket: bucket, key: key)
-        guard rule.deleteType == .everywhere, !key.hasSuffix("/") else { return }
-        try await upstream { try await client.delete(bucket: rule.upstreamBucket, key: rule.upstreamKey(key)) }
+        guard rule.deleteType == .everywhere, !key.hasSuffix("/") else {
+            journal.remove(bucket: bucket, key: key)
+            return nil
+        }
+        var intent = journalEntry(bucket, key, rule)
+        intent.deletion = true
+        intent.notBefore = Int64(Date().timeIntervalSince1970 * 1000) + Self.announcementHoldMilliseconds
+        let journal = journal
+        let recorded = intent
+        try await local.io.run { try journal.record(recorded) }
+        do {
+            try await upstream { try await client.delete(bucket: rule.upstreamBucket, key: rule.upstreamKey(key)) }
+        } catch {
+            // The client hears of the failure: the delete must not happen later behind its back.
+            journal.complete(name: PersistJournal.fileName(bucket: bucket, key: key), enqueued: intent.enqueued)
+            throw error
+        }
+        return intent
+    }
+
+    /// The local half of a delete is done: its intent leaves the journal (unless a newer write superseded it).
+    func finishDelete(_ intent: JournalEntry?) {
+        guard let intent else { return }
+        journal.complete(name: PersistJournal.fileName(bucket: intent.bucket, key: intent.key), enqueued: intent.enqueued)
     }
 
     public func deleteObject(bucket: String, key: String, condition: DeleteCondition) async throws {
@@ -132,8 +157,9 @@ public struct TieredStorage: ObjectStorage {
                 throw S3Error(.preconditionFailed, details: [("Condition", "If-Match")])
             }
         }
-        try await deleteUpstream(bucket, key)
+        let intent = try await deleteUpstream(bucket, key)
         try await local.deleteObject(bucket: bucket, key: key)
+        finishDelete(intent)
     }
 
     /// Upstream deletes run 16 at a time: a 1000-key request should not wait for 1000 round trips in a row.
@@ -141,30 +167,36 @@ public struct TieredStorage: ObjectStorage {
         _ = try await local.headBucket(bucket)
         let escapes = !local.store.options.strictKeys
         let valid = keys.filter { (try? ObjectKey.validate($0, isReserved: ReservedNames.isReserved, escapesSegments: escapes)) != nil }
-        let failures = await withTaskGroup(of: (String, S3Error?).self) { group in
+        let (failures, intents) = await withTaskGroup(of: (String, S3Error?, JournalEntry?).self) { group in
             var failures: [String: S3Error] = [:]
+            var intents: [JournalEntry] = []
             var running = 0
+            func note(_ done: String, _ error: S3Error?, _ intent: JournalEntry?) {
+                if let error { failures[done] = error }
+                if let intent { intents.append(intent) }
+            }
             for key in valid {
-                if running == 16, let (done, error) = await group.next() {
+                if running == 16, let (done, error, intent) = await group.next() {
                     running -= 1
-                    if let error { failures[done] = error }
+                    note(done, error, intent)
                 }
                 group.addTask {
                     do {
-                        try await deleteUpstream(bucket, key)
-                        return (key, nil)
+                        return (key, nil, try await deleteUpstream(bucket, key))
                     } catch let error as S3Error {
-                        return (key, error)
+                        return (key, error, nil)
                     } catch {
-                        return (key, S3Error(.internalError))
+                        return (key, S3Error(.internalError), nil)
                     }
                 }
                 running += 1
             }
-            for await (done, error) in group { if let error { failures[done] = error } }
-            return failures
+            for await (done, error, intent) in group { note(done, error, intent) }
+            return (failures, intents)
         }
-        return try await local.deleteObjects(bucket: bucket, keys: keys, failed: failures)
+        let results = try await local.deleteObjects(bucket: bucket, keys: keys, failed: failures)
+        for intent in intents { finishDelete(intent) }
+        return results
     }
 
     // MARK: Listing

@@ -8,7 +8,7 @@ import NIOHTTP1
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage buckets and bucket users through a running server's admin API.",
-        subcommands: [Buckets.self, Users.self, Websites.self]
+        subcommands: [Buckets.self, Users.self, Websites.self, Health.self]
     )
 
     /// Where the API is and how to authenticate; shared by every subcommand.
@@ -128,6 +128,31 @@ struct Admin: AsyncParsableCommand {
                 let answer = try await connection.send(.DELETE, "/buckets/\(Connection.escape(bucket))")
                 let users = (answer as? [String: Any])?["Users"] as? [String] ?? []
                 connection.show(answer) { [["DELETED BUCKET", "DELETED USERS"], [bucket, users.joined(separator: ",")]] }
+            }
+        }
+    }
+
+    /// For container health checks and scripts: exits 0 only while the node is ready (no token needed).
+    struct Health: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask a node whether it is ready (exit 0) or draining, unusable or down (exit 1)."
+        )
+        @Option(help: "Admin listener URL (or STRATA_ADMIN_ENDPOINT).") var endpoint: String?
+        @Flag(help: "Ask whether the process is alive instead of ready.") var live = false
+
+        func run() async throws {
+            let base = endpoint ?? ProcessInfo.processInfo.environment["STRATA_ADMIN_ENDPOINT"] ?? "http://127.0.0.1:39998"
+            let request = HTTPClientRequest(url: base.trimmingSuffix("/") + "/v1/s3/health/" + (live ? "live" : "ready"))
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                let body = try await response.body.collect(upTo: 1 << 16)
+                print(String(buffer: body))
+                if response.status.code != 200 { throw ExitCode.failure }
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                print("{\"Status\": \"down\", \"Error\": \"\(error)\"}")
+                throw ExitCode.failure
             }
         }
     }
