@@ -409,10 +409,10 @@ extension FileSystemStore {
             var names: [String] = []
             do { try Sys.forEachEntry(dir.fd) { cName, _ in names.append(String(cString: cName)) } } catch let e as SystemError { throw e } catch {}
             for child in names { try removeRecursively(dir, child) }
-            do { try Sys.rmdir(parent.fd, name) } catch where error.errno == ENOENT {}
+            do { try Sys.rmdir(parent.fd, name) } catch  where error.errno == ENOENT {}
         } else {
             // Another node finishing the same abandoned claim may have removed it first.
-            do { try Sys.unlink(parent.fd, name) } catch where error.errno == ENOENT {}
+            do { try Sys.unlink(parent.fd, name) } catch  where error.errno == ENOENT {}
         }
     }
 
