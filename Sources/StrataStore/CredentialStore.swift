@@ -155,10 +155,11 @@ public final class CredentialStore: Sendable {
     private func modify(_ change: (inout [Credential]) -> Void) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let lock = open(directory + "/credentials.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard lock >= 0 else { throw StoreError(description: "cannot open \(directory)/credentials.lock: \(String(cString: strerror(errno)))") }
-        defer { close(lock) }
-        guard flock(lock, LOCK_EX) == 0 else { throw StoreError(description: "cannot lock the credential store") }
+        let lock: FileLock?
+        do { lock = try FileLock.acquire(in: AT_FDCWD, directory + "/credentials.lock", exclusive: true) } catch {
+            throw StoreError(description: "cannot lock the credential store (\(directory)/credentials.lock): \(error)")
+        }
+        defer { withExtendedLifetime(lock) {} }
         var list = try load().map(\.1)
         change(&list)
         let encoder = JSONEncoder()

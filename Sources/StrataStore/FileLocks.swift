@@ -6,14 +6,15 @@ import S3Protocol
 /// byte-range lock, which needs a file open for writing, so never a directory; CephFS; Lustre mounted with `flock`;
 /// GlusterFS; JuiceFS). The kernel drops it when the holder dies. Released when the handle goes away.
 public final class FileLock: Sendable {
-    let fd: Int32
+    public let fd: Int32
 
     private init(fd: Int32) { self.fd = fd }
 
     deinit { close(fd) }
 
-    /// Opens (creating) `name` in `directory` and locks it; nil when `wait` is false and another holder has it.
-    static func acquire(in directory: Int32, _ name: String, exclusive: Bool, wait: Bool = true) throws(SystemError) -> FileLock? {
+    /// Opens (creating) `name` in `directory` (AT_FDCWD for an absolute path) and locks it; nil when `wait` is false
+    /// and another holder has it.
+    public static func acquire(in directory: Int32, _ name: String, exclusive: Bool, wait: Bool = true) throws(SystemError) -> FileLock? {
         let fd = openat(directory, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         try Sys.check(fd, "open")
         let lock = FileLock(fd: fd)

@@ -97,20 +97,14 @@ public final class PersistJournal: Sendable {
         if mkdir(leases, 0o700) != 0 && errno != EEXIST { return nil }
         let path = leases + "/" + name + ".lock"
         for _ in 0..<3 {
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return nil }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-                close(fd)
-                return nil
-            }
+            guard let lock = try? FileLock.acquire(in: AT_FDCWD, path, exclusive: true, wait: false) else { return nil }
             // The lease file may have been removed by the previous holder between our open and our lock: the lock
             // then protects nothing, so start again on the file now at the path.
             var held = stat()
             var current = stat()
-            if fstat(fd, &held) == 0, stat(path, &current) == 0, held.st_ino == current.st_ino, held.st_dev == current.st_dev {
-                return JournalLease(fd: fd, path: path)
+            if fstat(lock.fd, &held) == 0, stat(path, &current) == 0, held.st_ino == current.st_ino, held.st_dev == current.st_dev {
+                return JournalLease(lock: lock, path: path)
             }
-            close(fd)
         }
         return nil
     }
@@ -132,19 +126,19 @@ extension PersistJournal {
 
 /// A held claim on a journal entry; released explicitly, or by the kernel when the process ends.
 public final class JournalLease: Sendable {
-    let fd: Int32
+    let lock: FileLock
     let path: String
 
-    init(fd: Int32, path: String) {
-        self.fd = fd
+    init(lock: FileLock, path: String) {
+        self.lock = lock
         self.path = path
     }
 
-    /// Releases the claim; `removing` deletes the lease file first (the entry is done), while still holding it.
+    /// Releases the claim; `removing` deletes the lease file first (the entry is done), while still holding it. The
+    /// descriptor closes when the lease goes away.
     public func release(removing: Bool) {
         if removing { unlink(path) }
-        flock(fd, LOCK_UN)
-        close(fd)
+        flock(lock.fd, LOCK_UN)
     }
 }
 

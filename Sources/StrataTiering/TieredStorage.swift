@@ -109,8 +109,6 @@ public struct TieredStorage: ObjectStorage {
 
     // MARK: Deletes
 
-    /// Deletes the upstream copy first when the delete type says so, so a failure leaves everything as it was;
-    /// a pending journal entry for the key is dropped either way.
     /// Deletes `key` upstream when the delete type says so, before the caller deletes it locally. The intent is
     /// journaled first (held back like a write's announcement) and returned, to be completed after the local delete:
     /// if the node dies in between, the persister finishes both sides once the hold ends. Any pending upload of the

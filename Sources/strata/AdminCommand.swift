@@ -11,6 +11,11 @@ struct Admin: AsyncParsableCommand {
         subcommands: [Buckets.self, Users.self, Websites.self, Health.self]
     )
 
+    /// The admin listener: the one given, else STRATA_ADMIN_ENDPOINT, else the default port on loopback.
+    static func endpoint(_ given: String?) -> String {
+        given ?? ProcessInfo.processInfo.environment["STRATA_ADMIN_ENDPOINT"] ?? "http://127.0.0.1:39998"
+    }
+
     /// Where the API is and how to authenticate; shared by every subcommand.
     struct Connection: ParsableArguments {
         @Option(help: "Admin listener URL (or STRATA_ADMIN_ENDPOINT).") var endpoint: String?
@@ -22,7 +27,7 @@ struct Admin: AsyncParsableCommand {
 
         /// Sends one request; returns the decoded JSON (or raw text) of a 2xx answer, and fails with the API's message.
         func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Any {
-            let base = endpoint ?? environment["STRATA_ADMIN_ENDPOINT"] ?? "http://127.0.0.1:39998"
+            let base = Admin.endpoint(endpoint)
             guard let token = token ?? environment["STRATA_ADMIN_TOKEN"], !token.isEmpty else {
                 throw ValidationError("give the admin token with --token or STRATA_ADMIN_TOKEN")
             }
@@ -141,7 +146,7 @@ struct Admin: AsyncParsableCommand {
         @Flag(help: "Ask whether the process is alive instead of ready.") var live = false
 
         func run() async throws {
-            let base = endpoint ?? ProcessInfo.processInfo.environment["STRATA_ADMIN_ENDPOINT"] ?? "http://127.0.0.1:39998"
+            let base = Admin.endpoint(endpoint)
             let request = HTTPClientRequest(url: base.trimmingSuffix("/") + "/v1/s3/health/" + (live ? "live" : "ready"))
             do {
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
