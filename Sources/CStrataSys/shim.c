@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <linux/openat2.h>
 
@@ -38,6 +39,16 @@ int cstrata_link_fd(int fd, int dirfd, const char *name) {
 
 int cstrata_rename(int olddirfd, const char *oldname, int newdirfd, const char *newname, int noreplace) {
     return (int)syscall(SYS_renameat2, olddirfd, oldname, newdirfd, newname, noreplace ? RENAME_NOREPLACE : 0);
+}
+
+ssize_t cstrata_pread_nowait(int fd, void *buffer, size_t count, int64_t offset) {
+#ifdef RWF_NOWAIT
+    struct iovec iov = {.iov_base = buffer, .iov_len = count};
+    return preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+#else
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
 }
 
 ssize_t cstrata_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len) {

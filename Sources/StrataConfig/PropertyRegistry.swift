@@ -113,6 +113,14 @@ public enum Keys {
             + "filesystems. When this key is not "
             + "set but strata.proxy.s3.v2.async.heavy.pool.maximum.thread.number is, the larger of that and this default is used (at most 1024)."
     )
+    public static let inlineReadMaxSize = PropertyKey(
+        "strata.fs.inline.read.max.size",
+        type: .bytes,
+        default: "64KB",
+        "GET and HEAD of objects up to this size whose bytes are in the page cache are answered on the event loop that parsed them, "
+            + "with no hand-off to strata.fs.io.threads (everything else, and every miss, takes the pooled path). Off on network "
+            + "filesystems, where even an open may wait on the network, and with tiering or read rate limits; 0 turns it off."
+    )
     public static let shutdownGrace = PropertyKey(
         "strata.proxy.shutdown.grace.period",
         type: .duration,
@@ -743,7 +751,7 @@ public enum Keys {
     public static let all: [PropertyKey] = [
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, adminToken,
         adminTokenFile,
-        adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads,
+        adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads, inlineReadMaxSize,
         shutdownGrace, drainDelay, clusterEnabled,
         accessLog, proxyAuditLogging, auditLogFile, auditLogMaxSize, auditLogMaxFiles, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,

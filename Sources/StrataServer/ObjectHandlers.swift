@@ -37,6 +37,16 @@ extension S3Responder {
     }
 
     func getObject(_ call: S3Call, _ read: ReadArguments, head: Bool) async throws -> Response {
+        let output = try await storage.getObject(getInput(call, read, head: head))
+        let (status, headers) = getAnswer(call, read, output)
+        guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
+        if case .buffer(let buffer) = body, globalReadLimiter == nil, settings.connectionReadRateLimitMB <= 0 {
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
+        }
+        return Response(status: status, headers: headers, body: Responses.stream(body, limiters: readLimiters()))
+    }
+
+    func getInput(_ call: S3Call, _ read: ReadArguments, head: Bool) -> GetObjectInput {
         var input = GetObjectInput(
             bucket: read.object.bucket,
             key: read.object.key,
@@ -47,10 +57,17 @@ extension S3Responder {
             partNumber: read.partNumber
         )
         input.permissionCheck = readCheck(call)
-        let output = try await storage.getObject(input)
+        return input
+    }
+
+    /// The status and headers of a GET or HEAD answer (a 304 with its length 0), on the pooled and inline paths alike.
+    func getAnswer(_ call: S3Call, _ read: ReadArguments, _ output: GetObjectOutput) -> (HTTPResponse.Status, HTTPFields) {
         var headers = Responses.objectHeaders(output, query: call.query)
         let status = Responses.objectStatus(output)
-        if status == .notModified { return Responses.empty(.notModified, headers: headers) }
+        if status == .notModified {
+            headers[.contentLength] = "0"
+            return (status, headers)
+        }
         if output.tagCount > 0 { headers.set("x-amz-tagging-count", String(output.tagCount)) }
         if let persistence = output.persistence { headers.set("x-strata-persistence", persistence) }
         if let partsCount = output.partsCount { headers.set("x-amz-mp-parts-count", String(partsCount)) }
@@ -67,11 +84,7 @@ extension S3Responder {
                 headers.set("x-amz-checksum-type", output.metadata.checksumIsComposite == true ? "COMPOSITE" : "FULL_OBJECT")
             }
         }
-        guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
-        if case .buffer(let buffer) = body, globalReadLimiter == nil, settings.connectionReadRateLimitMB <= 0 {
-            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
-        }
-        return Response(status: status, headers: headers, body: Responses.stream(body, limiters: readLimiters()))
+        return (status, headers)
     }
 
     func deleteObject(_ object: ObjectAddress, condition: DeleteCondition) async throws -> Response {

@@ -66,15 +66,25 @@ enum Responses {
 
     /// S3's XML error document; HEAD responses carry the status and headers only.
     static func error(_ error: S3Error, requestID: String, resource: String, isHead: Bool) -> Response {
+        let (head, body) = errorParts(error, requestID: requestID, resource: resource, isHead: isHead)
+        return Response(status: head.status, headers: head.headerFields, body: body.map { ResponseBody(byteBuffer: $0) } ?? ResponseBody())
+    }
+
+    /// The error answer as a head and the document, for the pooled and inline paths alike.
+    static func errorParts(_ error: S3Error, requestID: String, resource: String, isHead: Bool) -> (HTTPResponse, ByteBuffer?) {
         var fields = HTTPFields()
         for (name, value) in error.headers {
             if let fieldName = HTTPField.Name(name) { fields[fieldName] = value }
         }
         let status = HTTPResponse.Status(code: error.status)
         if isHead || error.code == .notModified {
-            return empty(status, headers: fields)
+            fields[.contentLength] = "0"
+            return (HTTPResponse(status: status, headerFields: fields), nil)
         }
-        return Responses.xml(errorDocument(error, requestID: requestID, resource: resource), status: status, headers: fields)
+        let buffer = ByteBuffer(string: errorDocument(error, requestID: requestID, resource: resource))
+        fields[.contentType] = xmlContentType
+        fields[.contentLength] = String(buffer.readableBytes)
+        return (HTTPResponse(status: status, headerFields: fields), buffer)
     }
 
     static func errorDocument(_ error: S3Error, requestID: String, resource: String) -> String {

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import S3Protocol
 import StrataStore
+import Synchronization
 
 /// The single entry point for S3 requests: parse the target, identify the caller, route to an operation,
 /// run its handler, and turn every failure into S3's error document. One access-log line per request.
@@ -31,6 +32,8 @@ struct S3Responder: HTTPResponder {
     var sts: STSService? = nil
     /// Strata's own OIDC issuer, whose discovery document and key set this listener serves.
     var issuer: OIDCIssuer? = nil
+    /// Set when small GETs and HEADs may be answered on the event loop (`respondInline`).
+    var inlineReads: InlineReads? = nil
 
     func respond(to request: Request, context: Context) async throws -> Response {
         var record = RequestRecord(listener: "s3", request: request, channel: context.channel, audited: auditLog != nil)
@@ -98,6 +101,27 @@ struct S3Responder: HTTPResponder {
         return response
     }
 
+    /// The call as the handlers see it, with the caller identified and recorded for the access log.
+    func identifiedCall(
+        _ request: Request,
+        _ target: S3Target,
+        _ operation: S3Operation,
+        _ record: inout RequestRecord,
+        _ bodyProgress: BodyProgress
+    ) throws -> S3Call {
+        let identity = try identify(request, target)
+        record.user = identity.user
+        record.accessKeyID = identity.credential?.accessKey
+        return S3Call(
+            request: request,
+            target: target,
+            operation: operation,
+            requestID: record.requestID,
+            identity: identity,
+            bodyProgress: bodyProgress
+        )
+    }
+
     /// Identifies the caller, checks what it may do, and runs the handler.
     private func authenticateAndDispatch(
         _ request: Request,
@@ -108,17 +132,7 @@ struct S3Responder: HTTPResponder {
         _ context: Context,
         resource: inout String
     ) async throws -> Response {
-        let identity = try identify(request, target)
-        record.user = identity.user
-        record.accessKeyID = identity.credential?.accessKey
-        let call = S3Call(
-            request: request,
-            target: target,
-            operation: operation,
-            requestID: record.requestID,
-            identity: identity,
-            bodyProgress: bodyProgress
-        )
+        let call = try identifiedCall(request, target, operation, &record, bodyProgress)
         resource = call.resource
         try await authorize(call)
         let parsed = try S3Request.parse(
@@ -136,15 +150,21 @@ struct S3Responder: HTTPResponder {
         return try await dispatch(call, parsed.action)
     }
 
-    /// Request ids, server name, metrics, the access-log line and the audit record: every response passes here.
     private func finish(_ answer: Response, _ record: RequestRecord) -> Response {
         var response = answer
-        response.headers.set("x-amz-request-id", record.requestID)
-        response.headers.set("x-amz-id-2", record.requestID)
-        response.headers.set("x-request-id", record.requestID)
-        response.headers[.server] = "Strata"
-        let bytesOut = response.headers[.contentLength].flatMap { Int64($0) }
-        record.finish(status: Int(response.status.code), bytesOut: bytesOut, metrics: requestMetrics, auditLog: auditLog)
+        finish(&response.headers, status: response.status, record)
+        return response
+    }
+
+    /// Request ids, server name, metrics, the access-log line and the audit record: every response passes here,
+    /// the inline path's too.
+    func finish(_ headers: inout HTTPFields, status: HTTPResponse.Status, _ record: RequestRecord) {
+        headers.set("x-amz-request-id", record.requestID)
+        headers.set("x-amz-id-2", record.requestID)
+        headers.set("x-request-id", record.requestID)
+        headers[.server] = "Strata"
+        let length = headers[.contentLength]
+        record.finish(status: Int(status.code), bytesOut: length.flatMap { Int64($0) }, metrics: requestMetrics, auditLog: auditLog)
         if let accessLog {
             accessLog.record(
                 AccessLog.Line(
@@ -153,13 +173,12 @@ struct S3Responder: HTTPResponder {
                     method: record.method,
                     bucket: record.bucket,
                     key: record.key,
-                    status: Int(response.status.code),
-                    bytes: response.headers[.contentLength] ?? "-",
+                    status: Int(status.code),
+                    bytes: length ?? "-",
                     elapsed: ContinuousClock.now - record.started
                 )
             )
         }
-        return response
     }
 
     static func declaresBody(_ request: Request) -> Bool {
@@ -169,7 +188,7 @@ struct S3Responder: HTTPResponder {
     }
 
     /// SIGV4 mode verifies the signature; SIMPLE mode takes the access key named in the request as the user.
-    private func identify(_ request: Request, _ target: S3Target) throws(S3Error) -> Identity {
+    func identify(_ request: Request, _ target: S3Target) throws(S3Error) -> Identity {
         if let authenticator { return try authenticator.authenticate(request, target) }
         return try simpleIdentity(refusal: "Anonymous access is disabled; sign the request.") { () throws(S3Error) in
             try SimpleIdentity.user(authorization: request.headers[.authorization], query: target.query)
@@ -246,6 +265,17 @@ struct S3RequestContext: RequestContext {
 }
 
 enum RequestIDs {
+    private static let sequence = Atomic<UInt64>(0)
+    private static let key = UInt64.random(in: 0...UInt64.max)
+
+    /// splitmix64's finalizer: a bijection on 64-bit words that spreads every input bit over the output.
+    private static func mix(_ input: UInt64) -> UInt64 {
+        var z = input
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
     /// Honours a client's X-Request-Id when it is short printable ASCII; otherwise makes an AWS-style id.
     static func resolve(_ incoming: String?) -> String {
         if let incoming, !incoming.isEmpty, incoming.utf8.count <= 128,
@@ -253,14 +283,16 @@ enum RequestIDs {
         {
             return incoming
         }
-        // One random word, sixteen hex digits: one getrandom call per request, not one per digit.
-        var value = UInt64.random(in: 0...UInt64.max)
-        let alphabet = Array("0123456789ABCDEF".utf8)
-        var digits = [UInt8](repeating: 0, count: 16)
-        for index in (0..<16).reversed() {
-            digits[index] = alphabet[Int(value & 0xF)]
-            value >>= 4
+        // Sixteen hex digits of a counter passed through a bijective mixer keyed at start: unique within the process,
+        // unpredictable to clients, and no getrandom call per request.
+        var value = mix(sequence.add(1, ordering: .relaxed).newValue &+ key)
+        return String(unsafeUninitializedCapacity: 16) { digits in
+            for index in (0..<16).reversed() {
+                let nibble = UInt8(truncatingIfNeeded: value & 0xF)
+                digits[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "A") + nibble - 10
+                value >>= 4
+            }
+            return 16
         }
-        return String(decoding: digits, as: UTF8.self)
     }
 }

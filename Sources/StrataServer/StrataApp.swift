@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -121,7 +122,7 @@ public enum StrataApp {
                 maxBytes: configuration.bytes(Keys.auditLogMaxSize),
                 maxFiles: configuration.int(Keys.auditLogMaxFiles)
             ) : nil
-        let responder = S3Responder(
+        var responder = S3Responder(
             storage: storage,
             settings: settings,
             users: users,
@@ -134,16 +135,16 @@ public enum StrataApp {
             sts: sts,
             issuer: issuer
         )
+        responder.inlineReads = inlineReads(configuration, storage: storage, local: local, settings: settings, logger: logger)
+        let channelConfiguration = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                ConnectionGuard(headerTimeout: .milliseconds(max(100, configuration.durationMilliseconds(Keys.headerTimeout))))
+            ],
+            idleTimeout: .milliseconds(max(1000, configuration.durationMilliseconds(Keys.idleTimeout)))
+        )
         let app = Application(
             responder: responder,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [
-                        ConnectionGuard(headerTimeout: .milliseconds(max(100, configuration.durationMilliseconds(Keys.headerTimeout))))
-                    ],
-                    idleTimeout: .milliseconds(max(1000, configuration.durationMilliseconds(Keys.idleTimeout)))
-                )
-            ),
+            server: s3Server(responder, configuration: channelConfiguration),
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port),
                 serverName: "Strata",
@@ -222,6 +223,36 @@ public enum StrataApp {
             tiered: tiered,
             drain: drain
         )
+    }
+
+    /// HTTP/1 connections whose small reads the responder may answer inline.
+    static func s3Server(_ responder: S3Responder, configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+        var inlineHandler: (@Sendable () -> InlineReadHandler)?
+        if responder.inlineReads != nil {
+            inlineHandler = { @Sendable in InlineReadHandler(respond: { responder.respondInline($0, channel: $1) }) }
+        }
+        let handler = inlineHandler
+        return HTTPServerBuilder { respond in
+            S3Channel(responder: respond, configuration: configuration, inlineHandler: handler)
+        }
+    }
+
+    /// Small reads on the event loop, where nothing the pooled path adds is configured: not in front of an upstream
+    /// (a miss goes there), not under read rate limits, not on a network filesystem (an open may wait on the network).
+    static func inlineReads(
+        _ configuration: Configuration,
+        storage: any ObjectStorage,
+        local: LocalStorage,
+        settings: ServerSettings,
+        logger: Logger
+    ) -> InlineReads? {
+        let limit = configuration.bytes(Keys.inlineReadMaxSize)
+        guard limit > 0, storage is LocalStorage, settings.globalReadRateLimitMB <= 0, settings.connectionReadRateLimitMB <= 0 else { return nil }
+        if let filesystem = RootFilesystem.of(path: local.store.rootPath), filesystem.isShared {
+            logger.info("small reads take the I/O threads: the root is on \(filesystem.type)")
+            return nil
+        }
+        return InlineReads(local: local, maxBodyBytes: limit)
     }
 
     /// Nodes sharing a root rely on flock reaching every client: refuse (in a cluster) or warn about a mount where it

@@ -48,6 +48,21 @@ public enum FileChunks {
         return buffer
     }
 
+    /// Reads exactly `count` bytes if all of them are in the page cache, nil otherwise (also when the file shrank):
+    /// for a thread that must not wait for the disk.
+    public static func readIfCached(file: OpenFile, at offset: Int64, count: Int) -> ByteBuffer? {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        var filled = 0
+        while filled < count {
+            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - filled) { raw in
+                Sys.preadIfCached(file.fd, UnsafeMutableRawBufferPointer(rebasing: raw[0..<(count - filled)]), offset: offset + Int64(filled)) ?? 0
+            }
+            if n == 0 { return nil }
+            filled += n
+        }
+        return buffer
+    }
+
     /// Reads into `buffer`, reusing its memory when nothing else holds it any more (a chunk already sent) and
     /// copying on write otherwise: a stream of megabyte chunks then allocates two buffers, not one per chunk,
     /// which malloc would keep long after the transfer ends.

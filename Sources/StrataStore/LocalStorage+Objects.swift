@@ -105,6 +105,19 @@ extension LocalStorage {
         }
     }
 
+    /// GET or HEAD on the calling thread, for a caller that must not wait for the disk (the event loop): nil when
+    /// the body is larger than `inlineLimit` or not all in the page cache, and the caller takes the pooled path.
+    /// Opening and `statx` may still touch the disk when the inode is not cached, as nginx's open does.
+    public func getObjectInline(_ input: GetObjectInput, inlineLimit: Int64) throws -> GetObjectOutput? {
+        let object = try store.openObject(bucketName: input.bucket, key: input.key, users: users, check: input.permissionCheck)
+        var output = try serve(input, object)
+        if case .file(let file, let offset, let length, _)? = output.body {
+            guard length <= inlineLimit, let buffer = FileChunks.readIfCached(file: file, at: offset, count: Int(length)) else { return nil }
+            output.body = .buffer(buffer)
+        }
+        return output
+    }
+
     /// Applies the conditions, the part number or the range to an opened object: AWS's precedence, 304 and 412,
     /// 416 with the object's size.
     public func serve(_ input: GetObjectInput, _ object: ObjectHandle) throws -> GetObjectOutput {

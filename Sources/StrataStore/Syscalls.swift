@@ -140,6 +140,16 @@ enum Sys {
         }
     }
 
+    /// Like `pread`, but nil instead of waiting for the disk: the bytes are not all in the page cache, or the kernel
+    /// cannot tell without reading.
+    static func preadIfCached(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int64) -> Int? {
+        while true {
+            let n = cstrata_pread_nowait(fd, buffer.baseAddress, buffer.count, offset)
+            if n < 0 && errno == EINTR { continue }
+            return n < 0 ? nil : n
+        }
+    }
+
     // MARK: Extended attributes
 
     static func getAttribute(_ fd: Int32, _ name: String) throws(SystemError) -> [UInt8]? {

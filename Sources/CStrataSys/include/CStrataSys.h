@@ -14,6 +14,9 @@ int cstrata_open_tmpfile(int dirfd, mode_t mode);
 int cstrata_link_fd(int fd, int dirfd, const char *name);
 /// renameat2 with RENAME_NOREPLACE when noreplace != 0.
 int cstrata_rename(int olddirfd, const char *oldname, int newdirfd, const char *newname, int noreplace);
+/// pread that never waits for the disk (preadv2 with RWF_NOWAIT): -1 with EAGAIN when the bytes are not in the page
+/// cache, EOPNOTSUPP where the kernel or filesystem cannot say.
+ssize_t cstrata_pread_nowait(int fd, void *buffer, size_t count, int64_t offset);
 ssize_t cstrata_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len);
 ssize_t cstrata_fgetxattr(int fd, const char *name, void *value, size_t size);
 int cstrata_fsetxattr(int fd, const char *name, const void *value, size_t size);

@@ -1,0 +1,99 @@
+import CoreMetrics
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import S3Protocol
+import StrataStore
+import Synchronization
+
+/// Where GET and HEAD of small objects may be answered on the event loop, and how large a body may be read there.
+struct InlineReads: Sendable {
+    let local: LocalStorage
+    let maxBodyBytes: Int64
+}
+
+/// A whole answer in memory, which the event loop writes at once.
+struct BufferedResponse {
+    var head: HTTPResponse
+    var body: ByteBuffer?
+}
+
+extension S3Responder {
+    /// GET or HEAD of a small object answered on the calling event loop, with the same identity, permission,
+    /// condition and header code as the pooled path: the hand-offs to the responder's task and to the I/O threads
+    /// cost more than the filesystem work of a cached 4 KiB object. Nil when the request needs anything the
+    /// pooled path does asynchronously (a body, CORS, a scoped credential's grants, a large or uncached body).
+    func respondInline(_ head: HTTPRequest, channel: any Channel) -> BufferedResponse? {
+        guard let inline = inlineReads, head.method == .get || head.method == .head, let path = head.path,
+            !path.hasPrefix("/.well-known/"), Self.isPlainRead(head.headerFields)
+        else { return nil }
+        let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+        var record = RequestRecord(listener: "s3", request: request, channel: channel, audited: auditLog != nil)
+        var resource = "/"
+        var answer: BufferedResponse
+        do {
+            let target = try S3Target(rawTarget: path)
+            if sts != nil, STSService.isSTSRequest(request, target) { return nil }
+            let operation = S3Router.route(method: head.method.rawValue, target: target, hasCopySource: false)
+            guard operation == .getObject || operation == .headObject else { return nil }
+            record.bucket = target.bucket ?? ""
+            record.key = target.key ?? ""
+            record.operation = operation.name
+            let call = try identifiedCall(request, target, operation, &record, BodyProgress())
+            // A scoped credential's grants need the bucket's owner, which the pooled path reads.
+            if call.identity.credential != nil && !call.identity.isAdmin { return nil }
+            resource = call.resource
+            let parsed = try S3Request.parse(
+                operation: operation,
+                target: target,
+                header: { head.headerFields[named: $0] },
+                isReservedKey: ReservedNames.isReserved,
+                escapesKeySegments: !settings.store.strictKeys
+            )
+            let read: ReadArguments
+            switch parsed.action {
+            case .getObject(let arguments), .headObject(let arguments): read = arguments
+            default: return nil
+            }
+            let input = getInput(call, read, head: head.method == .head)
+            guard let output = try inline.local.getObjectInline(input, inlineLimit: inline.maxBodyBytes) else { return nil }
+            let (status, headers) = getAnswer(call, read, output)
+            var body: ByteBuffer?
+            if case .buffer(let buffer)? = output.body { body = buffer }
+            answer = BufferedResponse(head: HTTPResponse(status: status, headerFields: headers), body: body)
+        } catch let error as S3Error {
+            let (errorHead, body) = Responses.errorParts(error, requestID: record.requestID, resource: resource, isHead: head.method == .head)
+            answer = BufferedResponse(head: errorHead, body: body)
+        } catch {
+            // Anything unexpected is left to the pooled path, which logs it.
+            return nil
+        }
+        finish(&answer.head.headerFields, status: answer.head.status, record)
+        answer.head.headerFields[.date] = ResponseDate.current
+        requestMetrics.inlineReads.increment()
+        return answer
+    }
+
+    /// A read that the pooled path would treat specially in none of the ways the inline path leaves out: no body,
+    /// no CORS origin, no `Connection: close` (the pooled path closes after answering), no `Expect`.
+    static func isPlainRead(_ fields: HTTPFields) -> Bool {
+        if fields[.origin] != nil || fields[.expect] != nil || fields[.transferEncoding] != nil { return false }
+        if let connection = fields[.connection], connection.lowercased() != "keep-alive" { return false }
+        if let length = fields[.contentLength], length != "0" { return false }
+        return true
+    }
+}
+
+/// The Date header, formatted once a second (as Hummingbird does for the pooled path).
+enum ResponseDate {
+    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+
+    static var current: String {
+        let now = time(nil)
+        return cache.withLock { cached in
+            if cached.second != now { cached = (now, HTTPDate.rfc1123(seconds: Int64(now))) }
+            return cached.text
+        }
+    }
+}

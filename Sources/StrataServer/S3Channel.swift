@@ -1,0 +1,115 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// The S3 listener's HTTP/1 connection: Hummingbird's pipeline (codec, the additional handlers, idle and quiesce
+/// handling, the async channel the responder reads from) with `InlineReadHandler` just before the async channel,
+/// where it can answer small GETs and HEADs on the event loop. Without an inline handler it is Hummingbird's
+/// `HTTP1Channel`.
+struct S3Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let configuration: HTTP1Channel.Configuration
+    /// Makes each connection's inline handler; nil when nothing is answered inline.
+    let inlineHandler: (@Sendable () -> InlineReadHandler)?
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = configuration.httpDecoder.maxHeaderFieldSize
+            limits.maxHeaderListSize = configuration.httpDecoder.maxHeaderListSize
+            limits.maxHeaderFieldCount = configuration.httpDecoder.maxHeaderFieldCount
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false,
+                withErrorHandling: false,
+                withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits
+            )
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandlers(configuration.additionalChannelHandlers())
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout.map { .init($0) }, logger: logger))
+            // After the idle handler, so that requests answered inline count as activity and finish before a quiesce.
+            if let inlineHandler { try pipeline.addHandler(inlineHandler()) }
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    func handle(value asyncChannel: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    }
+}
+
+/// Answers a GET or HEAD on the event loop when the responder can (`S3Responder.respondInline`), and hands every
+/// other request, unchanged, to Hummingbird's async channel.
+///
+/// Responses must leave in request order. The async channel answers its requests one after another, so a request
+/// is answered inline only while the async side owes no response; once one request has gone there, every later
+/// one follows it until its response has been written.
+final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let respond: (HTTPRequest, any Channel) -> BufferedResponse?
+    /// A GET or HEAD head held until its end arrives (it may still turn out to have a body).
+    private var held: HTTPRequest?
+    /// Requests handed to the async channel whose responses have not ended yet.
+    private var owed = 0
+
+    init(respond: @escaping (HTTPRequest, any Channel) -> BufferedResponse?) {
+        self.respond = respond
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if owed == 0 && held == nil && (head.method == .get || head.method == .head) {
+                held = head
+                return
+            }
+            handOver(head, context)
+        case .body:
+            if let head = held {
+                held = nil
+                handOver(head, context)
+            }
+            context.fireChannelRead(data)
+        case .end:
+            if let head = held {
+                held = nil
+                if context.channel.isWritable, let answer = respond(head, context.channel) {
+                    write(answer, context)
+                    return
+                }
+                handOver(head, context)
+            }
+            context.fireChannelRead(data)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { owed -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    private func handOver(_ head: HTTPRequest, _ context: ChannelHandlerContext) {
+        owed += 1
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// Head, body and end in one flush: one `writev` for the whole answer.
+    private func write(_ answer: BufferedResponse, _ context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
+        if let body = answer.body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
