@@ -14,10 +14,14 @@ from conftest import simple_auth, wait_for
 SKIPPED_HEADERS = {"x-amz-request-id", "x-amz-id-2", "x-request-id", "date"}
 
 
-def inline_count(server):
+def inline_count(server, metric="strata_inline_reads_total"):
     text = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
-    m = re.search(r"^strata_inline_reads_total (\d+)", text, re.M)
+    m = re.search(rf"^{metric} (\d+)", text, re.M)
     return int(m.group(1)) if m else 0
+
+
+def sendfile_count(server):
+    return inline_count(server, "strata_sendfile_responses_total")
 
 
 def populate(s3, root):
@@ -63,6 +67,11 @@ def requests_to_compare():
     yield "GET", "/inl/empty", {}
     yield "GET", "/inl/large", {}
     yield "GET", "/inl/large", {"Range": "bytes=1000-1999"}
+    yield "GET", "/inl/large", {"Range": "bytes=100-"}
+    yield "GET", "/inl/multi", {}
+    yield "GET", "/inl/multi", {"Range": "bytes=5242000-5242999"}
+    yield "GET", "/inl/multi?partNumber=1", {}
+    yield "GET", "/inl/multi", {"If-Match": '"nope"'}
     yield "GET", "/inl/tagged", {}
     yield "GET", "/inl/missing", {}
     yield "HEAD", "/inl/missing", {}
@@ -108,9 +117,11 @@ def test_inline_answers_equal_the_pooled_path(start_server, tmp_path):
         expected = answer(pooled, method, target, headers)
         assert got == expected, (method, target, headers)
         compared += 1
-    # Most of them went inline (large bodies, anonymous refusals and the like took the pool), none on the pooled server.
+    # Most of them went inline (anonymous refusals and the like took the pool), the large bodies with sendfile; none
+    # on the pooled server.
     assert inline_count(inline) - before >= compared - 8
-    assert inline_count(pooled) == 0
+    assert sendfile_count(inline) >= 3
+    assert inline_count(pooled) == 0 and sendfile_count(pooled) == 0
     # The client's request id is honoured inline too.
     r = requests.get(inline.endpoint + "/inl/small", headers={**simple_auth(), "X-Request-Id": "abc-123"}, timeout=10)
     assert r.headers["x-amz-request-id"] == "abc-123" and r.headers["date"].endswith("GMT")
@@ -144,7 +155,7 @@ def test_pipelined_requests_mixing_both_paths_are_answered_in_order(start_server
         ("PUT", "/pipe/b", b"bee" * 1000),  # pooled
         ("GET", "/pipe/b", b""),  # must see the PUT before it
         ("HEAD", "/pipe/a", b""),
-        ("GET", "/pipe/big", b""),  # pooled: larger than the inline limit
+        ("GET", "/pipe/big", b""),  # larger than the inline limit: sendfile
         ("GET", "/pipe/a", b""),
         ("GET", "/pipe?list-type=2", b""),  # pooled
         ("DELETE", "/pipe/b", b""),
@@ -252,3 +263,73 @@ def test_presigned_and_signed_reads_inline(start_server, mode):
         tampered = ("1" if signature[0] == "0" else "0") + signature[1:]
         r = requests.get(url.replace(signature, tampered), timeout=10)
         assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content
+
+
+def server_cpu_seconds(server):
+    fields = open(f"/proc/{server.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_descriptors(server):
+    return len(os.listdir(f"/proc/{server.proc.pid}/fd"))
+
+
+def test_large_bodies_are_sent_from_the_file(start_server):
+    server = start_server()
+    plain = start_server(conf=["strata.fs.sendfile.enabled=false"])
+    body = os.urandom(8 << 20)
+    for s in (server, plain):
+        s.client().create_bucket(Bucket="sendfile")
+        s.client().put_object(Bucket="sendfile", Key="big", Body=body)
+    for s, sent in ((server, 2), (plain, 0)):  # the last range is small enough to be read
+        before = sendfile_count(s)
+        r = requests.get(s.endpoint + "/sendfile/big", headers=simple_auth(), timeout=30)
+        assert r.status_code == 200 and r.content == body and r.headers["content-length"] == str(len(body))
+        r = requests.get(s.endpoint + "/sendfile/big", headers={**simple_auth(), "Range": "bytes=1000000-5000000"}, timeout=30)
+        assert r.status_code == 206 and r.content == body[1000000:5000001]
+        assert r.headers["content-range"] == f"bytes 1000000-5000000/{len(body)}"
+        r = requests.get(s.endpoint + "/sendfile/big", headers={**simple_auth(), "Range": "bytes=-10"}, timeout=30)
+        assert r.status_code == 206 and r.content == body[-10:]
+        assert sendfile_count(s) - before == sent
+
+
+def test_abandoned_and_truncated_file_bodies_release_the_connection(start_server, tmp_path):
+    server = start_server()
+    s3 = server.client()
+    s3.create_bucket(Bucket="cut")
+    s3.put_object(Bucket="cut", Key="big", Body=os.urandom(64 << 20))
+    requests.get(server.endpoint + "/cut/big", headers=simple_auth(), timeout=60)  # pages cached: sendfile from now on
+    request = (f"GET /cut/big HTTP/1.1\r\nHost: x\r\n"
+               + "".join(f"{k}: {v}\r\n" for k, v in simple_auth().items()) + "\r\n").encode()
+    baseline = open_descriptors(server)
+    # Clients that read a little and hang up: every file descriptor is given back.
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    assert wait_for(lambda: open_descriptors(server) <= baseline, 10), (open_descriptors(server), baseline)
+    # Another program truncates the file in place while it is being sent: the connection is closed with a short
+    # body instead of the event loop retrying the missing bytes forever.
+    sendfiles = sendfile_count(server)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", server.port))
+    try:
+        sock.sendall(request)
+        received = len(sock.recv(65536))
+        assert sendfile_count(server) == sendfiles + 1
+        os.truncate(os.path.join(server.root, "cut", "big"), 1 << 20)
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            received += len(chunk)
+        assert received < 64 << 20
+    finally:
+        sock.close()
+    cpu = server_cpu_seconds(server)
+    time.sleep(1)
+    assert server_cpu_seconds(server) - cpu < 0.5
+    r = requests.get(server.endpoint + "/cut/big", headers=simple_auth(), timeout=10)
+    assert r.status_code == 200 and len(r.content) == 1 << 20

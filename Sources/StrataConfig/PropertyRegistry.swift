@@ -121,6 +121,14 @@ public enum Keys {
             + "with no hand-off to strata.fs.io.threads (everything else, and every miss, takes the pooled path). Off on network "
             + "filesystems, where even an open may wait on the network, and with tiering or read rate limits; 0 turns it off."
     )
+    public static let sendfile = PropertyKey(
+        "strata.fs.sendfile.enabled",
+        type: .boolean,
+        default: "true",
+        "GET of an object larger than strata.fs.inline.read.max.size is sent with sendfile(2) from the event loop, with no copy "
+            + "through Strata, when its first page is in the page cache. Where inline reads are off (that key at 0, network "
+            + "filesystems, tiering, read rate limits) or this is false, bodies stream through strata.fs.io.threads in 1 MiB reads."
+    )
     public static let shutdownGrace = PropertyKey(
         "strata.proxy.shutdown.grace.period",
         type: .duration,
@@ -751,7 +759,7 @@ public enum Keys {
     public static let all: [PropertyKey] = [
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, adminToken,
         adminTokenFile,
-        adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads, inlineReadMaxSize,
+        adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads, inlineReadMaxSize, sendfile,
         shutdownGrace, drainDelay, clusterEnabled,
         accessLog, proxyAuditLogging, auditLogFile, auditLogMaxSize, auditLogMaxFiles, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,

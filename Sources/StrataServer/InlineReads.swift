@@ -11,20 +11,29 @@ import Synchronization
 struct InlineReads: Sendable {
     let local: LocalStorage
     let maxBodyBytes: Int64
+    /// Whether larger bodies are sent with `sendfile` from the event loop.
+    let sendsFiles: Bool
 }
 
-/// A whole answer in memory, which the event loop writes at once.
+/// An answer the event loop writes at once: the head with a body in memory, or with a range of an open file that
+/// the kernel copies to the socket (`sendfile`).
 struct BufferedResponse {
+    enum Body {
+        case buffer(ByteBuffer)
+        case file(FileRegion)
+    }
+
     var head: HTTPResponse
-    var body: ByteBuffer?
+    var body: Body?
 }
 
 extension S3Responder {
     /// GET or HEAD of a small object answered on the calling event loop, with the same identity, permission,
     /// condition and header code as the pooled path: the hand-offs to the responder's task and to the I/O threads
     /// cost more than the filesystem work of a cached 4 KiB object. Nil when the request needs anything the
-    /// pooled path does asynchronously (a body, CORS, a scoped credential's grants, a large or uncached body).
-    func respondInline(_ head: HTTPRequest, channel: any Channel) -> BufferedResponse? {
+    /// pooled path does asynchronously (a body, CORS, a scoped credential's grants, an uncached body, a large one
+    /// unless `sendsFiles`: the channel then takes a file region).
+    func respondInline(_ head: HTTPRequest, channel: any Channel, sendsFiles: Bool) -> BufferedResponse? {
         guard let inline = inlineReads, head.method == .get || head.method == .head, let path = head.path,
             !path.hasPrefix("/.well-known/"), Self.isPlainRead(head.headerFields)
         else { return nil }
@@ -57,14 +66,15 @@ extension S3Responder {
             default: return nil
             }
             let input = getInput(call, read, head: head.method == .head)
-            guard let output = try inline.local.getObjectInline(input, inlineLimit: inline.maxBodyBytes) else { return nil }
+            let largeAsFile = sendsFiles && inline.sendsFiles && head.method == .get
+            guard let output = try inline.local.getObjectInline(input, inlineLimit: inline.maxBodyBytes, largeAsFile: largeAsFile) else {
+                return nil
+            }
             let (status, headers) = getAnswer(call, read, output)
-            var body: ByteBuffer?
-            if case .buffer(let buffer)? = output.body { body = buffer }
-            answer = BufferedResponse(head: HTTPResponse(status: status, headerFields: headers), body: body)
+            answer = BufferedResponse(head: HTTPResponse(status: status, headerFields: headers), body: try Self.inlineBody(output.body))
         } catch let error as S3Error {
             let (errorHead, body) = Responses.errorParts(error, requestID: record.requestID, resource: resource, isHead: head.method == .head)
-            answer = BufferedResponse(head: errorHead, body: body)
+            answer = BufferedResponse(head: errorHead, body: body.map { .buffer($0) })
         } catch {
             // Anything unexpected is left to the pooled path, which logs it.
             return nil
@@ -72,7 +82,27 @@ extension S3Responder {
         finish(&answer.head.headerFields, status: answer.head.status, record)
         answer.head.headerFields[.date] = ResponseDate.current
         requestMetrics.inlineReads.increment()
+        if case .file? = answer.body { requestMetrics.sendfileResponses.increment() }
         return answer
+    }
+
+    /// The body as the channel writes it. A file range gets its own descriptor, which the channel closes once the
+    /// region is written or dropped, whatever happens to the store's handle meanwhile. Anything else (no descriptor
+    /// left, a stream) is left to the pooled path.
+    static func inlineBody(_ body: ObjectBody?) throws -> BufferedResponse.Body? {
+        struct TakePooledPath: Error {}
+        switch body {
+        case nil: return nil
+        case .buffer(let buffer)?: return .buffer(buffer)
+        case .file(let file, let offset, let length, _)?:
+            let (end, overflow) = offset.addingReportingOverflow(length)
+            guard !overflow, let start = Int(exactly: offset), let stop = Int(exactly: end) else { throw TakePooledPath() }
+            let descriptor = dup(file.fd)
+            guard descriptor >= 0 else { throw TakePooledPath() }
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+            return .file(FileRegion(fileHandle: handle, readerIndex: start, endIndex: stop))
+        case .stream?: throw TakePooledPath()
+        }
     }
 
     /// A read that the pooled path would treat specially in none of the ways the inline path leaves out: no body,

@@ -23,6 +23,8 @@ final class RequestMetrics: Sendable {
     let cleanerAborted: CoreMetrics.Counter
     /// GETs and HEADs answered on the event loop (the rest of strata_requests_total took the I/O threads).
     let inlineReads: CoreMetrics.Counter
+    /// Those of them whose body the kernel copied from the file (`sendfile`).
+    let sendfileResponses: CoreMetrics.Counter
 
     static let listeners = ["s3", "admin", "website"]
 
@@ -48,6 +50,7 @@ final class RequestMetrics: Sendable {
         cleanerRuns = CoreMetrics.Counter(label: "strata_multipart_cleaner_runs_total", factory: factory)
         cleanerAborted = CoreMetrics.Counter(label: "strata_multipart_cleaner_aborted_total", factory: factory)
         inlineReads = CoreMetrics.Counter(label: "strata_inline_reads_total", factory: factory)
+        sendfileResponses = CoreMetrics.Counter(label: "strata_sendfile_responses_total", factory: factory)
     }
 
     /// One finished request: its count by operation and status class, its duration, and the bytes it moved.

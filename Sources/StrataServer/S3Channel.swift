@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import StrataStore
 
 /// The S3 listener's HTTP/1 connection: Hummingbird's pipeline (codec, the additional handlers, idle and quiesce
 /// handling, the async channel the responder reads from) with `InlineReadHandler` just before the async channel,
@@ -48,7 +49,8 @@ struct S3Channel: ServerChildChannel, HTTPChannelHandler {
 }
 
 /// Answers a GET or HEAD on the event loop when the responder can (`S3Responder.respondInline`), and hands every
-/// other request, unchanged, to Hummingbird's async channel.
+/// other request, unchanged, to Hummingbird's async channel. A file body goes to NIO's HTTP/1 encoder as a
+/// `FileRegion`, which NIO writes with `sendfile`: below the HTTP types codec, which carries only byte buffers.
 ///
 /// Responses must leave in request order. The async channel answers its requests one after another, so a request
 /// is answered inline only while the async side owes no response; once one request has gone there, every later
@@ -59,14 +61,24 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private let respond: (HTTPRequest, any Channel) -> BufferedResponse?
+    private let respond: (HTTPRequest, any Channel, _ sendsFiles: Bool) -> BufferedResponse?
+    /// The HTTP types codec's context: writing through it reaches NIO's HTTP/1 encoder, which takes file regions.
+    private var encoderSide: ChannelHandlerContext?
     /// A GET or HEAD head held until its end arrives (it may still turn out to have a body).
     private var held: HTTPRequest?
     /// Requests handed to the async channel whose responses have not ended yet.
     private var owed = 0
 
-    init(respond: @escaping (HTTPRequest, any Channel) -> BufferedResponse?) {
+    init(respond: @escaping (HTTPRequest, any Channel, _ sendsFiles: Bool) -> BufferedResponse?) {
         self.respond = respond
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        encoderSide = try? context.pipeline.syncOperations.context(handlerType: HTTP1ToHTTPServerCodec.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        encoderSide = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -86,7 +98,7 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             if let head = held {
                 held = nil
-                if context.channel.isWritable, let answer = respond(head, context.channel) {
+                if context.channel.isWritable, let answer = respond(head, context.channel, encoderSide != nil) {
                     write(answer, context)
                     return
                 }
@@ -106,10 +118,42 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
-    /// Head, body and end in one flush: one `writev` for the whole answer.
+    /// A file another program truncates in place while it is being sent makes `sendfile` return 0 at the new end,
+    /// which NIO retries at once, forever, spinning the event loop. Once a second the file's size is checked, and
+    /// the connection closed when the region now reaches past the end (the client sees a short body, as with nginx).
+    private static func watchForTruncation(_ region: FileRegion, _ channel: any Channel) -> RepeatedTask {
+        let end = region.endIndex
+        let handle = region.fileHandle
+        return channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+            let size = try? handle.withUnsafeFileDescriptor { Sys.size($0) }
+            if (size ?? nil ?? 0) < end {
+                task.cancel()
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Head, body and end in one flush: one `writev` for the whole answer, or the head, then `sendfile` for a file.
     private func write(_ answer: BufferedResponse, _ context: ChannelHandlerContext) {
         context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
-        if let body = answer.body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        switch answer.body {
+        case .buffer(let body)? where body.readableBytes > 0:
+            context.write(wrapOutboundOut(.body(body)), promise: nil)
+        case .file(let region)?:
+            let handle = region.fileHandle
+            let written = context.eventLoop.makePromise(of: Void.self)
+            let watch = Self.watchForTruncation(region, context.channel)
+            written.futureResult.whenComplete { _ in
+                watch.cancel()
+                try? handle.close()
+            }
+            if let encoderSide {
+                encoderSide.write(NIOAny(HTTPServerResponsePart.body(.fileRegion(region))), promise: written)
+            } else {
+                written.fail(ChannelError.ioOnClosedChannel)
+            }
+        case .buffer?, nil: break
+        }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

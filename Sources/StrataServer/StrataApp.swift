@@ -229,7 +229,7 @@ public enum StrataApp {
     static func s3Server(_ responder: S3Responder, configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
         var inlineHandler: (@Sendable () -> InlineReadHandler)?
         if responder.inlineReads != nil {
-            inlineHandler = { @Sendable in InlineReadHandler(respond: { responder.respondInline($0, channel: $1) }) }
+            inlineHandler = { @Sendable in InlineReadHandler(respond: { responder.respondInline($0, channel: $1, sendsFiles: $2) }) }
         }
         let handler = inlineHandler
         return HTTPServerBuilder { respond in
@@ -252,7 +252,7 @@ public enum StrataApp {
             logger.info("small reads take the I/O threads: the root is on \(filesystem.type)")
             return nil
         }
-        return InlineReads(local: local, maxBodyBytes: limit)
+        return InlineReads(local: local, maxBodyBytes: limit, sendsFiles: configuration.bool(Keys.sendfile))
     }
 
     /// Nodes sharing a root rely on flock reaching every client: refuse (in a cluster) or warn about a mount where it

@@ -106,13 +106,19 @@ extension LocalStorage {
     }
 
     /// GET or HEAD on the calling thread, for a caller that must not wait for the disk (the event loop): nil when
-    /// the body is larger than `inlineLimit` or not all in the page cache, and the caller takes the pooled path.
+    /// the body is not in the page cache, or larger than `inlineLimit` without `largeAsFile`, and the caller takes
+    /// the pooled path. A body up to `inlineLimit` comes back read; a larger one, with `largeAsFile`, as the open
+    /// file for the caller to send with `sendfile` (only its first page is known to be cached).
     /// Opening and `statx` may still touch the disk when the inode is not cached, as nginx's open does.
-    public func getObjectInline(_ input: GetObjectInput, inlineLimit: Int64) throws -> GetObjectOutput? {
+    public func getObjectInline(_ input: GetObjectInput, inlineLimit: Int64, largeAsFile: Bool) throws -> GetObjectOutput? {
         let object = try store.openObject(bucketName: input.bucket, key: input.key, users: users, check: input.permissionCheck)
         var output = try serve(input, object)
         if case .file(let file, let offset, let length, _)? = output.body {
-            guard length <= inlineLimit, let buffer = FileChunks.readIfCached(file: file, at: offset, count: Int(length)) else { return nil }
+            if length > inlineLimit {
+                guard largeAsFile, FileChunks.readIfCached(file: file, at: offset, count: 1) != nil else { return nil }
+                return output
+            }
+            guard let buffer = FileChunks.readIfCached(file: file, at: offset, count: Int(length)) else { return nil }
             output.body = .buffer(buffer)
         }
         return output

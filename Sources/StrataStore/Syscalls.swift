@@ -52,7 +52,7 @@ public struct FileStat: Sendable, Equatable {
 }
 
 /// Thin wrappers over the calls the store makes; every failure becomes a SystemError carrying errno.
-enum Sys {
+public enum Sys {
     static let readDirectory = O_RDONLY | cstrata_o_directory()
 
     @inline(__always)
@@ -72,6 +72,9 @@ enum Sys {
         try check(fd, "open")
         return OpenFile(fd)
     }
+
+    /// The size of an open file, for callers outside the store that hold only a descriptor.
+    public static func size(_ fd: Int32) -> Int64? { try? stat(fd).size }
 
     static func stat(_ fd: Int32) throws(SystemError) -> FileStat {
         var s = cstrata_stat_t()
