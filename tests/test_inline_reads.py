@@ -333,3 +333,46 @@ def test_abandoned_and_truncated_file_bodies_release_the_connection(start_server
     assert server_cpu_seconds(server) - cpu < 0.5
     r = requests.get(server.endpoint + "/cut/big", headers=simple_auth(), timeout=10)
     assert r.status_code == 200 and len(r.content) == 1 << 20
+
+
+def test_a_slow_file_download_outlives_the_idle_and_header_timeouts(start_server):
+    # The response ends when the file is sent, not when it is queued: a download that takes longer than both
+    # timeouts completes, and the connection then serves the next request.
+    server = start_server(conf=["strata.proxy.web.idle.timeout=1sec", "strata.proxy.web.header.timeout=1sec"])
+    s3 = server.client()
+    s3.create_bucket(Bucket="slowdl")
+    body = os.urandom(24 << 20)
+    s3.put_object(Bucket="slowdl", Key="big", Body=body)
+    s3.put_object(Bucket="slowdl", Key="small", Body=b"after")
+    requests.get(server.endpoint + "/slowdl/big", headers=simple_auth(), timeout=60)  # cached: sendfile
+    sendfiles = sendfile_count(server)
+    auth = "".join(f"{k}: {v}\r\n" for k, v in simple_auth().items())
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", server.port))
+    with sock:
+        sock.sendall(f"GET /slowdl/big HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
+        sock_file = sock.makefile("rb", buffering=0)
+        start = time.time()
+        status_line = sock_file.readline()
+        assert status_line.startswith(b"HTTP/1.1 200"), status_line
+        headers = {}
+        while (line := sock_file.readline()) not in (b"\r\n", b""):
+            name, value = line.decode().split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+        assert int(headers["content-length"]) == len(body)
+        # Slowly for longer than both timeouts (a 64 KiB window at a time), then the rest at once: the response ends
+        # while the last bytes are in flight, and the next request follows straight after.
+        received = bytearray()
+        while len(received) < len(body):
+            chunk = sock_file.read(min(1 << 20, len(body) - len(received)))
+            assert chunk, f"connection closed after {len(received)} bytes"
+            received += chunk
+            if time.time() - start < 2.5:
+                time.sleep(0.1)
+        assert len(received) == len(body) and bytes(received) == body
+        sock.sendall(f"GET /slowdl/small HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
+        status, _, small = read_response(sock_file)
+        assert status == 200 and small == b"after"
+    assert sendfile_count(server) == sendfiles + 1

@@ -55,6 +55,11 @@ struct S3Channel: ServerChildChannel, HTTPChannelHandler {
 /// Responses must leave in request order. The async channel answers its requests one after another, so a request
 /// is answered inline only while the async side owes no response; once one request has gone there, every later
 /// one follows it until its response has been written.
+///
+/// A file body's response ends (`.end` goes down the pipeline) only once the kernel has taken the whole region, as
+/// a pooled response ends after its last chunk: the idle timeout, the header deadline of the next request and a
+/// graceful shutdown's quiesce all start from a response's end, and must not cut a long download short. Requests
+/// arriving meanwhile wait in `queued`, and no more bytes are read from the socket, until then.
 final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -68,6 +73,12 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var held: HTTPRequest?
     /// Requests handed to the async channel whose responses have not ended yet.
     private var owed = 0
+    /// A file body is being sent; its response has not ended yet.
+    private var sending = false
+    /// Request parts that arrived while a file body was being sent, in order.
+    private var queued: [HTTPRequestPart] = []
+    /// A read the channel asked for while a file body was being sent.
+    private var readDeferred = false
 
     init(respond: @escaping (HTTPRequest, any Channel, _ sendsFiles: Bool) -> BufferedResponse?) {
         self.respond = respond
@@ -82,6 +93,10 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if sending {
+            queued.append(unwrapInboundIn(data))
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head(let head):
             if owed == 0 && held == nil && (head.method == .get || head.method == .head) {
@@ -113,6 +128,34 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
+    func read(context: ChannelHandlerContext) {
+        if sending {
+            readDeferred = true
+            return
+        }
+        context.read()
+    }
+
+    /// The file body is in the kernel's hands (or failed): the response ends, and what waited goes on.
+    private func fileSent(_ result: Result<Void, any Error>, _ context: ChannelHandlerContext) {
+        sending = false
+        guard case .success = result else {
+            queued = []
+            context.close(promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let waiting = queued
+        queued = []
+        // A replayed request may start another file body: the rest then queue again, in order.
+        for part in waiting { channelRead(context: context, data: wrapInboundOut(part)) }
+        if !waiting.isEmpty { context.fireChannelReadComplete() }
+        if readDeferred && !sending {
+            readDeferred = false
+            context.read()
+        }
+    }
+
     private func handOver(_ head: HTTPRequest, _ context: ChannelHandlerContext) {
         owed += 1
         context.fireChannelRead(wrapInboundOut(.head(head)))
@@ -133,25 +176,32 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Head, body and end in one flush: one `writev` for the whole answer, or the head, then `sendfile` for a file.
+    /// Head, body and end in one flush: one `writev` for the whole answer, or the head, then `sendfile` for a file
+    /// and the end once it is sent.
     private func write(_ answer: BufferedResponse, _ context: ChannelHandlerContext) {
         context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
         switch answer.body {
         case .buffer(let body)? where body.readableBytes > 0:
             context.write(wrapOutboundOut(.body(body)), promise: nil)
         case .file(let region)?:
+            guard let encoderSide else {
+                try? region.fileHandle.close()
+                context.close(promise: nil)
+                return
+            }
+            sending = true
             let handle = region.fileHandle
             let written = context.eventLoop.makePromise(of: Void.self)
             let watch = Self.watchForTruncation(region, context.channel)
-            written.futureResult.whenComplete { _ in
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { result in
                 watch.cancel()
                 try? handle.close()
+                let (handler, context) = bound.value
+                handler.fileSent(result, context)
             }
-            if let encoderSide {
-                encoderSide.write(NIOAny(HTTPServerResponsePart.body(.fileRegion(region))), promise: written)
-            } else {
-                written.fail(ChannelError.ioOnClosedChannel)
-            }
+            encoderSide.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.fileRegion(region))), promise: written)
+            return
         case .buffer?, nil: break
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
