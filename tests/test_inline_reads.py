@@ -127,11 +127,10 @@ def test_inline_answers_equal_the_pooled_path(start_server, tmp_path):
     assert r.headers["x-amz-request-id"] == "abc-123" and r.headers["date"].endswith("GMT")
 
 
-def read_response(sock_file):
-    """One HTTP/1.1 response from a socket file: (status, headers, body)."""
+def read_head_only(sock_file):
+    """The status and headers of one HTTP/1.1 response from a socket file (a HEAD's whole answer)."""
     status_line = sock_file.readline()
     assert status_line.startswith(b"HTTP/1.1 "), status_line
-    status = int(status_line.split()[1])
     headers = {}
     while True:
         line = sock_file.readline()
@@ -139,6 +138,12 @@ def read_response(sock_file):
             break
         name, value = line.decode().split(":", 1)
         headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, b""
+
+
+def read_response(sock_file):
+    """One HTTP/1.1 response from a socket file: (status, headers, body)."""
+    status, headers, _ = read_head_only(sock_file)
     length = int(headers.get("content-length", "0"))
     return status, headers, sock_file.read(length) if length else b""
 
@@ -176,18 +181,6 @@ def test_pipelined_requests_mixing_both_paths_are_answered_in_order(start_server
     assert [a[0] for a in answers] == [f"req-{i}" for i in range(len(plan))]
     assert [a[1] for a in answers] == [200, 200, 200, 200, 200, 200, 200, 204, 404, 200]
     assert answers[2][2] == b"bee" * 1000 and answers[4][2] == b"B" * 300_000 and answers[9][2] == b"A" * 100
-
-
-def read_head_only(sock_file):
-    status_line = sock_file.readline()
-    headers = {}
-    while True:
-        line = sock_file.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, value = line.decode().split(":", 1)
-        headers[name.strip().lower()] = value.strip()
-    return int(status_line.split()[1]), headers, b""
 
 
 def test_a_body_on_a_get_or_an_uncached_file_takes_the_pooled_path(start_server):
@@ -355,13 +348,8 @@ def test_a_slow_file_download_outlives_the_idle_and_header_timeouts(start_server
         sock.sendall(f"GET /slowdl/big HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
         sock_file = sock.makefile("rb", buffering=0)
         start = time.time()
-        status_line = sock_file.readline()
-        assert status_line.startswith(b"HTTP/1.1 200"), status_line
-        headers = {}
-        while (line := sock_file.readline()) not in (b"\r\n", b""):
-            name, value = line.decode().split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-        assert int(headers["content-length"]) == len(body)
+        status, headers, _ = read_head_only(sock_file)
+        assert status == 200 and int(headers["content-length"]) == len(body)
         # Slowly for longer than both timeouts (a 64 KiB window at a time), then the rest at once: the response ends
         # while the last bytes are in flight, and the next request follows straight after.
         received = bytearray()

@@ -53,13 +53,7 @@ extension S3Responder {
             // A scoped credential's grants need the bucket's owner, which the pooled path reads.
             if call.identity.credential != nil && !call.identity.isAdmin { return nil }
             resource = call.resource
-            let parsed = try S3Request.parse(
-                operation: operation,
-                target: target,
-                header: { head.headerFields[named: $0] },
-                isReservedKey: ReservedNames.isReserved,
-                escapesKeySegments: !settings.store.strictKeys
-            )
+            let parsed = try parseRequest(operation, target, header: { head.headerFields[named: $0] })
             let read: ReadArguments
             switch parsed.action {
             case .getObject(let arguments), .headObject(let arguments): read = arguments

@@ -162,13 +162,7 @@ extension S3Responder {
             bodyProgress: bodyProgress
         )
         try await authorize(call)
-        let parsed = try S3Request.parse(
-            operation: .putObject,
-            target: objectTarget,
-            header: { headers[named: $0] },
-            isReservedKey: ReservedNames.isReserved,
-            escapesKeySegments: !settings.store.strictKeys
-        )
+        let parsed = try parseRequest(.putObject, objectTarget, header: { headers[named: $0] })
         guard case .putObject(let object, let condition) = parsed.action else { throw S3Error(.internalError) }
         try await checkPermissions(call, parsed.action)
         var input = try putInput(call, object, condition: condition)

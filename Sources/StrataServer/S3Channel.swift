@@ -168,8 +168,9 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let end = region.endIndex
         let handle = region.fileHandle
         return channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
-            let size = try? handle.withUnsafeFileDescriptor { Sys.size($0) }
-            if (size ?? nil ?? 0) < end {
+            // A descriptor already closed, or a failed fstat, counts as truncated.
+            let size = (try? handle.withUnsafeFileDescriptor { Sys.size($0) }) ?? nil
+            if (size ?? 0) < end {
                 task.cancel()
                 channel.close(promise: nil)
             }

@@ -122,6 +122,18 @@ struct S3Responder: HTTPResponder {
         )
     }
 
+    /// A request's arguments, with keys checked against the reserved names and escaped (or refused, with strict
+    /// keys) as the store keeps them.
+    func parseRequest(_ operation: S3Operation, _ target: S3Target, header: @escaping (String) -> String?) throws(S3Error) -> S3Request {
+        try S3Request.parse(
+            operation: operation,
+            target: target,
+            header: header,
+            isReservedKey: ReservedNames.isReserved,
+            escapesKeySegments: !settings.store.strictKeys
+        )
+    }
+
     /// Identifies the caller, checks what it may do, and runs the handler.
     private func authenticateAndDispatch(
         _ request: Request,
@@ -135,13 +147,7 @@ struct S3Responder: HTTPResponder {
         let call = try identifiedCall(request, target, operation, &record, bodyProgress)
         resource = call.resource
         try await authorize(call)
-        let parsed = try S3Request.parse(
-            operation: operation,
-            target: target,
-            header: { request.headers[named: $0] },
-            isReservedKey: ReservedNames.isReserved,
-            escapesKeySegments: !settings.store.strictKeys
-        )
+        let parsed = try parseRequest(operation, target, header: { request.headers[named: $0] })
         try await checkPermissions(call, parsed.action)
         // Only an authenticated, authorized request is invited to send its body.
         if request.headers[.expect] != nil {
@@ -283,8 +289,8 @@ enum RequestIDs {
         {
             return incoming
         }
-        // Sixteen hex digits of a counter passed through a bijective mixer keyed at start: unique within the process,
-        // unpredictable to clients, and no getrandom call per request.
+        // Sixteen hex digits of a counter passed through a bijective mixer keyed at start: unique within the process
+        // and no getrandom call per request. Not secret (the mixer can be inverted), which a request id need not be.
         var value = mix(sequence.add(1, ordering: .relaxed).newValue &+ key)
         return String(unsafeUninitializedCapacity: 16) { digits in
             for index in (0..<16).reversed() {

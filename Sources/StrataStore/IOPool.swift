@@ -52,15 +52,8 @@ public enum FileChunks {
     /// for a thread that must not wait for the disk.
     public static func readIfCached(file: OpenFile, at offset: Int64, count: Int) -> ByteBuffer? {
         var buffer = ByteBufferAllocator().buffer(capacity: count)
-        var filled = 0
-        while filled < count {
-            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - filled) { raw in
-                Sys.preadIfCached(file.fd, UnsafeMutableRawBufferPointer(rebasing: raw[0..<(count - filled)]), offset: offset + Int64(filled)) ?? 0
-            }
-            if n == 0 { return nil }
-            filled += n
-        }
-        return buffer
+        let complete = fill(&buffer, count: count, at: offset) { Sys.preadIfCached(file.fd, $0, offset: $1) ?? 0 }
+        return complete ? buffer : nil
     }
 
     /// Reads into `buffer`, reusing its memory when nothing else holds it any more (a chunk already sent) and
@@ -68,14 +61,28 @@ public enum FileChunks {
     /// which malloc would keep long after the transfer ends.
     public static func read(file: OpenFile, at offset: Int64, count: Int, into buffer: inout ByteBuffer) throws {
         buffer.clear(minimumCapacity: count)
+        guard try fill(&buffer, count: count, at: offset, { try file.read(into: $0, at: $1) }) else {
+            throw S3Error(.internalError, "The object changed size while it was being read.")
+        }
+    }
+
+    /// Appends exactly `count` bytes from `offset` to `buffer` by repeated reads (`read` fills the space it is given
+    /// from the offset it is given); false when a read returns nothing first.
+    private static func fill(
+        _ buffer: inout ByteBuffer,
+        count: Int,
+        at offset: Int64,
+        _ read: (UnsafeMutableRawBufferPointer, Int64) throws -> Int
+    ) rethrows -> Bool {
         var filled = 0
         while filled < count {
             let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - filled) { raw in
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<(count - filled)]), at: offset + Int64(filled))
+                try read(UnsafeMutableRawBufferPointer(rebasing: raw[0..<(count - filled)]), offset + Int64(filled))
             }
-            if n == 0 { throw S3Error(.internalError, "The object changed size while it was being read.") }
+            if n == 0 { return false }
             filled += n
         }
+        return true
     }
 }
 
