@@ -121,6 +121,46 @@ def test_files_made_outside_s3_carry_their_posix_permissions(permission_server):
     assert open(os.path.join(external, "new"), "rb").read() == b"x"
 
 
+def test_directories_changed_outside_s3_are_seen_at_the_next_request(permission_server):
+    """The server holds quiet directories open between requests (strata.fs.directory.cache.entries); a chmod,
+    chown or replacement of a directory by another program still decides the very next request."""
+    s = permission_server
+    nobody = pwd.getpwnam("nobody")
+    bucket = os.path.join(s.root, "held")
+    directory = os.path.join(bucket, "dir")
+    os.makedirs(directory)
+    with open(os.path.join(directory, "data"), "wb") as f:
+        f.write(b"first")
+    os.chmod(bucket, 0o755)
+    os.chmod(directory, 0o755)
+    alice, owner = client(s, "alice"), client(s, "nobody")
+    # Directories are held once unchanged for a second: read until both have been quiet that long.
+    deadline = time.time() + 30
+    while time.time() < max(os.stat(bucket).st_ctime, os.stat(directory).st_ctime) + 1.5:
+        assert time.time() < deadline
+        assert alice.get_object(Bucket="held", Key="dir/data")["Body"].read() == b"first"
+    os.chmod(directory, 0o700)
+    assert denied(lambda: alice.get_object(Bucket="held", Key="dir/data"))
+    os.chmod(directory, 0o755)
+    assert alice.get_object(Bucket="held", Key="dir/data")["Body"].read() == b"first"
+    os.chown(directory, nobody.pw_uid, nobody.pw_gid)
+    os.chmod(directory, 0o700)
+    assert denied(lambda: alice.get_object(Bucket="held", Key="dir/data"))
+    assert owner.get_object(Bucket="held", Key="dir/data")["Body"].read() == b"first"
+    os.chmod(bucket, 0o700)
+    assert denied(lambda: owner.get_object(Bucket="held", Key="dir/data"))
+    os.chmod(bucket, 0o755)
+    os.rename(directory, os.path.join(bucket, "old"))
+    os.makedirs(directory, mode=0o755)
+    with open(os.path.join(directory, "data"), "wb") as f:
+        f.write(b"second")
+    assert alice.get_object(Bucket="held", Key="dir/data")["Body"].read() == b"second"
+    os.rename(bucket, os.path.join(s.root, "gone"))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        alice.get_object(Bucket="held", Key="dir/data")
+    assert error_code(e) == "NoSuchBucket"
+
+
 def test_permission_checks_can_be_switched_off(start_server):
     """`alluxio.security.authorization.permission.enabled=false`: the user only labels requests."""
     s = start_server(conf=["alluxio.security.authorization.permission.enabled=false"])

@@ -35,16 +35,20 @@ public enum PercentEncoding {
         }
     }
 
+    /// RFC 3986's unreserved bytes, which percent-encoding leaves as they are.
+    @inline(__always)
+    public static func isUnreserved(_ c: UInt8) -> Bool {
+        (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
+            || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "~")
+    }
+
     /// RFC 3986 unreserved characters stay; everything else is %XX (uppercase). `keepSlash` leaves `/` alone.
     public static func encode(_ text: String, keepSlash: Bool = false) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         let hex: [Character] = Array("0123456789ABCDEF")
         for c in text.utf8 {
-            let unreserved =
-                (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
-                || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "~")
-            if unreserved || (keepSlash && c == UInt8(ascii: "/")) {
+            if isUnreserved(c) || (keepSlash && c == UInt8(ascii: "/")) {
                 out.append(Character(Unicode.Scalar(c)))
             } else {
                 out.append("%")

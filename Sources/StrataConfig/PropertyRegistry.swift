@@ -121,6 +121,15 @@ public enum Keys {
             + "with no hand-off to strata.fs.io.threads (everything else, and every miss, takes the pooled path). Off on network "
             + "filesystems, where even an open may wait on the network, and with tiering or read rate limits; 0 turns it off."
     )
+    public static let directoryHandles = PropertyKey(
+        "strata.fs.directory.cache.entries",
+        type: .integer(0...65_536),
+        default: "1024",
+        "Bucket and key directories kept open with the permission read from them, so a request checks each level with one stat "
+            + "instead of an open and an xattr read. Each use compares the directory's identity and change time, so changes by "
+            + "anyone are seen at once; each entry holds a file descriptor. Off on network filesystems, whose stat may answer from an "
+            + "attribute cache; 0 turns it off."
+    )
     public static let sendfile = PropertyKey(
         "strata.fs.sendfile.enabled",
         type: .boolean,
@@ -759,7 +768,7 @@ public enum Keys {
     public static let all: [PropertyKey] = [
         rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, adminToken,
         adminTokenFile,
-        adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads, inlineReadMaxSize, sendfile,
+        adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads, inlineReadMaxSize, directoryHandles, sendfile,
         shutdownGrace, drainDelay, clusterEnabled,
         accessLog, proxyAuditLogging, auditLogFile, auditLogMaxSize, auditLogMaxFiles, auditLogging, logLevel,
         syncPolicy, tmpSweepAge, listFolders, listingETagMaxSize, listingIndexMemory, deleteBucketAbortsUploads, strictKeys,

@@ -8,7 +8,20 @@ import Synchronization
 /// building with our own UTC clock (no calendar, time zone or metadata sorting per line), and a background flush
 /// turns many lines into one write. Keys are percent-encoded so no client byte can forge a line.
 final class AccessLog: Sendable {
-    private let pending = Mutex<[UInt8]>([])
+    /// Lines not yet written, and the current second's timestamp text (formatted once a second).
+    private struct Pending {
+        var bytes: [UInt8] = []
+        var second: Int = -1
+        var secondText: [UInt8] = []
+    }
+
+    private let pending = Mutex(Pending())
+    /// Where full batches go: standard error, or a test's collector.
+    private let output: @Sendable ([UInt8]) -> Void
+
+    init(output: @escaping @Sendable ([UInt8]) -> Void = AccessLog.writeStandardError) {
+        self.output = output
+    }
     static let flushThreshold = 64 * 1024
     static let flushInterval = Duration.milliseconds(100)
 
@@ -23,31 +36,88 @@ final class AccessLog: Sendable {
         var elapsed: Duration
     }
 
+    /// Appends the line to the pending bytes directly, with no intermediate strings: it runs once per request.
     func record(_ line: Line) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
         let micros = line.elapsed.components.seconds * 1_000_000 + line.elapsed.components.attoseconds / 1_000_000_000_000
-        let milliseconds = "\(micros / 1000).\(String(micros % 1000 / 10 + 100).dropFirst())"
-        var text = HTTPDate.iso8601(Date())
-        text += " info request request_id=\(line.requestID) operation=\(line.operation) method=\(line.method)"
-        text += " bucket=\(PercentEncoding.encode(line.bucket, keepSlash: true)) key=\(PercentEncoding.encode(line.key, keepSlash: true))"
-        text += " status=\(line.status) bytes=\(line.bytes) duration_ms=\(milliseconds)\n"
-        let full: [UInt8]? = pending.withLock { buffer in
-            buffer.append(contentsOf: text.utf8)
-            guard buffer.count >= Self.flushThreshold else { return nil }
-            defer { buffer.removeAll(keepingCapacity: true) }
-            return buffer
+        let full: [UInt8]? = pending.withLock { state in
+            if state.second != now.tv_sec {
+                // "YYYY-MM-DDTHH:MM:SS." without the milliseconds.
+                state.second = now.tv_sec
+                state.secondText = Array(HTTPDate.iso8601(seconds: Int64(now.tv_sec)).utf8.dropLast(4))
+            }
+            var out = state.bytes
+            state.bytes = []
+            out.append(contentsOf: state.secondText)
+            Self.appendDecimal(&out, now.tv_nsec / 1_000_000, width: 3)
+            out.append(contentsOf: "Z info request request_id=".utf8)
+            out.append(contentsOf: line.requestID.utf8)
+            out.append(contentsOf: " operation=".utf8)
+            out.append(contentsOf: line.operation.utf8)
+            out.append(contentsOf: " method=".utf8)
+            out.append(contentsOf: line.method.utf8)
+            out.append(contentsOf: " bucket=".utf8)
+            Self.appendPercentEncoded(&out, line.bucket)
+            out.append(contentsOf: " key=".utf8)
+            Self.appendPercentEncoded(&out, line.key)
+            out.append(contentsOf: " status=".utf8)
+            Self.appendDecimal(&out, line.status)
+            out.append(contentsOf: " bytes=".utf8)
+            out.append(contentsOf: line.bytes.utf8)
+            out.append(contentsOf: " duration_ms=".utf8)
+            Self.appendDecimal(&out, Int(micros / 1000))
+            out.append(UInt8(ascii: "."))
+            Self.appendDecimal(&out, Int(micros % 1000 / 10), width: 2)
+            out.append(UInt8(ascii: "\n"))
+            guard out.count >= Self.flushThreshold else {
+                state.bytes = out
+                return nil
+            }
+            state.bytes.reserveCapacity(Self.flushThreshold + 1024)
+            return out
         }
-        if let full { Self.write(full) }
+        if let full { output(full) }
+    }
+
+    /// A non-negative number in decimal, zero-padded to `width` digits.
+    static func appendDecimal(_ out: inout [UInt8], _ value: Int, width: Int = 1) {
+        let start = out.count
+        var remaining = value.magnitude
+        repeat {
+            out.append(UInt8(ascii: "0") &+ UInt8(remaining % 10))
+            remaining /= 10
+        } while remaining > 0
+        while out.count - start < width { out.append(UInt8(ascii: "0")) }
+        out[start...].reverse()
+    }
+
+    /// The key or bucket as PercentEncoding.encode spells it (slashes kept), so no client byte can forge a line.
+    static func appendPercentEncoded(_ out: inout [UInt8], _ text: String) {
+        for c in text.utf8 {
+            if PercentEncoding.isUnreserved(c) || c == UInt8(ascii: "/") {
+                out.append(c)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(hexDigit(c >> 4))
+                out.append(hexDigit(c & 0xF))
+            }
+        }
+    }
+
+    @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "A") &+ (nibble &- 10)
     }
 
     func flush() {
-        let lines = pending.withLock { buffer in
-            defer { buffer.removeAll(keepingCapacity: true) }
-            return buffer
+        let lines = pending.withLock { state in
+            defer { state.bytes = [] }
+            return state.bytes
         }
-        if !lines.isEmpty { Self.write(lines) }
+        if !lines.isEmpty { output(lines) }
     }
 
-    private static func write(_ bytes: [UInt8]) {
+    @Sendable static func writeStandardError(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {

@@ -79,5 +79,6 @@ public struct ServerSettings: Sendable {
         store.listingIndexBytes = Int(clamping: config.bytes(Keys.listingIndexMemory))
         store.deleteBucketAbortsUploads = config.bool(Keys.deleteBucketAbortsUploads)
         store.strictKeys = config.bool(Keys.strictKeys)
+        store.directoryHandles = config.int(Keys.directoryHandles)
     }
 }

@@ -63,8 +63,8 @@ public enum StrataApp {
     ) throws
         -> StrataApplication
     {
-        let settings = ServerSettings(configuration)
         let rootPath = configuration.string(Keys.rootDir)
+        let settings = serverSettings(configuration, rootPath: rootPath)
         let store = try FileSystemStore(rootPath: rootPath, options: settings.store)
         let io = IOPool(threads: settings.ioThreads)
         if !configuration.signaturesRequired && !isLoopback(settings.host) {
@@ -390,6 +390,13 @@ public enum StrataApp {
             fillOnRangedMiss: config.choice(Keys.rangeMissPolicy) == "FILL_OBJECT",
             logger: logger
         )
+    }
+
+    /// A network filesystem's stat may answer from an attribute cache, so there each request opens the directories afresh.
+    static func serverSettings(_ configuration: Configuration, rootPath: String) -> ServerSettings {
+        var settings = ServerSettings(configuration)
+        if RootFilesystem.of(path: rootPath)?.isShared == true { settings.store.directoryHandles = 0 }
+        return settings
     }
 
     static func isLoopback(_ host: String) -> Bool {

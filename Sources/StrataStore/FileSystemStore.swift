@@ -23,6 +23,9 @@ public final class FileSystemStore: Sendable {
     public let options: StoreOptions
     let root: OpenFile
     let directoryIndex: DirectoryIndexCache
+    let directoryHandles: DirectoryHandleCache
+    /// The root as the permission walk's first parent.
+    let rootEntry: DirectoryHandleCache.Entry
     let directoryLocks: DirectoryLocks
 
     /// Creates the root if missing and checks that it can hold user xattrs: a filesystem without them
@@ -33,7 +36,9 @@ public final class FileSystemStore: Sendable {
         self.rootPath = absolute
         self.options = options
         directoryIndex = DirectoryIndexCache(budget: options.listingIndexBytes, quietNanos: options.listingIndexQuietNanos)
+        directoryHandles = DirectoryHandleCache(capacity: options.directoryHandles, quietNanos: options.listingIndexQuietNanos)
         root = try Sys.openDirectory(absolute: absolute)
+        rootEntry = DirectoryHandleCache.rootEntry(root)
         try FileSystemStore.probeExtendedAttributes(root, path: absolute)
         do {
             directoryLocks = try DirectoryLocks(root: root)

@@ -28,6 +28,8 @@ public struct StoreOptions: Sendable {
     /// A directory is indexed only once it has not changed for this long: a change within the same timestamp tick
     /// would go unseen (git's "racy" rule; network filesystems' server clocks need the slack).
     public var listingIndexQuietNanos: Int64 = 1_000_000_000
+    /// Directories the permission walk keeps open with their permission (0: every request opens and reads them).
+    public var directoryHandles = 1024
 
     public init(
         syncPolicy: SyncPolicy = .fileAndDirectory,

@@ -83,23 +83,29 @@ extension FileSystemStore {
     /// holds the key, or nil when one of the key's directories is missing (`directoriesComplete` is then false).
     /// NoSuchBucket when the bucket does not exist.
     private func walk(bucket: String, directories: [String], users: UserDirectory, into path: inout PathPermissions) throws -> OpenFile? {
-        var current = root
-        for segment in bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true) {
-            guard let next = try? Sys.openBeneath(current.fd, segment, flags: Sys.readDirectory) else {
-                throw S3Error(.noSuchBucket, details: [("BucketName", bucket)])
+        var current = rootEntry
+        func step(_ name: String, isBucket: Bool) throws -> DirectoryHandleCache.Entry? {
+            try directoryHandles.open(name, under: current, isBucket: isBucket, flags: Sys.readDirectory) { file in
+                try permission(of: file, users: users, kind: isBucket ? .bucket : .directory)
             }
-            path.directories.append(try permission(of: next, users: users, kind: .bucket))
+        }
+        // Most buckets are one directory: no split.
+        let segments =
+            bucket.utf8.contains(UInt8(ascii: ":")) || bucket.isEmpty ? bucket.splitBytes(UInt8(ascii: ":"), omittingEmpty: true) : [bucket]
+        for segment in segments {
+            guard let next = try step(segment, isBucket: true) else { throw S3Error(.noSuchBucket, details: [("BucketName", bucket)]) }
+            path.directories.append(next.permission)
             current = next
         }
         for directory in directories {
-            guard let next = try? Sys.openBeneath(current.fd, directory, flags: Sys.readDirectory) else {
+            guard let next = try step(directory, isBucket: false) else {
                 path.directoriesComplete = false
                 return nil
             }
-            path.directories.append(try permission(of: next, users: users, kind: .directory))
+            path.directories.append(next.permission)
             current = next
         }
-        return current
+        return current.file
     }
 
     /// Opens an object for reading, through `openChecked` when there is a permission check to make.
