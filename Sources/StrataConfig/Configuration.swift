@@ -317,7 +317,7 @@ public struct Configuration: Sendable {
         case "d", "day", "days": factor = 86_400_000
         default: throw ParseError()
         }
-        return Int64(number * factor)
+        return try whole(number * factor)
     }
 
     /// Alluxio's size syntax: a number and a binary unit (B, KB, MB, GB, TB; K/M/G/T; KiB...), or bare bytes.
@@ -332,7 +332,13 @@ public struct Configuration: Sendable {
         case "t", "tb", "tib": factor = 1024 * 1024 * 1024 * 1024
         default: throw ParseError()
         }
-        return Int64(number * factor)
+        return try whole(number * factor)
+    }
+
+    /// A product that fits Int64; `Int64(_:)` of a larger one (a typo such as `99999999999999999999TB`) would trap.
+    private static func whole(_ value: Double) throws -> Int64 {
+        guard value.isFinite, value < 0x1p63 else { throw ParseError() }
+        return Int64(value)
     }
 
     private static func split(_ text: String) throws -> (Double, String) {

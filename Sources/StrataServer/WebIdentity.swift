@@ -56,7 +56,8 @@ struct WebIdentityClaims: JWTPayload {
         switch claims[name] {
         case .string(let text)?: [text]
         case .strings(let list)?: list
-        case .number(let number)?: [number.rounded() == number ? String(Int64(number)) : String(number)]
+        // Whole numbers as integers ("aud": 12345 matches "12345"); Int64 of a larger or infinite one would trap.
+        case .number(let number)?: [number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)]
         default: []
         }
     }

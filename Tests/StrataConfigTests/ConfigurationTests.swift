@@ -44,6 +44,11 @@ import Testing
         #expect(try Configuration.parseBytes("2KB") == 2048)
         #expect(try Configuration.parseBytes("1GB") == 1 << 30)
         #expect(try Configuration.parseBytes("123") == 123)
+        // Too large for Int64, or not a finite number: an error, not a trap.
+        #expect(throws: (any Error).self) { try Configuration.parseBytes("99999999999999999999TB") }
+        #expect(throws: (any Error).self) { try Configuration.parseDuration("99999999999999999999d") }
+        #expect(throws: (any Error).self) { try Configuration.parseBytes("1" + String(repeating: "0", count: 400)) }
+        #expect(try Configuration.parseBytes("8388607TB") == 8_388_607 << 40)
     }
 
     @Test func propertiesFileSyntax() throws {
