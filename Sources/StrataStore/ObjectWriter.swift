@@ -60,7 +60,7 @@ public final class ObjectWriter: @unchecked Sendable {
             file = OpenFile(fd)
             temporaryName = nil
         } else if errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL {
-            let name = ReservedNames.temporaryPrefix + UUID().uuidString.lowercased()
+            let name = ReservedNames.uniqueTemporaryName()
             do {
                 file = try Sys.openBeneath(parent.fd, name, flags: O_CREAT | O_EXCL | O_RDWR, mode: 0o644)
             } catch {
@@ -257,14 +257,14 @@ public final class ObjectWriter: @unchecked Sendable {
             if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
         }
         guard errno == EEXIST else { throw SystemError(call: "linkat", errno: errno) }
-        // Something is there: an empty plain directory gives way; an object is replaced below.
-        if case .none = condition {
-            try clearEmptyDirectoryAtTarget()
+        // Something is there: an empty plain directory gives way (and the link is tried again); an object is
+        // replaced below, with no second failing link.
+        if case .none = condition, try clearEmptyDirectoryAtTarget() {
             if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
             guard errno == EEXIST else { throw SystemError(call: "linkat", errno: errno) }
         }
         // Replace: link under a reserved name, then rename over the old version in one step.
-        let staging = ReservedNames.temporaryPrefix + UUID().uuidString.lowercased()
+        let staging = ReservedNames.uniqueTemporaryName()
         if cstrata_link_fd(file.fd, parent.fd, staging) != 0 { throw SystemError(call: "linkat", errno: errno) }
         do {
             try renameOver(staging)
@@ -300,10 +300,12 @@ public final class ObjectWriter: @unchecked Sendable {
     }
 
     /// A key may replace a directory only when that directory is empty and not itself an object.
-    private func clearEmptyDirectoryAtTarget() throws {
-        guard let st = try? Sys.stat(parent.fd, leaf), st.isDirectory else { return }
+    /// True when an empty directory was removed from the target name.
+    @discardableResult
+    private func clearEmptyDirectoryAtTarget() throws -> Bool {
+        guard let st = try? Sys.stat(parent.fd, leaf), st.isDirectory else { return false }
         let marker = ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, leaf, ObjectMetadata.attributeName))
-        if marker?.isDirectory != true, (try? Sys.rmdir(parent.fd, leaf)) != nil { return }
+        if marker?.isDirectory != true, (try? Sys.rmdir(parent.fd, leaf)) != nil { return true }
         throw S3Error(.existingObjectIsDirectory, "Existing Object is a directory: other keys start with '\(leaf)/', so it cannot also be an object.")
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import S3Protocol
 
 /// What is made durable before a write is acknowledged.
@@ -54,6 +55,16 @@ public enum ReservedNames {
     public static let temporaryPrefix = ".strata.tmp."
     /// In each top-level bucket: the in-progress multipart uploads of that bucket and its nested buckets.
     public static let uploadsDirectory = ".strata.uploads"
+
+    /// A fresh temporary name: this process's random tag and a counter. Unique across the nodes sharing a root (64
+    /// random bits per process), and, unlike `UUID()`, it costs no system call (Foundation reads /dev/urandom each time).
+    public static func uniqueTemporaryName(_ infix: String = "") -> String {
+        let count = temporaryCounter.add(1, ordering: .relaxed).newValue
+        return temporaryPrefix + infix + processTag + "." + String(count, radix: 16)
+    }
+
+    private static let processTag = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    private static let temporaryCounter = Atomic<UInt64>(0)
 
     public static func isReserved(_ component: Substring) -> Bool {
         component.hasBytePrefix(prefix)

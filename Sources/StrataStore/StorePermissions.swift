@@ -177,7 +177,7 @@ extension FileSystemStore {
         }
         if (try? Sys.stat(parent.fd, name)) != nil { throw SystemError(call: "mkdir", errno: EEXIST) }
         let plain = Permission(owner: stamp.owner, group: stamp.group, mode: stamp.mode & 0o777)
-        let temporary = ReservedNames.temporaryPrefix + "dir." + UUID().uuidString.lowercased()
+        let temporary = ReservedNames.uniqueTemporaryName("dir.")
         try Sys.mkdir(parent.fd, temporary)
         do {
             try Sys.setAttribute(parent.fd, temporary, Permission.attributeName, plain.encoded())
