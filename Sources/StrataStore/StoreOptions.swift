@@ -1,5 +1,5 @@
-import Synchronization
 import S3Protocol
+import Synchronization
 
 /// What is made durable before a write is acknowledged.
 public enum SyncPolicy: String, Sendable {
