@@ -54,6 +54,27 @@ def test_write_types_put_copy_delete(start_server, moto, write_type):
     assert error_code(e) == "NoSuchKey"
 
 
+@pytest.mark.parametrize("write_type", ["CACHE_THROUGH", "ASYNC_THROUGH"])
+def test_upstream_copy_keeps_every_header_and_tag(start_server, moto, write_type):
+    """What reaches the upstream is what a read-through after eviction returns: the synchronous write and the
+    asynchronous persister send the same content headers, user metadata and tags."""
+    server = start_server(conf=moto.conf() + [f"strata.proxy.s3.writetype={write_type}"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="headers")
+    s3.put_object(Bucket="headers", Key="data.csv.gz", Body=b"\x1f\x8b compressed", ContentType="text/csv",
+                  ContentEncoding="gzip", ContentDisposition='attachment; filename="data.csv.gz"',
+                  ContentLanguage="en", CacheControl="max-age=60", Expires="Wed, 21 Oct 2026 07:28:00 GMT",
+                  Metadata={"origin": "job-7"}, Tagging="team=data&tier=gold")
+    assert wait_for(lambda: exists_upstream(up, "headers", "data.csv.gz"))
+    head = up.head_object(Bucket="headers", Key="data.csv.gz")
+    assert head["ContentType"] == "text/csv" and head["ContentEncoding"] == "gzip"
+    assert head["ContentDisposition"] == 'attachment; filename="data.csv.gz"' and head["ContentLanguage"] == "en"
+    assert head["CacheControl"] == "max-age=60" and head["Metadata"] == {"origin": "job-7"}
+    assert head["ResponseMetadata"]["HTTPHeaders"]["expires"] == "Wed, 21 Oct 2026 07:28:00 GMT"
+    tags = up.get_object_tagging(Bucket="headers", Key="data.csv.gz")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("team", "data"), ("tier", "gold")]
+
+
 def test_read_through_fills_cache_and_revalidates(start_server, moto):
     server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH", "alluxio.user.file.metadata.sync.interval=1sec"])
     s3, up = server.client(), moto.client()

@@ -85,7 +85,7 @@ public struct AsyncPersister: Sendable {
                 journal.complete(name: name, enqueued: entry.enqueued)
                 return true
             }
-            let etag = try await upload(file: file, size: object.size, metadata: object.metadata, entry: entry)
+            let etag = try await upload(file: file, size: object.size, metadata: object.metadata, tags: object.tags, entry: entry)
             let now = Int64(Date().timeIntervalSince1970)
             let expected = object.metadata
             let key = entry.key
@@ -134,7 +134,7 @@ public struct AsyncPersister: Sendable {
     }
 
     /// Streams the local file to the upstream, reading 1 MiB at a time as the upload consumes it.
-    private func upload(file: OpenFile, size: Int64, metadata: ObjectMetadata, entry: JournalEntry) async throws -> String {
+    private func upload(file: OpenFile, size: Int64, metadata: ObjectMetadata, tags: TagSet, entry: JournalEntry) async throws -> String {
         let channel = AsyncChannel<ByteBuffer>()
         let io = io
         let reader = Task {
@@ -149,9 +149,8 @@ public struct AsyncPersister: Sendable {
             channel.finish()
         }
         defer { reader.cancel() }
-        var headers: [(String, String)] = []
-        if let type = metadata.contentType { headers.append(("content-type", type)) }
-        for (name, value) in metadata.userMetadata ?? [:] { headers.append(("x-amz-meta-" + name, value)) }
+        // Every header a synchronous write sends: a read-through after eviction returns what the upstream kept.
+        let headers = UpstreamHeaders.forWrite(metadata: metadata, tags: tags)
         return try await client.put(bucket: entry.upstreamBucket, key: entry.upstreamKey, body: channel, length: size, headers: headers)
     }
 }
