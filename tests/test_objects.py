@@ -64,6 +64,29 @@ def test_missing_key_and_bucket(s3, bucket):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_head_error_describes_the_get_error_without_its_body(bucket, server):
+    """A HEAD answer is the GET answer without the body: the error's Content-Type and the length of the error
+    document a GET receives, and not one byte of it on the wire (the next request on the connection still parses)."""
+    import http.client
+    from conftest import simple_auth
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        for target in [f"/{bucket}/nope", "/no-such-bucket-xyz/nope"]:
+            conn.request("GET", target, headers=simple_auth("alice"))
+            got = conn.getresponse()
+            document = got.read()
+            conn.request("HEAD", target, headers=simple_auth("alice"))
+            head = conn.getresponse()
+            assert head.read() == b""
+            assert head.status == got.status == 404
+            assert head.getheader("content-type") == got.getheader("content-type") == "application/xml"
+            assert int(head.getheader("content-length")) == len(document) > 0
+        conn.request("GET", f"/{bucket}/nope", headers=simple_auth("alice"))
+        assert conn.getresponse().status == 404
+    finally:
+        conn.close()
+
+
 def test_delete_is_idempotent_and_prunes_empty_parents(s3, bucket, server):
     s3.put_object(Bucket=bucket, Key="a/b/c/file", Body=b"x")
     assert s3.delete_object(Bucket=bucket, Key="a/b/c/file")["ResponseMetadata"]["HTTPStatusCode"] == 204

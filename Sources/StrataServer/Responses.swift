@@ -77,14 +77,15 @@ enum Responses {
             if let fieldName = HTTPField.Name(name) { fields[fieldName] = value }
         }
         let status = HTTPResponse.Status(code: error.status)
-        if isHead || error.code == .notModified {
+        if error.code == .notModified {
             fields[.contentLength] = "0"
             return (HTTPResponse(status: status, headerFields: fields), nil)
         }
         let buffer = ByteBuffer(string: errorDocument(error, requestID: requestID, resource: resource))
         fields[.contentType] = xmlContentType
+        // A HEAD answer describes the GET answer without its body (RFC 9110 §9.3.2), so its length is the document's.
         fields[.contentLength] = String(buffer.readableBytes)
-        return (HTTPResponse(status: status, headerFields: fields), buffer)
+        return (HTTPResponse(status: status, headerFields: fields), isHead ? nil : buffer)
     }
 
     static func errorDocument(_ error: S3Error, requestID: String, resource: String) -> String {
