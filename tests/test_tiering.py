@@ -1,6 +1,7 @@
 """Tiering to an upstream S3 (moto's server): write types, read-through, revalidation, delete types, faults."""
 import os
 import signal
+import subprocess
 import time
 
 import botocore
@@ -73,6 +74,30 @@ def test_upstream_copy_keeps_every_header_and_tag(start_server, moto, write_type
     assert head["ResponseMetadata"]["HTTPHeaders"]["expires"] == "Wed, 21 Oct 2026 07:28:00 GMT"
     tags = up.get_object_tagging(Bucket="headers", Key="data.csv.gz")["TagSet"]
     assert sorted((t["Key"], t["Value"]) for t in tags) == [("team", "data"), ("tier", "gold")]
+
+
+def test_delete_objects_keeps_the_intent_of_a_key_whose_local_delete_failed(start_server, moto):
+    """DeleteObjects removes each key upstream first; a key whose local copy then cannot be removed is reported as
+    failed and its delete intent stays journaled (the persister finishes it), as for a single delete."""
+    import requests
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="stuck")
+    for key in ["free", "pinned"]:
+        s3.put_object(Bucket="stuck", Key=key, Body=b"x")
+    pinned = local_path(server, "stuck", "pinned")
+    if subprocess.run(["chattr", "+i", pinned], capture_output=True).returncode != 0:
+        pytest.skip("this filesystem has no immutable flag")
+    try:
+        result = s3.delete_objects(Bucket="stuck", Delete={"Objects": [{"Key": "free"}, {"Key": "pinned"}]})
+        assert [d["Key"] for d in result.get("Deleted", [])] == ["free"]
+        assert [e["Key"] for e in result.get("Errors", [])] == ["pinned"]
+        assert not exists_upstream(up, "stuck", "free") and not exists_upstream(up, "stuck", "pinned")
+        assert os.path.exists(pinned)
+        metrics = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
+        assert "strata_journal_pending_entries 1" in metrics
+    finally:
+        subprocess.run(["chattr", "-i", pinned], capture_output=True)
 
 
 def test_read_through_fills_cache_and_revalidates(start_server, moto):

@@ -193,7 +193,10 @@ public struct TieredStorage: ObjectStorage {
             return (failures, intents)
         }
         let results = try await local.deleteObjects(bucket: bucket, keys: keys, failed: failures)
-        for intent in intents { finishDelete(intent) }
+        // A key gone upstream whose local delete failed keeps its intent: the persister finishes it later, as it
+        // does for a single delete that fails locally.
+        let failedLocally = Set(results.compactMap { $0.error == nil ? nil : $0.key })
+        for intent in intents where !failedLocally.contains(intent.key) { finishDelete(intent) }
         return results
     }
 
