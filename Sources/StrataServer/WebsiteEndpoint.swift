@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import S3Protocol
 import StrataStore
+import Synchronization
 
 /// The website listener: a request's `Host` names a bucket with a website configuration, whose objects are served to
 /// anonymous readers (publishing a website is the admin's decision), with the index document for directory paths
@@ -15,6 +16,7 @@ struct WebsiteResponder: HTTPResponder {
     let logger: Logger
     let metrics: RequestMetrics
     let auditLog: AuditLog?
+    let parsedConfigurations = ParsedWebsiteConfigurations()
 
     func respond(to request: Request, context: Context) async throws -> Response {
         var record = RequestRecord(listener: "website", request: request, channel: context.channel, audited: auditLog != nil)
@@ -44,7 +46,7 @@ struct WebsiteResponder: HTTPResponder {
             guard let document = try await storage.bucketConfiguration(host, .website) else {
                 return page(.notFound, "404 Not Found", "The bucket \(host) has no website configuration.", request)
             }
-            configuration = try WebsiteConfiguration.parse(document)
+            configuration = try parsedConfigurations.parse(host, document)
         } catch {
             return page(.notFound, "404 Not Found", "No website is served for this host.", request)
         }
@@ -146,5 +148,22 @@ struct WebsiteResponder: HTTPResponder {
             },
             logger: logger
         )
+    }
+}
+
+/// The last parsed website configuration of each bucket, reused while the stored document is byte for byte the same:
+/// the document is still read on every request (so a change shows at once), only its XML is not parsed again.
+final class ParsedWebsiteConfigurations: Sendable {
+    private let parsed = Mutex<[String: (document: [UInt8], configuration: WebsiteConfiguration)]>([:])
+    static let capacity = 1024
+
+    func parse(_ bucket: String, _ document: [UInt8]) throws -> WebsiteConfiguration {
+        if let kept = parsed.withLock({ $0[bucket] }), kept.document == document { return kept.configuration }
+        let configuration = try WebsiteConfiguration.parse(document)
+        parsed.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[bucket] = (document, configuration)
+        }
+        return configuration
     }
 }
