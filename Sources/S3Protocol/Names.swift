@@ -75,15 +75,14 @@ public enum ObjectKey {
         var out: [UInt8] = []
         for byte in segment {
             if byte == UInt8(ascii: "%") || byte == UInt8(ascii: ".") {
-                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]]
+                let hex = PercentEncoding.upperHexDigits
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
             } else {
                 out.append(byte)
             }
         }
         return String(decoding: out, as: UTF8.self)
     }
-
-    static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     /// The directory entry that holds a key segment.
     public static func fileSystemName(_ segment: some StringProtocol) -> String {

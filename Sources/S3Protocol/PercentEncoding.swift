@@ -37,26 +37,32 @@ public enum PercentEncoding {
 
     /// RFC 3986's unreserved bytes, which percent-encoding leaves as they are.
     @inline(__always)
-    public static func isUnreserved(_ c: UInt8) -> Bool {
+    static func isUnreserved(_ c: UInt8) -> Bool {
         (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
             || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "~")
     }
 
+    static let upperHexDigits = Array("0123456789ABCDEF".utf8)
+
     /// RFC 3986 unreserved characters stay; everything else is %XX (uppercase). `keepSlash` leaves `/` alone.
     public static func encode(_ text: String, keepSlash: Bool = false) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
-        let hex: [Character] = Array("0123456789ABCDEF")
+        appendEncoded(text, to: &out, keepSlash: keepSlash)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `encode` into an existing byte buffer, for callers that build their output as bytes (the access log).
+    public static func appendEncoded(_ text: String, to out: inout [UInt8], keepSlash: Bool = false) {
         for c in text.utf8 {
             if isUnreserved(c) || (keepSlash && c == UInt8(ascii: "/")) {
-                out.append(Character(Unicode.Scalar(c)))
+                out.append(c)
             } else {
-                out.append("%")
-                out.append(hex[Int(c >> 4)])
-                out.append(hex[Int(c & 0xF)])
+                out.append(UInt8(ascii: "%"))
+                out.append(upperHexDigits[Int(c >> 4)])
+                out.append(upperHexDigits[Int(c & 0xF)])
             }
         }
-        return out
     }
 }
 

@@ -58,9 +58,9 @@ final class AccessLog: Sendable {
             out.append(contentsOf: " method=".utf8)
             out.append(contentsOf: line.method.utf8)
             out.append(contentsOf: " bucket=".utf8)
-            Self.appendPercentEncoded(&out, line.bucket)
+            PercentEncoding.appendEncoded(line.bucket, to: &out, keepSlash: true)
             out.append(contentsOf: " key=".utf8)
-            Self.appendPercentEncoded(&out, line.key)
+            PercentEncoding.appendEncoded(line.key, to: &out, keepSlash: true)
             out.append(contentsOf: " status=".utf8)
             Self.appendDecimal(&out, line.status)
             out.append(contentsOf: " bytes=".utf8)
@@ -90,23 +90,6 @@ final class AccessLog: Sendable {
         } while remaining > 0
         while out.count - start < width { out.append(UInt8(ascii: "0")) }
         out[start...].reverse()
-    }
-
-    /// The key or bucket as PercentEncoding.encode spells it (slashes kept), so no client byte can forge a line.
-    static func appendPercentEncoded(_ out: inout [UInt8], _ text: String) {
-        for c in text.utf8 {
-            if PercentEncoding.isUnreserved(c) || c == UInt8(ascii: "/") {
-                out.append(c)
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(hexDigit(c >> 4))
-                out.append(hexDigit(c & 0xF))
-            }
-        }
-    }
-
-    @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "A") &+ (nibble &- 10)
     }
 
     func flush() {
