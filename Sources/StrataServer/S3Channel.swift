@@ -10,8 +10,8 @@ import StrataStore
 
 /// The S3 listener's HTTP/1 connection: Hummingbird's pipeline (codec, the additional handlers, idle and quiesce
 /// handling, the async channel the responder reads from) with `InlineReadHandler` just before the async channel,
-/// where it can answer small GETs and HEADs on the event loop. Without an inline handler it is Hummingbird's
-/// `HTTP1Channel`.
+/// where it can answer small GETs and HEADs on the event loop, and `SerializedResponses` just above the codec,
+/// which writes those answers as one buffer.
 struct S3Channel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -27,20 +27,24 @@ struct S3Channel: ServerChildChannel, HTTPChannelHandler {
             limits.maxHeaderListSize = configuration.httpDecoder.maxHeaderListSize
             limits.maxHeaderFieldCount = configuration.httpDecoder.maxHeaderFieldCount
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.configureHTTPServerPipeline(
-                withPipeliningAssistance: false,
-                withErrorHandling: false,
-                withOutboundHeaderValidation: false,
-                withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: limits
-            )
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try Self.addCodecs(pipeline, limits: limits)
             try pipeline.addHandlers(configuration.additionalChannelHandlers())
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout.map { .init($0) }, logger: logger))
             // After the idle handler, so that requests answered inline count as activity and finish before a quiesce.
             if let inlineHandler { try pipeline.addHandler(inlineHandler()) }
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
+    }
+
+    /// NIO's HTTP/1 server codec (without pipelining assistance, error handling or header validation), the HTTP
+    /// types codec and `SerializedResponses`. The encoder is left unpaired: `SerializedResponses` frames HEAD
+    /// answers instead (see there).
+    static func addCodecs(_ pipeline: ChannelPipeline.SynchronousOperations, limits: NIOHTTPDecoderLimitConfiguration) throws {
+        let encoder = HTTPResponseEncoder(configuration: .init())
+        let decoder = HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)
+        try pipeline.addHandlers([encoder, ByteToMessageHandler(decoder)])
+        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        try pipeline.addHandler(SerializedResponses())
     }
 
     func handle(value asyncChannel: Value, logger: Logger) async {
@@ -69,6 +73,8 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let respond: (HTTPRequest, any Channel, _ sendsFiles: Bool) -> BufferedResponse?
     /// The HTTP types codec's context: writing through it reaches NIO's HTTP/1 encoder, which takes file regions.
     private var encoderSide: ChannelHandlerContext?
+    /// Writes an answer held in memory as one serialized buffer.
+    private var serializer: SerializedResponses?
     /// A GET or HEAD head held until its end arrives (it may still turn out to have a body).
     private var held: HTTPRequest?
     /// Requests handed to the async channel whose responses have not ended yet.
@@ -86,10 +92,12 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         encoderSide = try? context.pipeline.syncOperations.context(handlerType: HTTP1ToHTTPServerCodec.self)
+        serializer = try? context.pipeline.syncOperations.handler(type: SerializedResponses.self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         encoderSide = nil
+        serializer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -114,7 +122,7 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let head = held {
                 held = nil
                 if context.channel.isWritable, let answer = respond(head, context.channel, encoderSide != nil) {
-                    write(answer, context)
+                    write(answer, isHead: head.method == .head, context)
                     return
                 }
                 handOver(head, context)
@@ -177,9 +185,25 @@ final class InlineReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Head, body and end in one flush: one `writev` for the whole answer, or the head, then `sendfile` for a file
-    /// and the end once it is sent.
-    private func write(_ answer: BufferedResponse, _ context: ChannelHandlerContext) {
+    /// An answer held in memory with plain framing leaves as one buffer serialized below the HTTP types codec.
+    private func announceSerialization(_ answer: BufferedResponse, isHead: Bool) {
+        guard let serializer, serializer.isAvailable else { return }
+        let bodyBytes: Int?
+        switch answer.body {
+        case .buffer(let body)?: bodyBytes = body.readableBytes
+        case .file?: return
+        case nil: bodyBytes = nil
+        }
+        if SerializedResponses.canSerialize(answer.head, bodyBytes: bodyBytes, isHead: isHead) {
+            serializer.serializeNext(bodyBytes: bodyBytes ?? 0)
+        }
+    }
+
+    /// Head, body and end in one flush: one buffer serialized by `SerializedResponses` for the whole answer (or
+    /// NIO's encoder's head and body in one `writev` where the framing is not plain), or the head, then `sendfile`
+    /// for a file and the end once it is sent.
+    private func write(_ answer: BufferedResponse, isHead: Bool, _ context: ChannelHandlerContext) {
+        announceSerialization(answer, isHead: isHead)
         context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
         switch answer.body {
         case .buffer(let body)? where body.readableBytes > 0:
