@@ -53,6 +53,26 @@ def test_wrong_checksum_header_stores_nothing(server, s3, bucket):
     assert status == 200 and headers["x-amz-checksum-crc32"] == crc32_b64(b"new data")
 
 
+@pytest.mark.parametrize("size", [4096, 65536, 65537, 300_000])
+def test_bodies_gathered_in_memory_or_streamed_are_checked_alike(server, s3, bucket, size):
+    """Declared bodies up to 64 KiB are gathered and written in one step, larger ones streamed: a wrong checksum or
+    Content-MD5 stores nothing either way, and a right one stores the bytes."""
+    data = os.urandom(size)
+    key = f"sized-{size}"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"old")
+    for headers in [{"x-amz-checksum-crc32": crc32_b64(data[1:])},
+                    {"Content-MD5": base64.b64encode(hashlib.md5(data[1:]).digest()).decode()}]:
+        status, _, body = raw_request(server, "PUT", f"/{bucket}/{key}", body=data, headers=headers)
+        assert (status, xml_error_code(body)) == (400, "BadDigest")
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"old"
+    status, headers, _ = raw_request(server, "PUT", f"/{bucket}/{key}", body=data, headers={
+        "x-amz-checksum-crc32": crc32_b64(data), "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()})
+    assert status == 200 and headers["etag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    # No temporary file of a refused body is left behind.
+    assert [name for name in os.listdir(os.path.join(server.root, bucket)) if name.startswith(".strata.tmp.")] == []
+
+
 def test_trailing_checksums(server, s3, bucket):
     data = b"trailing checksum payload"
     for value, expected in [(crc32_b64(data), 200), (crc32_b64(b"x"), 400)]:

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import S3Protocol
+import Synchronization
 
 /// Points where a layer above (the tiered store) joins a local write.
 public struct WriteHooks: Sendable {
@@ -28,6 +29,9 @@ extension LocalStorage {
     /// and publishes atomically. Nothing becomes visible unless every check passed.
     public func putObject(_ input: PutObjectInput, body: any PayloadSource, hooks: WriteHooks) async throws -> PutObjectOutput {
         let key = input.key
+        if !key.hasSuffix("/"), hooks.mirror == nil, hooks.beforePublish == nil, let length = body.length, length <= Self.gatheredBodyLimit {
+            return try await putGathered(input, body: body, length: length)
+        }
         let bucket = try await run { try $0.openBucket(input.bucket) }
         // `dir/` is the directory itself when empty (or always, in strict mode); with a body it is a file in it.
         if key.hasSuffix("/"), store.options.strictKeys || body.length == 0 {
@@ -61,16 +65,7 @@ extension LocalStorage {
                 await pipeline.abandon()
                 throw error
             }
-            if let expected = input.contentMD5, expected != writer.md5.digest() { throw S3Error(.badDigest) }
-            var meta = input.metadata
-            meta.etag = writer.md5.hex()
-            var checksum: (algorithm: ChecksumAlgorithm, value: String)?
-            if let requested = input.checksum, let computed = writer.checksum {
-                let value = try requested.verify(computed: computed.base64(), trailers: trailers)
-                meta.checksumAlgorithm = requested.algorithm
-                meta.checksum = value
-                checksum = (requested.algorithm, value)
-            }
+            var (meta, checksum) = try Self.verified(input, writer, trailers: trailers)
             if let beforePublish = hooks.beforePublish { meta = try await beforePublish(meta) }
             let committed = meta
             let tags = input.tags
@@ -81,6 +76,51 @@ extension LocalStorage {
             writer.discard()
             throw error
         }
+    }
+
+    /// A declared body up to this size is gathered in memory and then created, written, checked and published in
+    /// one hand-off to the I/O threads instead of four (bucket, writer, bytes, commit): for a 4 KiB PUT the
+    /// hand-offs cost more than the writing.
+    static let gatheredBodyLimit: Int64 = 64 << 10
+
+    private func putGathered(_ input: PutObjectInput, body: any PayloadSource, length: Int64) async throws -> PutObjectOutput {
+        let gathered = GatheredBody(capacity: Int(length))
+        let trailers = try await body.stream { gathered.append($0) }
+        let bytes = gathered.bytes
+        return try await run { store in
+            let bucket = try store.openBucket(input.bucket)
+            let writer = try store.beginWrite(bucket: bucket, key: input.key, permission: input.metadata.permission)
+            writer.checksum = input.checksum.map { Checksummer($0.algorithm) }
+            do {
+                try bytes.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) }
+                let (meta, checksum) = try Self.verified(input, writer, trailers: trailers)
+                _ = try writer.commit(metadata: meta, tags: input.tags, condition: input.condition)
+                return PutObjectOutput(etag: meta.etag, checksum: checksum)
+            } catch {
+                writer.discard()
+                throw error
+            }
+        }
+    }
+
+    /// Checks a written body against Content-MD5 and the requested checksum; the metadata to publish (with the
+    /// ETag and checksum) and the checksum to answer with.
+    private static func verified(
+        _ input: PutObjectInput,
+        _ writer: ObjectWriter,
+        trailers: [(String, String)]
+    ) throws -> (ObjectMetadata, (algorithm: ChecksumAlgorithm, value: String)?) {
+        if let expected = input.contentMD5, expected != writer.md5.digest() { throw S3Error(.badDigest) }
+        var meta = input.metadata
+        meta.etag = writer.md5.hex()
+        var checksum: (algorithm: ChecksumAlgorithm, value: String)?
+        if let requested = input.checksum, let computed = writer.checksum {
+            let value = try requested.verify(computed: computed.base64(), trailers: trailers)
+            meta.checksumAlgorithm = requested.algorithm
+            meta.checksum = value
+            checksum = (requested.algorithm, value)
+        }
+        return (meta, checksum)
     }
 
     /// Opens an object for serving; NoSuchBucket or NoSuchKey when it is not here.
@@ -257,4 +297,19 @@ final class SpareBuffer: @unchecked Sendable {
         defer { buffer = nil }
         return buffer
     }
+}
+
+/// A small body collected as it arrives, before anything is written.
+final class GatheredBody: Sendable {
+    private let buffer: Mutex<ByteBuffer>
+
+    init(capacity: Int) {
+        buffer = Mutex(ByteBufferAllocator().buffer(capacity: capacity))
+    }
+
+    func append(_ part: ByteBuffer) {
+        _ = buffer.withLock { $0.writeImmutableBuffer(part) }
+    }
+
+    var bytes: ByteBuffer { buffer.withLock { $0 } }
 }
