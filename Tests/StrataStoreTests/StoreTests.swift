@@ -174,6 +174,25 @@ final class TemporaryRoot {
         #expect(!FileManager.default.fileExists(atPath: old))
         #expect(FileManager.default.fileExists(atPath: young))
     }
+
+    @Test func sweeperSkipsATemporaryItsWriterStillLocks() throws {
+        let root = try TemporaryRoot()
+        _ = try root.bucket()
+        // A slow upload's named temporary, untouched for two hours but still locked by its writer (here, or on
+        // another node sharing the root: flock reaches both, as it is held by a separate open file description).
+        let path = root.path + "/bkt/.strata.tmp.slow-upload"
+        _ = FileManager.default.createFile(atPath: path, contents: Data("partial".utf8))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: path)
+        let writer = open(path, O_RDWR)
+        #expect(writer >= 0)
+        #expect(flock(writer, LOCK_EX | LOCK_NB) == 0)
+        #expect(TemporarySweeper.sweep(store: root.store, olderThanSeconds: 3600) == 0)
+        #expect(FileManager.default.fileExists(atPath: path))
+        // Its writer gone (crashed: the lock goes with the descriptor), the next sweep removes it.
+        close(writer)
+        #expect(TemporarySweeper.sweep(store: root.store, olderThanSeconds: 3600) == 1)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
 }
 
 @Suite struct MultipartLayoutTests {
