@@ -182,6 +182,15 @@ def test_refusals_with_sts_errors(sts_server, idp):
     assert r.status_code == 400 and sts_code(r) == "ValidationError"
     r = requests.post(sts_server.endpoint + "/", data={"Action": "AssumeRoleWithWebIdentity", "RoleArn": ROLE}, timeout=30)
     assert r.status_code == 400 and sts_code(r) == "MissingParameter"
+    # The form body is read by the query string's parser: a broken escape is refused, not skipped.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = f"Action=AssumeRoleWithWebIdentity&RoleArn={ROLE}&RoleSessionName=job-1&WebIdentityToken={idp.token()}&Bad%zz=1"
+    r = requests.post(sts_server.endpoint + "/", data=body.encode(), headers=form, timeout=30)
+    assert r.status_code == 400 and sts_code(r) == "ValidationError", r.text
+    # A combining mark right after `&` does not hide the parameter that follows it from a byte-wise split.
+    body = f"Action=AssumeRoleWithWebIdentity&\u0301x=1&RoleArn={ROLE}&RoleSessionName=job-1&WebIdentityToken={idp.token()}"
+    r = requests.post(sts_server.endpoint + "/", data=body.encode(), headers=form, timeout=30)
+    assert r.status_code == 200, r.text
 
 
 def test_sessions_survive_restart_and_end_with_role_or_expiry(sts_server, idp, start_server):

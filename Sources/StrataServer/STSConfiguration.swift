@@ -1,6 +1,6 @@
 import Foundation
+import Logging
 import StrataStore
-import Synchronization
 
 /// Trusted identity providers and the roles their tokens may assume (`strata.sts.config.file`), re-read when the
 /// file changes so that a removed role stops its sessions at once.
@@ -62,65 +62,22 @@ struct STSConfiguration: Sendable, Equatable {
         }
         return STSConfiguration(providers: providers, roles: roles)
     }
-
-    /// Whether `text` matches `pattern`, where `*` stands for any run of characters.
-    static func matches(_ text: String, _ pattern: String) -> Bool {
-        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count > 1 else { return text == pattern }
-        var rest = Substring(text)
-        guard rest.hasPrefix(parts[0]) else { return false }
-        rest = rest.dropFirst(parts[0].count)
-        for part in parts.dropFirst().dropLast() where !part.isEmpty {
-            guard let range = rest.range(of: part) else { return false }
-            rest = rest[range.upperBound...]
-        }
-        return rest.hasSuffix(parts.last!) && rest.count >= parts.last!.count
-    }
 }
 
-/// The configuration file, re-read (at most every 200 ms) when its modification time or inode changes. A file that
-/// stops parsing keeps the last good configuration and is reported once.
+/// The configuration file, re-read (at most every 200 ms) when it changes (`WatchedFile`). A file that stops
+/// parsing keeps the last good configuration and is reported once; one that is removed keeps it too.
 final class STSConfigurationFile: Sendable {
     let path: String
-    private struct Cache {
-        var configuration = STSConfiguration(providers: [], roles: [])
-        var stamp: [Int64] = []
-        var checked: ContinuousClock.Instant?
-    }
-    private let cache = Mutex(Cache())
+    fileprivate let file: WatchedFile<STSConfiguration>
 
-    init(path: String) throws {
+    /// Refuses a file that cannot be read or parsed now: the server does not start on it.
+    init(path: String, logger: Logger? = nil) throws {
         self.path = path
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let configuration = try STSConfiguration.parse(data)
-        cache.withLock {
-            $0.configuration = configuration
-            $0.stamp = Self.stamp(path)
-        }
+        let configuration = try STSConfiguration.parse(Data(contentsOf: URL(fileURLWithPath: path)))
+        file = WatchedFile(path: path, initial: configuration, whenMissing: nil, logger: logger, parse: STSConfiguration.parse)
     }
 
-    static func stamp(_ path: String) -> [Int64] {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return [] }
-        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return [
-            Int64(modified * 1_000_000_000), (attributes[.systemFileNumber] as? NSNumber)?.int64Value ?? 0,
-            (attributes[.size] as? NSNumber)?.int64Value ?? 0,
-        ]
-    }
-
-    var current: STSConfiguration {
-        cache.withLock { cache in
-            let now = ContinuousClock.now
-            if let checked = cache.checked, now - checked < .milliseconds(200) { return cache.configuration }
-            cache.checked = now
-            let stamp = Self.stamp(path)
-            if stamp != cache.stamp, let data = try? Data(contentsOf: URL(fileURLWithPath: path)), let parsed = try? STSConfiguration.parse(data) {
-                cache.configuration = parsed
-                cache.stamp = stamp
-            }
-            return cache.configuration
-        }
-    }
+    var current: STSConfiguration { file.current }
 }
 
 extension STSConfigurationFile {
@@ -140,5 +97,6 @@ extension STSConfigurationFile {
         let data = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
         _ = try STSConfiguration.parse(data)
         try DurableFile.replace(path, contents: Array(data), mode: 0o600)
+        file.invalidate()
     }
 }

@@ -45,11 +45,11 @@ struct STSService: Sendable {
         guard request.method == .post else { return parameters }
         var request = request
         let body = try await request.collectBody(upTo: 64 * 1024)
-        for pair in String(buffer: body).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = PercentEncoding.decode(parts[0], plusIsSpace: true) else { continue }
-            parameters[name] = parts.count > 1 ? PercentEncoding.decode(parts[1], plusIsSpace: true) : ""
+        // The form's rules are the query string's: the same (fuzzed) parser, splitting on bytes.
+        guard let form = try? QueryParameters(raw: Substring(String(buffer: body))) else {
+            throw STSError.validation("The form body contains an invalid percent-encoding.")
         }
+        for item in form.items { parameters[item.name] = item.value }
         return parameters
     }
 
@@ -68,7 +68,7 @@ struct STSService: Sendable {
         guard let role = current.role(arn: roleArn), role.issuer == provider.issuer else {
             throw STSError.denied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
         }
-        for (claim, pattern) in role.conditions where !claims.strings(claim).contains(where: { STSConfiguration.matches($0, pattern) }) {
+        for (claim, pattern) in role.conditions where !claims.strings(claim).contains(where: { WildcardPattern.matches($0, pattern) }) {
             throw STSError.denied("Not authorized to perform sts:AssumeRoleWithWebIdentity: the token's \(claim) does not match the role.")
         }
         var duration = min(3600, role.maxSessionSeconds)

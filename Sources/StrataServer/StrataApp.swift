@@ -83,8 +83,8 @@ public enum StrataApp {
             if removed > 0 { logger.notice("removed \(removed) temporary files left by an earlier run") }
         }
 
-        let credentials = CredentialStore(root: store.rootPath)
-        let sts = try makeSTS(configuration, root: store.rootPath)
+        let credentials = CredentialStore(root: store.rootPath, logger: logger)
+        let sts = try makeSTS(configuration, root: store.rootPath, logger: logger)
         var authenticator: Authenticator?
         if configuration.signaturesRequired {
             let adminKey = configuration.string(Keys.adminAccessKey)
@@ -318,13 +318,13 @@ public enum StrataApp {
     }
 
     /// The STS, when `strata.sts.enabled`: its configuration must parse at start-up.
-    static func makeSTS(_ config: Configuration, root: String) throws -> STSService? {
+    static func makeSTS(_ config: Configuration, root: String, logger: Logger) throws -> STSService? {
         guard config.bool(Keys.stsEnabled) else { return nil }
         let path = config.string(Keys.stsConfigFile)
         guard !path.isEmpty else { throw StartupError(description: "strata.sts.enabled needs strata.sts.config.file") }
         let file: STSConfigurationFile
         do {
-            file = try STSConfigurationFile(path: path)
+            file = try STSConfigurationFile(path: path, logger: logger)
         } catch {
             throw StartupError(description: "cannot read the STS configuration \(path): \(error)")
         }

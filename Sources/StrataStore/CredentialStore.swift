@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Synchronization
+import Logging
 
 /// What a credential may do to one bucket.
 public enum BucketGrant: String, Codable, Sendable, Comparable {
@@ -64,15 +64,14 @@ public struct Credential: Codable, Sendable, Equatable {
 /// re-reads the file when it changes, so `strata credentials ...` takes effect without a restart.
 public final class CredentialStore: Sendable {
     public let path: String
-    private struct Cache {
-        var credentials: [String: Credential] = [:]
-        var stamp: (Int64, Int64, UInt64) = (-1, -1, 0)
-        var checked: ContinuousClock.Instant?
-    }
-    private let cache = Mutex(Cache())
+    let file: WatchedFile<[String: Credential]>
 
-    public init(root: String) {
+    public init(root: String, logger: Logger? = nil) {
         path = (root.hasSuffix("/") ? root : root + "/") + ".strata/credentials.json"
+        // A removed file means no keys; one that stops parsing keeps the keys it last held.
+        file = WatchedFile(path: path, initial: [:], whenMissing: [:], logger: logger) { data in
+            Dictionary(try Self.decode(data).map { ($0.accessKey, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
     private struct FileFormat: Codable {
@@ -80,31 +79,21 @@ public final class CredentialStore: Sendable {
         var credentials: [Credential]
     }
 
+    private static func decode(_ data: Data) throws -> [Credential] {
+        try JSONDecoder().decode(FileFormat.self, from: data).credentials
+    }
+
     /// The credential for an access key, re-reading the file at most every 200 ms when it changed.
     public func lookup(_ accessKey: String) -> Credential? {
-        cache.withLock { cache in
-            let now = ContinuousClock.now
-            if cache.checked == nil || now - cache.checked! > .milliseconds(200) {
-                cache.checked = now
-                var st = stat()
-                let stamp: (Int64, Int64, UInt64) =
-                    stat(path, &st) == 0 ? (Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec), UInt64(st.st_ino)) : (0, 0, 0)
-                if stamp != cache.stamp {
-                    cache.stamp = stamp
-                    cache.credentials = Dictionary((try? load()) ?? [], uniquingKeysWith: { a, _ in a }).mapValues { $0 }
-                }
-            }
-            return cache.credentials[accessKey]
-        }
+        file.current[accessKey]
     }
 
-    private func load() throws -> [(String, Credential)] {
+    private func load() throws -> [Credential] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return try JSONDecoder().decode(FileFormat.self, from: data).credentials.map { ($0.accessKey, $0) }
+        return try Self.decode(Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
-    public func all() throws -> [Credential] { try load().map(\.1).sorted { $0.accessKey < $1.accessKey } }
+    public func all() throws -> [Credential] { try load().sorted { $0.accessKey < $1.accessKey } }
 
     public struct StoreError: Error, CustomStringConvertible {
         public let description: String
@@ -160,13 +149,13 @@ public final class CredentialStore: Sendable {
             throw StoreError(description: "cannot lock the credential store (\(directory)/credentials.lock): \(error)")
         }
         defer { withExtendedLifetime(lock) {} }
-        var list = try load().map(\.1)
+        var list = try load()
         change(&list)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(FileFormat(credentials: list.sorted { $0.accessKey < $1.accessKey }))
         try DurableFile.replace(path, contents: Array(data), mode: 0o600)
         // This process sees its own change at once: a removed key must not sign for another 200 ms.
-        cache.withLock { $0.checked = nil }
+        file.invalidate()
     }
 }

@@ -239,3 +239,24 @@ import Testing
         #expect(throws: S3Error.self) { _ = try decode("3\r\nabc\r\n", splitEvery: 4) }
     }
 }
+
+@Suite struct WildcardPatternTests {
+    @Test func starsStandForAnyRunOfCharacters() {
+        let subject = "repo:example/site:ref:refs/heads/main"
+        #expect(WildcardPattern.matches(subject, subject))
+        #expect(WildcardPattern.matches(subject, "repo:example/*:ref:refs/heads/main"))
+        #expect(WildcardPattern.matches(subject, "*"))
+        #expect(WildcardPattern.matches(subject, "repo:*:*:refs/*/main"))
+        #expect(WildcardPattern.matches("", "*"))
+        #expect(WildcardPattern.matches("ab", "a*b"))
+        #expect(!WildcardPattern.matches("a", "a*a"))
+        #expect(!WildcardPattern.matches(subject, "repo:other/*"))
+        #expect(!WildcardPattern.matches(subject, "repo:example/site"))
+        #expect(!WildcardPattern.matches(subject, "*:refs/heads/dev"))
+        // Leftmost placement of a middle part does not lose a later match.
+        #expect(WildcardPattern.matches("x-a-b-a-c", "x*a*c"))
+        // Bytes, not characters: `\r\n` is one Swift character but two bytes a star may fall between.
+        #expect(WildcardPattern.matches("a\r\nb", "a\r*\nb"))
+        #expect(!WildcardPattern.matches("ab", "a*b*b"))
+    }
+}

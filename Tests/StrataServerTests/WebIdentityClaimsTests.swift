@@ -29,3 +29,17 @@ import Testing
         #expect(read.strings("missing").isEmpty)
     }
 }
+
+@Suite struct STSConfigurationFileTests {
+    @Test func aFarFutureModificationTimeIsJustAVersion() throws {
+        let path = NSTemporaryDirectory() + "strata-sts-" + UUID().uuidString + ".json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let document = #"{"providers": [{"issuer": "https://idp.example", "audiences": ["strata"]}], "roles": []}"#
+        try Data(document.utf8).write(to: URL(fileURLWithPath: path))
+        // Year 2300: its nanoseconds do not fit in Int64, which a conversion through Date and Double trapped on.
+        var times = [timespec(tv_sec: 10_413_792_000, tv_nsec: 0), timespec(tv_sec: 10_413_792_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        let file = try STSConfigurationFile(path: path)
+        #expect(file.current.providers.map(\.issuer) == ["https://idp.example"])
+    }
+}
