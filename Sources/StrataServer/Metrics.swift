@@ -15,7 +15,12 @@ final class RequestMetrics: Sendable {
         let requests: CoreMetrics.Counter
         let duration: CoreMetrics.Timer
     }
-    private let instruments = Mutex<[String: Instruments]>([:])
+    private struct InstrumentKey: Hashable {
+        let listener: String
+        let operation: String
+        let statusClass: Int
+    }
+    private let instruments = Mutex<[InstrumentKey: Instruments]>([:])
     private let bytesIn: [String: CoreMetrics.Counter]
     private let bytesOut: [String: CoreMetrics.Counter]
     /// Multipart cleaner sweeps, and the uploads they aborted.
@@ -55,10 +60,11 @@ final class RequestMetrics: Sendable {
 
     /// One finished request: its count by operation and status class, its duration, and the bytes it moved.
     func record(listener: String, operation: String, status: Int, bytesIn received: Int64?, bytesOut sent: Int64?, elapsed: Duration) {
-        let statusClass = "\(status / 100)xx"
-        let key = listener + "\u{0}" + operation + "\u{0}" + statusClass
+        // A struct key: no string is built per request, only when an instrument is first made.
+        let key = InstrumentKey(listener: listener, operation: operation, statusClass: status / 100)
         let instruments = self.instruments.withLock { cache in
             if let made = cache[key] { return made }
+            let statusClass = "\(status / 100)xx"
             let made = Instruments(
                 requests: CoreMetrics.Counter(
                     label: "strata_requests_total",

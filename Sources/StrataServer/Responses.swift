@@ -112,3 +112,10 @@ extension HTTPFields {
         self[field] = value
     }
 }
+
+extension HTTPField.Name {
+    /// Names every response carries, validated once rather than per request.
+    static let amzRequestID = HTTPField.Name("x-amz-request-id")!
+    static let amzID2 = HTTPField.Name("x-amz-id-2")!
+    static let requestID = HTTPField.Name("x-request-id")!
+}

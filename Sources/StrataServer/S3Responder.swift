@@ -165,9 +165,9 @@ struct S3Responder: HTTPResponder {
     /// Request ids, server name, metrics, the access-log line and the audit record: every response passes here,
     /// the inline path's too.
     func finish(_ headers: inout HTTPFields, status: HTTPResponse.Status, _ record: RequestRecord) {
-        headers.set("x-amz-request-id", record.requestID)
-        headers.set("x-amz-id-2", record.requestID)
-        headers.set("x-request-id", record.requestID)
+        headers[.amzRequestID] = record.requestID
+        headers[.amzID2] = record.requestID
+        headers[.requestID] = record.requestID
         headers[.server] = "Strata"
         let length = headers[.contentLength]
         record.finish(status: Int(status.code), bytesOut: length.flatMap { Int64($0) }, metrics: requestMetrics, auditLog: auditLog)
