@@ -25,7 +25,8 @@ final class RateLimiter: Sendable {
             state.last = now
             return state.tokens < 0 ? -state.tokens / bytesPerSecond : 0
         }
-        if wait > 0 { try? await Task.sleep(for: .nanoseconds(Int64(wait * 1e9))) }
+        // The debt is bounded by the senders in flight, but the conversion must not trap whatever it is.
+        if wait > 0 { try? await Task.sleep(for: .nanoseconds(Int64(min(wait, 86_400) * 1e9))) }
     }
 }
 
