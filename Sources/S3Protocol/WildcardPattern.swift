@@ -13,19 +13,9 @@ public enum WildcardPattern {
         guard text[end...].elementsEqual(last) else { return false }
         // Each middle part at its leftmost place between the two ends: for `*`-only patterns that never misses a match.
         for part in parts.dropFirst().dropLast() where !part.isEmpty {
-            guard let found = firstOccurrence(of: part, in: text[start..<end]) else { return false }
-            start = found + part.count
+            guard let found = text[start..<end].firstRange(of: part) else { return false }
+            start = found.upperBound
         }
         return true
-    }
-
-    private static func firstOccurrence(of part: ArraySlice<UInt8>, in window: ArraySlice<UInt8>) -> Int? {
-        guard part.count <= window.count else { return nil }
-        var index = window.startIndex
-        while index + part.count <= window.endIndex {
-            if window[index..<index + part.count].elementsEqual(part) { return index }
-            index += 1
-        }
-        return nil
     }
 }

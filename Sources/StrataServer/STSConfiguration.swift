@@ -73,8 +73,7 @@ final class STSConfigurationFile: Sendable {
     /// Refuses a file that cannot be read or parsed now: the server does not start on it.
     init(path: String, logger: Logger? = nil) throws {
         self.path = path
-        let configuration = try STSConfiguration.parse(Data(contentsOf: URL(fileURLWithPath: path)))
-        file = WatchedFile(path: path, initial: configuration, whenMissing: nil, logger: logger, parse: STSConfiguration.parse)
+        file = try WatchedFile(loading: path, whenMissing: nil, logger: logger, parse: STSConfiguration.parse)
     }
 
     var current: STSConfiguration { file.current }

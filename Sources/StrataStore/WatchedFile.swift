@@ -14,20 +14,12 @@ public final class WatchedFile<Value: Sendable>: Sendable {
     private let logger: Logger?
     private struct State {
         var value: Value
-        /// The file version `value` (or the refusal reported last) came from; nil while the file is missing.
-        var stamp: Stamp?
+        /// The file version `value` (or the refusal reported last) came from, compared as stat's whole numbers
+        /// (no modification time, however far in the future, overflows a conversion); nil while it is missing.
+        var stamp: FileStat?
         var checked: ContinuousClock.Instant?
     }
     private let state: Mutex<State>
-
-    /// The fields compared, as stat gives them: whole numbers, so that no modification time, however far in the
-    /// future, overflows a conversion.
-    struct Stamp: Equatable {
-        var seconds: Int
-        var nanoseconds: Int
-        var inode: UInt64
-        var size: Int64
-    }
 
     public init(
         path: String,
@@ -42,6 +34,23 @@ public final class WatchedFile<Value: Sendable>: Sendable {
         self.logger = logger
         // No stamp yet: the first use reads the file.
         state = Mutex(State(value: initial, stamp: nil, checked: nil))
+    }
+
+    /// Reads and parses the file now, refusing one that is missing or does not parse (a server does not start on
+    /// it); later versions are read as they come, as above.
+    public init(
+        loading path: String,
+        whenMissing: Value?,
+        logger: Logger? = nil,
+        parse: @escaping @Sendable (Data) throws -> Value
+    ) throws {
+        self.path = path
+        self.parse = parse
+        self.whenMissing = whenMissing
+        self.logger = logger
+        let stamp = Self.stamp(path)
+        let value = try parse(Data(contentsOf: URL(fileURLWithPath: path)))
+        state = Mutex(State(value: value, stamp: stamp, checked: nil))
     }
 
     public var current: Value {
@@ -70,9 +79,7 @@ public final class WatchedFile<Value: Sendable>: Sendable {
         state.withLock { $0.checked = nil }
     }
 
-    static func stamp(_ path: String) -> Stamp? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        return Stamp(seconds: st.st_mtim.tv_sec, nanoseconds: st.st_mtim.tv_nsec, inode: UInt64(st.st_ino), size: Int64(st.st_size))
+    static func stamp(_ path: String) -> FileStat? {
+        try? Sys.stat(AT_FDCWD, path)
     }
 }
