@@ -2,10 +2,13 @@
 public struct CopySource: Sendable, Equatable {
     public var bucket: String
     public var key: String
+    /// The source's version when not the current one.
+    public var versionId: String?
 
-    public init(bucket: String, key: String) {
+    public init(bucket: String, key: String, versionId: String? = nil) {
         self.bucket = bucket
         self.key = key
+        self.versionId = versionId
     }
 
     /// `isReserved` names the key segments the store keeps for itself.
@@ -20,12 +23,15 @@ public struct CopySource: Sendable, Equatable {
         var raw = Substring(header)
         if let (path, query) = header.splitOnceBytes(UInt8(ascii: "?")) {
             let parameters = try QueryParameters(raw: Substring(query))
-            if let version = parameters["versionId"], version != "null" {
-                throw S3Error(
-                    .invalidArgument,
-                    "Invalid version id specified",
-                    details: [("ArgumentName", "x-amz-copy-source"), ("ArgumentValue", header)]
-                )
+            if let version = parameters["versionId"] {
+                guard VersionID.isWellFormed(version) else {
+                    throw S3Error(
+                        .invalidArgument,
+                        "Invalid version id specified",
+                        details: [("ArgumentName", "x-amz-copy-source"), ("ArgumentValue", header)]
+                    )
+                }
+                versionId = version
             }
             raw = Substring(path)
         }

@@ -72,6 +72,8 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     case missingRequestBody = "MissingRequestBodyError"
     case noSuchBucket = "NoSuchBucket"
     case noSuchKey = "NoSuchKey"
+    case noSuchVersion = "NoSuchVersion"
+    case illegalVersioningConfiguration = "IllegalVersioningConfigurationException"
     case noSuchTagSet = "NoSuchTagSet"
     case noSuchCORSConfiguration = "NoSuchCORSConfiguration"
     case noSuchWebsiteConfiguration = "NoSuchWebsiteConfiguration"
@@ -94,7 +96,7 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
     public var status: Int {
         switch self {
         case .accessDenied, .invalidAccessKeyId, .signatureDoesNotMatch, .requestTimeTooSkewed, .corsForbidden: 403
-        case .noSuchBucket, .noSuchKey, .noSuchTagSet, .noSuchUpload, .noSuchCORSConfiguration, .noSuchWebsiteConfiguration: 404
+        case .noSuchBucket, .noSuchKey, .noSuchVersion, .noSuchTagSet, .noSuchUpload, .noSuchCORSConfiguration, .noSuchWebsiteConfiguration: 404
         case .methodNotAllowed: 405
         case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .existingObjectIsDirectory,
             .objectParentIsFile:
@@ -163,6 +165,8 @@ public enum S3ErrorCode: String, Sendable, CaseIterable {
         case .badRequest: "Bad Request"
         case .corsForbidden:
             "CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
+        case .noSuchVersion: "The specified version does not exist."
+        case .illegalVersioningConfiguration: "The versioning configuration specified in the request is invalid."
         case .noSuchUpload:
             "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
         case .notImplemented: "A header you provided implies functionality that is not implemented"

@@ -7,6 +7,8 @@ public enum S3Operation: Sendable, Equatable {
     case deleteBucket
     case getBucketLocation
     case getBucketVersioning
+    case putBucketVersioning
+    case listObjectVersions
     case getBucketAcl
     case putBucketAcl
     case listObjects
@@ -55,6 +57,8 @@ public enum S3Operation: Sendable, Equatable {
         case .deleteBucket: ("DeleteBucket", .owner)
         case .getBucketLocation: ("GetBucketLocation", .read)
         case .getBucketVersioning: ("GetBucketVersioning", .read)
+        case .putBucketVersioning: ("PutBucketVersioning", .owner)
+        case .listObjectVersions: ("ListObjectVersions", .read)
         case .getBucketAcl: ("GetBucketAcl", .read)
         case .putBucketAcl: ("PutBucketAcl", .owner)
         case .listObjects: ("ListObjects", .read)
@@ -168,8 +172,7 @@ public enum S3Router {
         "ownershipControls": "BucketOwnershipControls", "publicAccessBlock": "PublicAccessBlock",
         "accelerate": "BucketAccelerateConfiguration", "analytics": "BucketAnalyticsConfiguration",
         "inventory": "BucketInventoryConfiguration", "metrics": "BucketMetricsConfiguration",
-        "intelligent-tiering": "BucketIntelligentTieringConfiguration", "versioning": "BucketVersioning",
-        "versions": "ObjectVersions", "metadataTable": "BucketMetadataTableConfiguration",
+        "intelligent-tiering": "BucketIntelligentTieringConfiguration", "metadataTable": "BucketMetadataTableConfiguration",
     ]
     static let unsupportedObjectResources: [String: String] = [
         "acl": "ObjectAcl", "retention": "ObjectRetention", "legal-hold": "ObjectLegalHold", "torrent": "ObjectTorrent",
@@ -192,6 +195,7 @@ public enum S3Router {
                 if q.has("uploads") { return .listMultipartUploads }
                 if q.has("location") { return .getBucketLocation }
                 if q.has("versioning") { return .getBucketVersioning }
+                if q.has("versions") { return .listObjectVersions }
                 if q.has("acl") { return .getBucketAcl }
                 if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Get" + name) }
                 return q["list-type"] == "2" ? .listObjectsV2 : .listObjects
@@ -201,6 +205,7 @@ public enum S3Router {
                 if q.has("tagging") { return .putBucketTagging }
                 if q.has("cors") { return .putBucketCors }
                 if q.has("website") { return .putBucketWebsite }
+                if q.has("versioning") { return .putBucketVersioning }
                 if q.has("acl") { return .putBucketAcl }
                 if let name = unsupported(q, unsupportedBucketResources) { return .notImplemented("Put" + name) }
                 return .createBucket

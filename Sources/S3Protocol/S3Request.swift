@@ -30,6 +30,8 @@ public enum S3Action: Sendable {
     case deleteBucket(bucket: String)
     case getBucketLocation(bucket: String)
     case getBucketVersioning(bucket: String)
+    case putBucketVersioning(bucket: String)
+    case listObjectVersions(ListVersionsArguments)
     case getBucketAcl(bucket: String)
     case putBucketAcl(bucket: String)
     case listObjects(ListObjectsArguments)
@@ -51,7 +53,8 @@ public enum S3Action: Sendable {
     case copyObject(CopyArguments)
     case getObject(ReadArguments)
     case headObject(ReadArguments)
-    case deleteObject(ObjectAddress, condition: DeleteCondition)
+    /// `versionId`: that version, else the current one (a delete marker in a versioned bucket).
+    case deleteObject(ObjectAddress, condition: DeleteCondition, versionId: String?)
     case getObjectAcl(ObjectAddress)
     case putObjectAcl(ObjectAddress)
     case getObjectTagging(ObjectAddress)
@@ -74,6 +77,8 @@ public enum S3Action: Sendable {
         case .deleteBucket: .deleteBucket
         case .getBucketLocation: .getBucketLocation
         case .getBucketVersioning: .getBucketVersioning
+        case .putBucketVersioning: .putBucketVersioning
+        case .listObjectVersions: .listObjectVersions
         case .getBucketAcl: .getBucketAcl
         case .putBucketAcl: .putBucketAcl
         case .listObjects(let arguments): arguments.version == 2 ? .listObjectsV2 : .listObjects
@@ -142,6 +147,8 @@ public struct ReadArguments: Sendable {
     public var rangeHeader: String?
     public var range: ByteRangeSpec?
     public var partNumber: Int?
+    /// A version other than the current one (`versionId`).
+    public var versionId: String?
 }
 
 public struct CopyArguments: Sendable {
@@ -350,16 +357,15 @@ struct ArgumentParser {
 
     func read() throws(S3Error) -> ReadArguments {
         let object = try object()
-        if let versionId = query["versionId"], versionId != "null" {
-            throw S3Error(.invalidArgument, "Invalid version id specified", details: [("ArgumentName", "versionId"), ("ArgumentValue", versionId)])
-        }
+        let versionId = try VersionID.parse(query["versionId"])
         let rangeHeader = header("range")
         return ReadArguments(
             object: object,
             conditions: readConditions(),
             rangeHeader: rangeHeader,
             range: rangeHeader.flatMap(ByteRangeSpec.parse),
-            partNumber: query["partNumber"] != nil ? try partNumber() : nil
+            partNumber: query["partNumber"] != nil ? try partNumber() : nil,
+            versionId: versionId
         )
     }
 
@@ -490,6 +496,23 @@ struct ArgumentParser {
         case .deleteBucket: return .deleteBucket(bucket: try bucket())
         case .getBucketLocation: return .getBucketLocation(bucket: try bucket())
         case .getBucketVersioning: return .getBucketVersioning(bucket: try bucket())
+        case .putBucketVersioning: return .putBucketVersioning(bucket: try bucket())
+        case .listObjectVersions:
+            let encodingType = query["encoding-type"]
+            if let encodingType, encodingType != "url" {
+                throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request", details: [("ArgumentName", "encoding-type")])
+            }
+            return .listObjectVersions(
+                ListVersionsArguments(
+                    bucket: try bucket(),
+                    prefix: query["prefix"] ?? "",
+                    delimiter: query["delimiter"].flatMap { $0.isEmpty ? nil : $0 },
+                    keyMarker: query["key-marker"] ?? "",
+                    versionIdMarker: query["version-id-marker"] ?? "",
+                    maxKeys: try pageSize("max-keys", default: 1000),
+                    urlEncoded: encodingType != nil
+                )
+            )
         case .getBucketAcl: return .getBucketAcl(bucket: try bucket())
         case .putBucketAcl: return .putBucketAcl(bucket: try bucket())
         case .listObjects: return .listObjects(try list(version: 1))
@@ -530,7 +553,8 @@ struct ArgumentParser {
             )
         case .getObject: return .getObject(try read())
         case .headObject: return .headObject(try read())
-        case .deleteObject: return .deleteObject(try object(), condition: try deleteCondition())
+        case .deleteObject:
+            return .deleteObject(try object(), condition: try deleteCondition(), versionId: try VersionID.parse(query["versionId"]))
         case .getObjectAcl: return .getObjectAcl(try object())
         case .putObjectAcl: return .putObjectAcl(try object())
         case .getObjectTagging: return .getObjectTagging(try object())

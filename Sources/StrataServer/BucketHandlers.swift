@@ -91,12 +91,6 @@ extension S3Responder {
         return Responses.xml(XMLWriter.textDocument(root: "LocationConstraint", text: region))
     }
 
-    /// Strata buckets are never versioned: AWS answers an empty configuration for such buckets.
-    func getBucketVersioning(_ name: String) async throws -> Response {
-        _ = try await storage.headBucket(name)
-        return Responses.xml(XMLWriter(root: "VersioningConfiguration").finish())
-    }
-
     func getBucketAcl(_ call: S3Call, _ name: String) async throws -> Response {
         let path = try await storage.pathPermissions(bucket: name, key: nil)
         guard let permission = path.directories.last else { throw S3Error(.noSuchBucket, details: [("BucketName", name)]) }

@@ -15,7 +15,8 @@ extension S3Responder {
             ? try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize) : nil
         if replacement != nil { replacement?.permission = permission }
         let replacementTags = copy.replaceTags ? (try headerTags(call) ?? TagSet()) : nil
-        let isSelf = source.bucket.bytesEqual(bucketName) && source.key.bytesEqual(key)
+        // Copying an earlier version over the current one restores it: not a copy onto itself.
+        let isSelf = source.bucket.bytesEqual(bucketName) && source.key.bytesEqual(key) && source.versionId == nil
         if isSelf && replacement == nil && replacementTags == nil {
             throw S3Error(
                 .invalidRequest,
@@ -36,6 +37,9 @@ extension S3Responder {
         var xml = XMLWriter(root: "CopyObjectResult")
         xml.element("ETag", "\"\(output.etag)\"")
         xml.element("LastModified", HTTPDate.iso8601(seconds: output.lastModifiedSeconds))
-        return Responses.xml(xml.finish())
+        var headers = HTTPFields()
+        if let versionId = output.versionId { headers.set("x-amz-version-id", versionId) }
+        if let sourceVersionId = output.sourceVersionId { headers.set("x-amz-copy-source-version-id", sourceVersionId) }
+        return Responses.xml(xml.finish(), headers: headers)
     }
 }

@@ -15,47 +15,62 @@ extension S3Responder {
         let quiet = root.child("Quiet")?.text.trimmingSpaces().lowercased() == "true"
         let objects = root.children("Object")
         guard !objects.isEmpty, objects.count <= Self.maxDeleteKeys else { throw S3Error(.malformedXML) }
-        var keys: [String] = []
-        var conditions: [String: DeleteCondition] = [:]
+        var entries: [(key: String, versionId: String?, condition: DeleteCondition)] = []
         for object in objects {
             guard let key = object.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
-            keys.append(key)
-            let condition = try Self.deleteCondition(object)
-            if !condition.isEmpty { conditions[key] = condition }
+            let versionId = try object.child("VersionId").map { (element) throws(S3Error) -> String in
+                guard VersionID.isWellFormed(element.text) else { throw S3Error(.invalidArgument, "Invalid version id specified") }
+                return element.text
+            }
+            entries.append((key, versionId, try Self.deleteCondition(object)))
         }
         // Keys the permission model refuses are reported as AccessDenied, the others deleted.
-        var allowed: [String] = []
-        var refused: Set<String> = []
         let caller = checkedCaller(call)
-        for key in keys {
-            if await mayWrite(caller, bucket: bucketName, key: key) { allowed.append(key) } else { refused.insert(key) }
-        }
-        let deleted = try await storage.deleteObjects(bucket: bucketName, keys: allowed.filter { conditions[$0] == nil })
-        var results: [String: S3Error?] = [:]
-        for outcome in deleted { results[outcome.key] = outcome.error }
-        // Entries with their own condition (ETag, LastModifiedTime, Size) are deleted one by one, each checked.
-        for key in allowed {
-            guard let condition = conditions[key] else { continue }
-            do {
-                try await storage.deleteObject(bucket: bucketName, key: key, condition: condition)
-                results[key] = .some(nil)
-            } catch let error as S3Error {
-                results[key] = error
+        var refused: Set<String> = []
+        for key in Set(entries.map(\.key)) where await !mayWrite(caller, bucket: bucketName, key: key) { refused.insert(key) }
+        var outcomes = [(error: S3Error?, deleted: DeletedVersion)](repeating: (nil, DeletedVersion()), count: entries.count)
+        // In a bucket with versioning, and for entries naming a version or a condition (ETag, LastModifiedTime,
+        // Size), each entry is its own DeleteObject; the rest go to the store together.
+        let versioned = try await versioningStatus(bucketName) != nil
+        var plain: [Int] = []
+        for (index, entry) in entries.enumerated() {
+            if refused.contains(entry.key) {
+                outcomes[index].error = S3Error(.accessDenied)
+            } else if versioned || entry.versionId != nil || !entry.condition.isEmpty {
+                do {
+                    outcomes[index].deleted = try await storage.deleteVersioned(
+                        bucket: bucketName,
+                        key: entry.key,
+                        versionId: entry.versionId,
+                        condition: entry.condition
+                    )
+                } catch let error as S3Error {
+                    outcomes[index].error = error
+                }
+            } else {
+                plain.append(index)
             }
         }
-        let outcomes: [(key: String, error: S3Error?)] = keys.map { key in
-            refused.contains(key) ? (key, S3Error(.accessDenied)) : (key, results[key] ?? nil)
-        }
+        let deleted = try await storage.deleteObjects(bucket: bucketName, keys: plain.map { entries[$0].key })
+        for (index, outcome) in zip(plain, deleted) { outcomes[index].error = outcome.error }
         var xml = XMLWriter(root: "DeleteResult")
-        for (key, error) in outcomes {
-            if let error {
+        for (entry, outcome) in zip(entries, outcomes) {
+            if let error = outcome.error {
                 xml.group("Error") {
-                    $0.element("Key", key)
+                    $0.element("Key", entry.key)
+                    if let versionId = entry.versionId { $0.element("VersionId", versionId) }
                     $0.element("Code", error.code.rawValue)
                     $0.element("Message", error.message)
                 }
             } else if !quiet {
-                xml.group("Deleted") { $0.element("Key", key) }
+                xml.group("Deleted") {
+                    $0.element("Key", entry.key)
+                    if let versionId = entry.versionId { $0.element("VersionId", versionId) }
+                    if outcome.deleted.isDeleteMarker {
+                        $0.element("DeleteMarker", true)
+                        if entry.versionId == nil, let marker = outcome.deleted.versionId { $0.element("DeleteMarkerVersionId", marker) }
+                    }
+                }
             }
         }
         return Responses.xml(xml.finish())

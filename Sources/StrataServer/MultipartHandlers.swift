@@ -147,20 +147,29 @@ extension S3Responder {
         )
         input.checksum = Self.statedObjectChecksum(call)
         let work: @Sendable () async throws -> String = { [storage, input] in
-            let completed = try await storage.completeMultipartUpload(input)
-            var xml = XMLWriter(root: "CompleteMultipartUploadResult")
-            xml.element("Location", location)
-            xml.element("Bucket", bucketName)
-            xml.element("Key", key)
-            xml.element("ETag", "\"\(completed.etag)\"")
-            if let algorithm = completed.metadata.checksumAlgorithm, let value = completed.metadata.checksum {
-                xml.element(algorithm.xmlElement, value)
-                xml.element("ChecksumType", completed.metadata.checksumIsComposite == false ? "FULL_OBJECT" : "COMPOSITE")
-            }
-            return xml.finish()
+            Self.completeResult(try await storage.completeMultipartUpload(input), location: location, bucket: bucketName, key: key)
         }
-        guard settings.completeKeepalive else { return Responses.xml(try await work()) }
+        // The new version's id is a header, which a response already under way cannot carry: no keepalive then.
+        guard settings.completeKeepalive, try await versioningStatus(bucketName) == nil else {
+            let completed = try await storage.completeMultipartUpload(input)
+            var headers = HTTPFields()
+            if let versionId = completed.metadata.versionId { headers.set("x-amz-version-id", versionId) }
+            return Responses.xml(Self.completeResult(completed, location: location, bucket: bucketName, key: key), headers: headers)
+        }
         return keepaliveResponse(call, work: work)
+    }
+
+    static func completeResult(_ completed: CompletedUpload, location: String, bucket: String, key: String) -> String {
+        var xml = XMLWriter(root: "CompleteMultipartUploadResult")
+        xml.element("Location", location)
+        xml.element("Bucket", bucket)
+        xml.element("Key", key)
+        xml.element("ETag", "\"\(completed.etag)\"")
+        if let algorithm = completed.metadata.checksumAlgorithm, let value = completed.metadata.checksum {
+            xml.element(algorithm.xmlElement, value)
+            xml.element("ChecksumType", completed.metadata.checksumIsComposite == false ? "FULL_OBJECT" : "COMPOSITE")
+        }
+        return xml.finish()
     }
 
     /// Commits 200 at once and sends a space now and then while the upload is joined, so proxies and clients do

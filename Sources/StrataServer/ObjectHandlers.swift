@@ -33,6 +33,7 @@ extension S3Responder {
         var headers: HTTPFields = [.eTag: "\"\(output.etag)\""]
         if let (algorithm, value) = output.checksum { headers.set(algorithm.headerName, value) }
         if let persistence = output.persistence { headers.set("x-strata-persistence", persistence) }
+        if let versionId = output.versionId { headers.set("x-amz-version-id", versionId) }
         return headers
     }
 
@@ -56,6 +57,7 @@ extension S3Responder {
             rangeHeader: read.rangeHeader,
             partNumber: read.partNumber
         )
+        input.versionId = read.versionId
         input.permissionCheck = readCheck(call)
         return input
     }
@@ -69,6 +71,7 @@ extension S3Responder {
             return (status, headers)
         }
         if output.tagCount > 0 { headers.set("x-amz-tagging-count", String(output.tagCount)) }
+        if let versionId = output.metadata.versionId { headers.set("x-amz-version-id", versionId) }
         if let persistence = output.persistence { headers.set("x-strata-persistence", persistence) }
         if let partsCount = output.partsCount { headers.set("x-amz-mp-parts-count", String(partsCount)) }
         if call.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", let algorithm = output.metadata.checksumAlgorithm {
@@ -87,8 +90,8 @@ extension S3Responder {
         return (status, headers)
     }
 
-    func deleteObject(_ object: ObjectAddress, condition: DeleteCondition) async throws -> Response {
-        try await storage.deleteObject(bucket: object.bucket, key: object.key, condition: condition)
-        return Responses.empty(.noContent)
+    func deleteObject(_ object: ObjectAddress, condition: DeleteCondition, versionId: String?) async throws -> Response {
+        let deleted = try await storage.deleteVersioned(bucket: object.bucket, key: object.key, versionId: versionId, condition: condition)
+        return Responses.empty(.noContent, headers: Self.deletedHeaders(deleted))
     }
 }

@@ -128,17 +128,18 @@ extension S3Responder {
             .getBucketTagging(let bucket), .deleteObjects(let bucket):
             [.readBucket(bucket)]
         case .listObjects(let list): [.readBucket(list.bucket)]
+        case .listObjectVersions(let list): [.readBucket(list.bucket)]
         case .listMultipartUploads(let list): [.readBucket(list.bucket)]
         case .putBucketTagging(let bucket), .deleteBucketTagging(let bucket), .putBucketAcl(let bucket), .getBucketCors(let bucket),
             .putBucketCors(let bucket), .deleteBucketCors(let bucket), .getBucketWebsite(let bucket), .putBucketWebsite(let bucket),
-            .deleteBucketWebsite(let bucket):
+            .deleteBucketWebsite(let bucket), .putBucketVersioning(let bucket):
             [.ownBucket(bucket)]
         case .preflight: []
         // GetObject, HeadObject and GetObjectAttributes are checked by the store in the hop that reads (`readCheck`).
         case .getObject, .headObject, .getObjectAttributes: []
         case .getObjectTagging(let object), .getObjectAcl(let object): [.readObject(bucket: object.bucket, key: object.key)]
         case .putObjectAcl(let object): [.ownObject(bucket: object.bucket, key: object.key)]
-        case .putObject(let object, _), .deleteObject(let object, _), .putObjectTagging(let object), .deleteObjectTagging(let object),
+        case .putObject(let object, _), .deleteObject(let object, _, _), .putObjectTagging(let object), .deleteObjectTagging(let object),
             .createMultipartUpload(let object):
             [.writeObject(bucket: object.bucket, key: object.key)]
         case .uploadPart(let upload, _), .completeMultipartUpload(let upload, _), .abortMultipartUpload(let upload):

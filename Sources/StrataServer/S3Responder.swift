@@ -227,6 +227,8 @@ struct S3Responder: HTTPResponder {
         case .deleteBucket(let bucket): return try await deleteBucket(bucket)
         case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
         case .getBucketVersioning(let bucket): return try await getBucketVersioning(bucket)
+        case .putBucketVersioning(let bucket): return try await putBucketVersioning(call, bucket)
+        case .listObjectVersions(let arguments): return try await listObjectVersions(call, arguments)
         case .getBucketAcl(let bucket): return try await getBucketAcl(call, bucket)
         case .putBucketAcl(let bucket): return try await putBucketAcl(call, bucket)
         case .listObjects(let arguments): return try await listObjects(call, arguments)
@@ -235,7 +237,8 @@ struct S3Responder: HTTPResponder {
         case .copyObject(let arguments): return try await copyObject(call, arguments)
         case .getObject(let arguments): return try await getObject(call, arguments, head: false)
         case .headObject(let arguments): return try await getObject(call, arguments, head: true)
-        case .deleteObject(let object, let condition): return try await deleteObject(object, condition: condition)
+        case .deleteObject(let object, let condition, let versionId):
+            return try await deleteObject(object, condition: condition, versionId: versionId)
         case .getObjectAcl(let object): return try await getObjectAcl(call, object)
         case .putObjectAcl(let object): return try await putObjectAcl(call, object)
         case .getBucketTagging(let bucket): return try await getBucketTagging(bucket)

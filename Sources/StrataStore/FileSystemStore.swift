@@ -27,6 +27,7 @@ public final class FileSystemStore: Sendable {
     /// The root as the permission walk's first parent.
     let rootEntry: DirectoryHandleCache.Entry
     let directoryLocks: DirectoryLocks
+    let versioningCache = VersioningStateCache()
 
     /// Creates the root if missing and checks that it can hold user xattrs: a filesystem without them
     /// would silently lose metadata, so start-up refuses it.
@@ -204,6 +205,13 @@ public final class FileSystemStore: Sendable {
         } catch {
             throw S3Error(.internalError)
         }
+        // Stored versions and delete markers are content too (AWS: every version must go first). Empty versions
+        // directories are pruned as versions go, so a directory left there holds one.
+        do {
+            try Sys.rmdir(handle.fd, Self.versionsRoot)
+        } catch  where error.errno == ENOTEMPTY || error.errno == EEXIST {
+            throw S3Error(.bucketNotEmpty, "The bucket still holds object versions or delete markers.", details: [("BucketName", name)])
+        } catch {}
         if options.deleteBucketAbortsUploads { try abortUploads(bucketName: name) }
         let segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
         let parentHandle: OpenFile

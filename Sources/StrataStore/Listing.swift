@@ -9,14 +9,25 @@ public struct ObjectSummary: Sendable, Equatable {
     public var lastModifiedMilliseconds: Int
     public var etag: String
     public var owner: String?
+    /// The version id the file carries (nil: written without versioning, S3's `null`).
+    public var versionId: String?
 
-    public init(key: String, size: Int64, lastModifiedSeconds: Int64, lastModifiedMilliseconds: Int, etag: String, owner: String?) {
+    public init(
+        key: String,
+        size: Int64,
+        lastModifiedSeconds: Int64,
+        lastModifiedMilliseconds: Int,
+        etag: String,
+        owner: String?,
+        versionId: String? = nil
+    ) {
         self.key = key
         self.size = size
         self.lastModifiedSeconds = lastModifiedSeconds
         self.lastModifiedMilliseconds = lastModifiedMilliseconds
         self.etag = etag
         self.owner = owner
+        self.versionId = versionId
     }
 }
 
@@ -130,7 +141,8 @@ extension FileSystemStore {
             lastModifiedSeconds: st.mtimeSeconds,
             lastModifiedMilliseconds: Int(st.mtimeNanoseconds / 1_000_000),
             etag: etag,
-            owner: stored?.owner
+            owner: stored?.owner,
+            versionId: stored?.versionId
         )
     }
 }

@@ -72,7 +72,7 @@ extension LocalStorage {
             throw S3Error(.notImplemented, "UploadPartCopy into an upload forwarded to the upstream (THROUGH) is not implemented.")
         }
         return try await run { store in
-            let object = try store.openObject(bucket: try store.openBucket(input.source.bucket), key: input.source.key)
+            let object = try store.openCopySource(input.source)
             if input.conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
                 throw S3Error(.preconditionFailed)
             }

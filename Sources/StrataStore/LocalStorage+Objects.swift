@@ -45,7 +45,10 @@ extension LocalStorage {
             return PutObjectOutput(etag: emptyMD5)
         }
         let permission = input.metadata.permission
-        let writer = try await run { try $0.beginWrite(bucket: bucket, key: key, permission: permission) }
+        let bucketName = input.bucket
+        let writer = try await run {
+            try $0.beginWrite(bucket: bucket, key: key, permission: permission, versioning: $0.versioningStatus(bucketName, bucket))
+        }
         writer.checksum = input.checksum.map { Checksummer($0.algorithm) }
         do {
             let io = io
@@ -71,7 +74,7 @@ extension LocalStorage {
             let tags = input.tags
             let condition = input.condition
             try await io.run { _ = try writer.commit(metadata: committed, tags: tags, condition: condition) }
-            return PutObjectOutput(etag: committed.etag, checksum: checksum)
+            return PutObjectOutput(etag: committed.etag, checksum: checksum, versionId: writer.versionId)
         } catch {
             writer.discard()
             throw error
@@ -89,13 +92,18 @@ extension LocalStorage {
         let bytes = gathered.bytes
         return try await run { store in
             let bucket = try store.openBucket(input.bucket)
-            let writer = try store.beginWrite(bucket: bucket, key: input.key, permission: input.metadata.permission)
+            let writer = try store.beginWrite(
+                bucket: bucket,
+                key: input.key,
+                permission: input.metadata.permission,
+                versioning: store.versioningStatus(input.bucket, bucket)
+            )
             writer.checksum = input.checksum.map { Checksummer($0.algorithm) }
             do {
                 try bytes.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) }
                 let (meta, checksum) = try Self.verified(input, writer, trailers: trailers)
                 _ = try writer.commit(metadata: meta, tags: input.tags, condition: input.condition)
-                return PutObjectOutput(etag: meta.etag, checksum: checksum)
+                return PutObjectOutput(etag: meta.etag, checksum: checksum, versionId: writer.versionId)
             } catch {
                 writer.discard()
                 throw error
@@ -136,7 +144,7 @@ extension LocalStorage {
     public func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
         let users = users
         return try await run { store in
-            let object = try store.openObject(bucketName: input.bucket, key: input.key, users: users, check: input.permissionCheck)
+            let object = try store.openObject(input, users: users)
             var output = try serve(input, object)
             if case .file(let file, let offset, let length, _)? = output.body, length <= Self.smallBodyLimit {
                 output.body = .buffer(try FileChunks.read(file: file, at: offset, count: Int(length)))
@@ -151,7 +159,13 @@ extension LocalStorage {
     /// file for the caller to send with `sendfile` (only its first page is known to be cached).
     /// Opening and `statx` may still touch the disk when the inode is not cached, as nginx's open does.
     public func getObjectInline(_ input: GetObjectInput, inlineLimit: Int64, largeAsFile: Bool) throws -> GetObjectOutput? {
-        let object = try store.openObject(bucketName: input.bucket, key: input.key, users: users, check: input.permissionCheck)
+        guard input.versionId == nil else { return nil }
+        let object: ObjectHandle
+        do {
+            object = try store.openObject(bucketName: input.bucket, key: input.key, users: users, check: input.permissionCheck)
+        } catch let error as S3Error where error.code == .noSuchKey && store.hasStoredVersions(input.bucket) {
+            return nil  // the pooled path says whether a delete marker hides the key
+        }
         var output = try serve(input, object)
         if case .file(let file, let offset, let length, _)? = output.body {
             if length > inlineLimit {

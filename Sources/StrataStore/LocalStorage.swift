@@ -75,7 +75,10 @@ public struct LocalStorage: ObjectStorage {
     }
 
     public func setBucketConfiguration(_ bucket: String, _ name: BucketConfigurationName, _ document: [UInt8]?) async throws {
-        try await run { try $0.setBucketConfiguration(try $0.openBucket(bucket), name, document) }
+        try await run { store in
+            try store.setBucketConfiguration(try store.openBucket(bucket), name, document)
+            if name == .versioning { store.versioningCache.forget(bucket) }
+        }
     }
 
     // MARK: Objects
@@ -137,8 +140,8 @@ public struct LocalStorage: ObjectStorage {
     public func copyObject(_ input: CopyObjectInput) async throws -> CopyObjectOutput {
         try await run { store in
             let destination = try store.openBucket(input.bucket)
-            let sourceBucket = try store.openBucket(input.source.bucket)
-            let object = try store.openObject(bucket: sourceBucket, key: input.source.key)
+            let object = try store.openCopySource(input.source)
+            let sourceVersionId = input.source.versionId ?? object.metadata.versionId
             if input.conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
                 throw S3Error(.preconditionFailed)
             }
@@ -151,7 +154,7 @@ public struct LocalStorage: ObjectStorage {
             case .replace(let replacement): metadata = replacement
             }
             let tags = input.tags ?? object.tags
-            let isSelf = input.source.bucket.bytesEqual(input.bucket) && input.source.key.bytesEqual(input.key)
+            let isSelf = input.source.bucket.bytesEqual(input.bucket) && input.source.key.bytesEqual(input.key) && input.source.versionId == nil
             if isSelf {
                 try store.replaceMetadata(bucket: destination, key: input.key, metadata: metadata)
                 try store.setObjectTags(bucket: destination, key: input.key, tags: tags)
@@ -166,7 +169,12 @@ public struct LocalStorage: ObjectStorage {
                 let created = try store.openObject(bucket: destination, key: input.key)
                 return CopyObjectOutput(etag: emptyMD5, lastModifiedSeconds: created.lastModifiedSeconds)
             }
-            let writer = try store.beginWrite(bucket: destination, key: input.key, permission: metadata.permission)
+            let writer = try store.beginWrite(
+                bucket: destination,
+                key: input.key,
+                permission: metadata.permission,
+                versioning: store.versioningStatus(input.bucket, destination)
+            )
             var meta = metadata
             if let file = object.file {
                 try writer.copy(from: file, offset: 0, length: object.size)
@@ -174,7 +182,12 @@ public struct LocalStorage: ObjectStorage {
             // A plain MD5 ETag describes the same bytes; a multipart ETag does not, so hash the copy.
             meta.etag = object.metadata.etag.contains("-") ? try store.md5(of: writer) : object.metadata.etag
             let st = try writer.commit(metadata: meta, tags: tags)
-            return CopyObjectOutput(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds)
+            return CopyObjectOutput(
+                etag: meta.etag,
+                lastModifiedSeconds: st.mtimeSeconds,
+                versionId: writer.versionId,
+                sourceVersionId: sourceVersionId
+            )
         }
     }
 

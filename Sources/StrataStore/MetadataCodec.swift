@@ -57,6 +57,8 @@ enum MetadataCodec {
         case persisted = 25
         case version = 26
         case partChecksums = 27
+        case versionId = 28
+        case isDeleteMarker = 29
     }
 
     static func encode(_ meta: ObjectMetadata) -> [UInt8] {
@@ -96,6 +98,8 @@ enum MetadataCodec {
         out.field(.upstreamETag, meta.upstreamETag)
         if let syncedAt = meta.syncedAt { out.field(.syncedAt, signed: syncedAt) }
         out.field(.persisted, meta.persisted)
+        out.field(.versionId, meta.versionId)
+        out.field(.isDeleteMarker, meta.isDeleteMarker)
         if meta.version != ObjectMetadata.currentVersion { out.field(.version, signed: Int64(meta.version)) }
         return out.bytes
     }
@@ -142,6 +146,8 @@ enum MetadataCodec {
                 case .upstreamETag: meta.upstreamETag = try value.string()
                 case .syncedAt: meta.syncedAt = try value.signed()
                 case .persisted: meta.persisted = try value.flag()
+                case .versionId: meta.versionId = try value.string()
+                case .isDeleteMarker: meta.isDeleteMarker = try value.flag()
                 case .partChecksums:
                     // Split at the ASCII comma byte-wise, so each piece stays valid UTF-8.
                     meta.partChecksums = try value.string().utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)

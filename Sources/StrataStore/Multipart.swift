@@ -320,7 +320,12 @@ extension FileSystemStore {
     ) throws(S3Error) -> CompletedUpload {
         let bucket = try openBucket(upload.info.bucket)
         let directory = upload.directory
-        let writer = try beginWrite(bucket: bucket, key: upload.info.key, permission: upload.info.metadata.permission)
+        let writer = try beginWrite(
+            bucket: bucket,
+            key: upload.info.key,
+            permission: upload.info.metadata.permission,
+            versioning: versioningStatus(upload.info.bucket, bucket)
+        )
         var digests: [UInt8] = []
         for part in parts {
             let file: OpenFile
@@ -360,6 +365,7 @@ extension FileSystemStore {
         if meta.encoded().count > 3000 { meta.partChecksums = nil }
         if meta.encoded().count > 3000 { meta.partSizes = nil }
         let st = try writer.commit(metadata: meta, tags: upload.info.tagSet, condition: condition)
+        meta.versionId = writer.versionId
         return CompletedUpload(etag: meta.etag, lastModifiedSeconds: st.mtimeSeconds, metadata: meta)
     }
 

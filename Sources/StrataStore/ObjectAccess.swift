@@ -18,8 +18,16 @@ public struct ObjectHandle: Sendable {
 extension FileSystemStore {
     /// Starts writing `key`; see ObjectWriter.
     /// `permission` stamps the directories made for the key (nil: they inherit their parent's).
-    public func beginWrite(bucket: OpenFile, key: String, permission: Permission? = nil) throws(S3Error) -> ObjectWriter {
-        try ObjectWriter(store: self, bucket: bucket, key: key, permission: permission)
+    /// `versioning` is the bucket's versioning state: the version the write replaces is kept (nil: none).
+    public func beginWrite(
+        bucket: OpenFile,
+        key: String,
+        permission: Permission? = nil,
+        versioning: VersioningStatus? = nil
+    ) throws(S3Error) -> ObjectWriter {
+        let writer = try ObjectWriter(store: self, bucket: bucket, key: key, permission: permission)
+        writer.versioning = versioning
+        return writer
     }
 
     /// Creates (or updates the metadata of) the directory object `key/`.
@@ -230,13 +238,22 @@ extension FileSystemStore {
                 return
             }
         } else {
-            var removed = try unlinkIfPresent(parent, leaf)
-            // The displaced copy goes too: a directory may hold the natural name, or did when the object was written.
-            if !options.strictKeys, try unlinkIfPresent(parent, ObjectKey.displacedName(ofEntry: leaf)) { removed = true }
-            guard removed else { return }
+            try removeFileObject(bucket, parent: parent, directories: directories, leaf: leaf)
+            return
         }
         if options.syncPolicy == .fileAndDirectory { _ = try? Sys.fsync(parent.fd) }
         pruneEmptyParents(bucket, directories)
+    }
+
+    /// Removes the file that holds an object (and its displaced copy); with `prune`, then the directories above it
+    /// that are left empty.
+    func removeFileObject(_ bucket: OpenFile, parent: OpenFile, directories: [String], leaf: String, prune: Bool = true) throws(S3Error) {
+        var removed = try unlinkIfPresent(parent, leaf)
+        // The displaced copy goes too: a directory may hold the natural name, or did when the object was written.
+        if !options.strictKeys, try unlinkIfPresent(parent, ObjectKey.displacedName(ofEntry: leaf)) { removed = true }
+        guard removed else { return }
+        if options.syncPolicy == .fileAndDirectory { _ = try? Sys.fsync(parent.fd) }
+        if prune { pruneEmptyParents(bucket, directories) }
     }
 
     /// Unlinks a file; false when there is none by that name (or a directory holds it).

@@ -48,6 +48,11 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     public var upstreamETag: String?
     public var syncedAt: Int64?
     public var persisted: Bool?
+    /// Versioning: the id of this version (`null` for one written while versioning was suspended; nil for objects
+    /// written before versioning was ever turned on, which S3 also calls `null`), and whether this version is a
+    /// delete marker (an empty file in the key's versions directory).
+    public var versionId: String?
+    public var isDeleteMarker: Bool?
 
     /// The keys of the JSON format, which is still read (`decode`) and is how upload.json embeds the metadata.
     enum CodingKeys: String, CodingKey {
@@ -76,6 +81,8 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         case upstreamETag = "ue"
         case syncedAt = "us"
         case persisted = "pp"
+        case versionId = "vi"
+        case isDeleteMarker = "dm"
     }
 
     public init(etag: String = "", size: Int64 = 0, mtimeNanos: Int64 = 0) {

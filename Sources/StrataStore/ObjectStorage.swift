@@ -32,6 +32,10 @@ public protocol ObjectStorage: Sendable {
     func deleteObject(bucket: String, key: String, condition: DeleteCondition) async throws
     /// Deletes each key; the outcome per key, in the order given.
     func deleteObjects(bucket: String, keys: [String]) async throws -> [(key: String, error: S3Error?)]
+    /// DeleteObject as versioning defines it: version `versionId`, or (nil) the current version, which in a bucket
+    /// with versioning becomes a stored version behind a new delete marker.
+    func deleteVersioned(bucket: String, key: String, versionId: String?, condition: DeleteCondition) async throws -> DeletedVersion
+    func listObjectVersions(_ arguments: ListVersionsArguments) async throws -> VersionsPage
     func copyObject(_ input: CopyObjectInput) async throws -> CopyObjectOutput
     func listObjects(_ input: ListObjectsInput) async throws -> ListObjectsOutput
     func objectTagging(bucket: String, key: String) async throws -> TagSet
@@ -56,6 +60,8 @@ public protocol ObjectStorage: Sendable {
 public enum BucketConfigurationName: String, Sendable {
     case cors
     case website
+    /// `Enabled` or `Suspended` (Versioning.swift).
+    case versioning
 }
 
 public protocol PayloadSource: Sendable {
@@ -165,11 +171,19 @@ public struct PutObjectOutput: Sendable {
     public var checksum: (algorithm: ChecksumAlgorithm, value: String)?
     /// Where the object stands with an upstream (`local`, `pending`, `persisted`, `upstream`); nil without one.
     public var persistence: String?
+    /// The new version's id in a bucket with versioning.
+    public var versionId: String?
 
-    public init(etag: String, checksum: (algorithm: ChecksumAlgorithm, value: String)? = nil, persistence: String? = nil) {
+    public init(
+        etag: String,
+        checksum: (algorithm: ChecksumAlgorithm, value: String)? = nil,
+        persistence: String? = nil,
+        versionId: String? = nil
+    ) {
         self.etag = etag
         self.checksum = checksum
         self.persistence = persistence
+        self.versionId = versionId
     }
 }
 
@@ -183,6 +197,8 @@ public struct GetObjectInput: Sendable {
     /// The Range header as sent, for error details.
     public var rangeHeader: String?
     public var partNumber: Int?
+    /// A version other than the current one.
+    public var versionId: String?
     /// The permission model's decision, made in the same hop to the I/O pool as the read (nil: none to make).
     public var permissionCheck: (@Sendable (PathPermissions) throws -> Void)?
 
@@ -283,10 +299,15 @@ public struct CopyObjectInput: Sendable {
 public struct CopyObjectOutput: Sendable {
     public var etag: String
     public var lastModifiedSeconds: Int64
+    /// The copy's version id in a bucket with versioning, and the version copied when the source has one.
+    public var versionId: String?
+    public var sourceVersionId: String?
 
-    public init(etag: String, lastModifiedSeconds: Int64) {
+    public init(etag: String, lastModifiedSeconds: Int64, versionId: String? = nil, sourceVersionId: String? = nil) {
         self.etag = etag
         self.lastModifiedSeconds = lastModifiedSeconds
+        self.versionId = versionId
+        self.sourceVersionId = sourceVersionId
     }
 }
 
@@ -443,5 +464,16 @@ public typealias ListUploadsInput = ListUploadsArguments
 extension ObjectStorage {
     public func deleteObject(bucket: String, key: String) async throws {
         try await deleteObject(bucket: bucket, key: key, condition: DeleteCondition())
+    }
+
+    /// A store without versioning has one version per key, `null`.
+    public func deleteVersioned(bucket: String, key: String, versionId: String?, condition: DeleteCondition) async throws -> DeletedVersion {
+        guard versionId == nil || versionId == VersionID.null else { return DeletedVersion(versionId: versionId) }
+        try await deleteObject(bucket: bucket, key: key, condition: condition)
+        return DeletedVersion(versionId: versionId)
+    }
+
+    public func listObjectVersions(_ arguments: ListVersionsArguments) async throws -> VersionsPage {
+        throw S3Error(.notImplemented, "ListObjectVersions is not available on buckets that tier to an upstream S3.")
     }
 }

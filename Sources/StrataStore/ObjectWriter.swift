@@ -26,6 +26,11 @@ public final class ObjectWriter: @unchecked Sendable {
     public var md5 = MD5Accumulator()
     /// The additional checksum to compute on the way, when the client asked for one.
     public var checksum: Checksummer?
+    /// The key, and its bucket's versioning state (nil: none): the version being replaced is kept (Versioning.swift).
+    var key: String?
+    var versioning: VersioningStatus?
+    /// The id of the version `commit` published (nil without versioning).
+    public private(set) var versionId: String?
 
     convenience init(store: FileSystemStore, bucket: OpenFile, key: String, permission: Permission?) throws(S3Error) {
         if key.hasSuffix("/") && store.options.strictKeys {
@@ -34,6 +39,7 @@ public final class ObjectWriter: @unchecked Sendable {
         let (directories, leaf) = ObjectKey.fileSegments(key)
         let (parent, created) = try store.makeParents(bucket, directories, permission: permission)
         try self.init(store: store, bucket: bucket, directories: directories, parent: parent, leaf: leaf, created: created)
+        self.key = key
     }
 
     /// A writer publishing `name` in an existing directory, which is never recreated.
@@ -177,6 +183,10 @@ public final class ObjectWriter: @unchecked Sendable {
         let st = try Sys.stat(file.fd)
         meta.size = st.size
         meta.mtimeNanos = st.mtimeNanos
+        if versioning != nil, key != nil {
+            meta.versionId = versioning == .enabled ? FileSystemStore.newVersionID() : VersionID.null
+            versionId = meta.versionId
+        }
         try storeMetadata(meta)
         if let permission = meta.permission { store.applyPOSIXOwnership(file, permission) }
         if let tags, !tags.isEmpty {
@@ -217,7 +227,8 @@ public final class ObjectWriter: @unchecked Sendable {
         } else {
             do { try clearEmptyDirectoryAtTarget() } catch let error as S3Error where displaces(error) { displace() }
         }
-        let lock = try store.directoryLocks.lock(parent, exclusive: condition != .none)
+        let versioned = versioning != nil && key != nil && bucket != nil
+        let lock = try store.directoryLocks.lock(parent, exclusive: condition != .none || versioned)
         defer { withExtendedLifetime(lock) {} }
         switch condition {
         case .none:
@@ -243,6 +254,9 @@ public final class ObjectWriter: @unchecked Sendable {
             if let current = try? store.currentETag(parent, leaf), Conditions.matches(listed, current) {
                 throw S3Error(.preconditionFailed, details: [("Condition", "If-None-Match")])
             }
+        }
+        if versioned, let bucket, let key, let versioning {
+            try store.archiveCurrent(bucket, key: key, parent: parent, leaf: leaf, status: versioning)
         }
         if let temporaryName {
             if case .none = condition { try clearEmptyDirectoryAtTarget() }

@@ -7,6 +7,8 @@ import StrataStore
 /// GET and HEAD: local hits (revalidated by upstream ETag when due), read-through on a miss with cache fill.
 extension TieredStorage {
     public func getObject(_ input: GetObjectInput) async throws -> GetObjectOutput {
+        // Tiered buckets keep no versions: only the current local file can be `null` (NoSuchVersion otherwise).
+        if input.versionId != nil { return try await local.getObject(input) }
         let rule = rule(input.bucket)
         let object: ObjectHandle
         do {

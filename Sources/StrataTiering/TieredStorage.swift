@@ -99,6 +99,10 @@ public struct TieredStorage: ObjectStorage {
         try await local.bucketConfiguration(bucket, name)
     }
     public func setBucketConfiguration(_ bucket: String, _ name: BucketConfigurationName, _ document: [UInt8]?) async throws {
+        // A version kept only in the cache would be lost to eviction, and the upstream's own versions are not Strata's.
+        if name == .versioning {
+            throw S3Error(.notImplemented, "Versioning is not available on a server that tiers to an upstream S3.")
+        }
         try await local.setBucketConfiguration(bucket, name, document)
     }
     public func objectTagging(bucket: String, key: String) async throws -> TagSet { try await local.objectTagging(bucket: bucket, key: key) }

@@ -35,6 +35,8 @@ import Testing
         meta.upstreamETag = "upstream-etag"
         meta.syncedAt = 1_764_553_000
         meta.persisted = false
+        meta.versionId = "0000019adf2b3c4d5e6f7a8b"
+        meta.isDeleteMarker = false
         return meta
     }
 

@@ -37,12 +37,19 @@ func check(_ action: S3Action) {
         fuzzCheck((try? BucketName.validate(list.bucket, strict: false)) != nil, "\(name): bucket \(list.bucket.debugDescription)")
     }
     switch action {
-    case .putObject(let object, _), .deleteObject(let object, _), .getObjectAcl(let object), .getObjectTagging(let object),
+    case .deleteObject(let object, _, let versionId):
+        checkAddress(object.bucket, object.key, name)
+        if let versionId { fuzzCheck(VersionID.isWellFormed(versionId), "versionId \(versionId.debugDescription)") }
+    case .listObjectVersions(let list):
+        fuzzCheck((0...1000).contains(list.maxKeys), "max-keys \(list.maxKeys)")
+        fuzzCheck((try? BucketName.validate(list.bucket, strict: false)) != nil, "\(name): bucket \(list.bucket.debugDescription)")
+    case .putObject(let object, _), .getObjectAcl(let object), .getObjectTagging(let object),
         .putObjectTagging(let object), .deleteObjectTagging(let object), .createMultipartUpload(let object):
         checkAddress(object.bucket, object.key, name)
     case .getObject(let read), .headObject(let read):
         checkAddress(read.object.bucket, read.object.key, name)
         if let part = read.partNumber { fuzzCheck((1...10_000).contains(part), "partNumber \(part)") }
+        if let versionId = read.versionId { fuzzCheck(VersionID.isWellFormed(versionId), "versionId \(versionId.debugDescription)") }
     case .copyObject(let copy):
         checkAddress(copy.object.bucket, copy.object.key, name)
         checkAddress(copy.source.bucket, copy.source.key, "\(name) source")
@@ -60,7 +67,8 @@ func check(_ action: S3Action) {
         checkAddress(upload.bucket, upload.key, name)
         fuzzCheck((0...10_000).contains(marker) && (0...1000).contains(maxParts), "part-number-marker \(marker), max-parts \(maxParts)")
     case .headBucket(let bucket), .deleteBucket(let bucket), .getBucketLocation(let bucket), .getBucketVersioning(let bucket),
-        .getBucketAcl(let bucket), .deleteObjects(let bucket), .getBucketTagging(let bucket), .putBucketTagging(let bucket),
+        .putBucketVersioning(let bucket), .getBucketAcl(let bucket), .deleteObjects(let bucket), .getBucketTagging(let bucket),
+        .putBucketTagging(let bucket),
         .deleteBucketTagging(let bucket), .getBucketCors(let bucket), .putBucketCors(let bucket), .deleteBucketCors(let bucket),
         .getBucketWebsite(let bucket), .putBucketWebsite(let bucket), .deleteBucketWebsite(let bucket),
         .preflight(let bucket), .postObject(let bucket):

@@ -1,0 +1,70 @@
+import HTTPTypes
+import Hummingbird
+import S3Protocol
+import StrataStore
+
+/// GetBucketVersioning, PutBucketVersioning and ListObjectVersions (the versions themselves: Versioning.swift).
+extension S3Responder {
+    /// A bucket that never had versioning answers an empty configuration, as AWS does.
+    func getBucketVersioning(_ name: String) async throws -> Response {
+        var xml = XMLWriter(root: "VersioningConfiguration")
+        if let status = try await versioningStatus(name) { xml.element("Status", status.rawValue) }
+        return Responses.xml(xml.finish())
+    }
+
+    func putBucketVersioning(_ call: S3Call, _ bucket: String) async throws -> Response {
+        try await putBucketConfiguration(call, bucket, .versioning) { body throws(S3Error) in try VersioningStatus.parseConfiguration(body).rawValue }
+    }
+
+    func versioningStatus(_ bucket: String) async throws -> VersioningStatus? {
+        try await storage.bucketConfiguration(bucket, .versioning).flatMap { VersioningStatus(rawValue: String(decoding: $0, as: UTF8.self)) }
+    }
+
+    func listObjectVersions(_ call: S3Call, _ list: ListVersionsArguments) async throws -> Response {
+        let page = try await storage.listObjectVersions(list)
+        let encode: (String) -> String = list.urlEncoded ? { PercentEncoding.encode($0, keepSlash: true) } : { $0 }
+        var xml = XMLWriter(root: "ListVersionsResult")
+        xml.element("Name", list.bucket)
+        xml.element("Prefix", encode(list.prefix))
+        xml.element("KeyMarker", encode(list.keyMarker))
+        xml.element("VersionIdMarker", list.versionIdMarker)
+        if page.isTruncated {
+            if let next = page.nextKeyMarker { xml.element("NextKeyMarker", encode(next)) }
+            if let next = page.nextVersionIdMarker { xml.element("NextVersionIdMarker", next) }
+        }
+        xml.element("MaxKeys", list.maxKeys)
+        if let delimiter = list.delimiter { xml.element("Delimiter", encode(delimiter)) }
+        if list.urlEncoded { xml.element("EncodingType", "url") }
+        xml.element("IsTruncated", page.isTruncated)
+        for version in page.versions {
+            xml.group(version.isDeleteMarker ? "DeleteMarker" : "Version") { xml in
+                xml.element("Key", encode(version.key))
+                xml.element("VersionId", version.versionId)
+                xml.element("IsLatest", version.isLatest)
+                xml.element("LastModified", HTTPDate.iso8601(seconds: version.lastModifiedSeconds, milliseconds: version.lastModifiedMilliseconds))
+                if !version.isDeleteMarker {
+                    xml.element("ETag", "\"\(version.etag)\"")
+                    xml.element("Size", String(version.size))
+                    xml.element("StorageClass", "STANDARD")
+                }
+                let id = version.owner ?? page.bucketOwner ?? call.user
+                xml.group("Owner") {
+                    $0.element("ID", id)
+                    $0.element("DisplayName", id)
+                }
+            }
+        }
+        for common in page.commonPrefixes {
+            xml.group("CommonPrefixes") { $0.element("Prefix", encode(common)) }
+        }
+        return Responses.xml(xml.finish())
+    }
+
+    /// `x-amz-version-id` and `x-amz-delete-marker` of a DeleteObject answer.
+    static func deletedHeaders(_ deleted: DeletedVersion) -> HTTPFields {
+        var headers = HTTPFields()
+        if let id = deleted.versionId { headers.set("x-amz-version-id", id) }
+        if deleted.isDeleteMarker { headers.set("x-amz-delete-marker", "true") }
+        return headers
+    }
+}
