@@ -419,7 +419,8 @@ def test_suspended_bucket_writes_the_null_version(s3, vbucket):
     s3.put_bucket_versioning(Bucket=vbucket, VersioningConfiguration={"Status": "Suspended"})
     assert s3.get_bucket_versioning(Bucket=vbucket)["Status"] == "Suspended"
     put = s3.put_object(Bucket=vbucket, Key="k", Body=b"suspended one")
-    assert put.get("VersionId", "null") == "null"
+    # Strata answers a null-version write without x-amz-version-id, as ceph's s3-tests expect of AWS.
+    assert put.get("VersionId", "null") == "null" and (ON_MOTO or "VersionId" not in put)
     assert body(s3, vbucket, "k") == b"suspended one"
     assert listed_versions(s3, vbucket) == ([("k", "null", True), ("k", v1, False)], [])
     s3.put_object(Bucket=vbucket, Key="k", Body=b"suspended two")
@@ -631,3 +632,86 @@ def test_current_version_is_the_plain_file_and_internals_stay_hidden(target, s3,
         assert f.read() == b"version one"
     assert body(s3, vbucket, "dir/k", VersionId=v1) == b"version one"
     check_hidden()
+
+
+# 14. Keys and operations that take other paths through the store
+
+def test_copy_onto_itself_makes_a_new_version(s3, bucket):
+    """A copy of the current version onto its own key (REPLACE) in a versioned bucket adds a version; the one it
+    replaced, and the null version from before versioning, stay readable by id."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"before")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+    copied = s3.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "k"},
+                            MetadataDirective="REPLACE", Metadata={"color": "blue"})
+    assert copied["VersionId"] not in (v1, "null")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"two")
+    assert body(s3, bucket, "k", VersionId=v1) == b"one"
+    assert body(s3, bucket, "k", VersionId="null") == b"before"
+    copy = s3.get_object(Bucket=bucket, Key="k", VersionId=copied["VersionId"])
+    assert copy["Body"].read() == b"one" and copy["Metadata"] == {"color": "blue"}
+    versions, _ = listed_versions(s3, bucket)
+    assert len(versions) == 4 and len({v for _, v, _ in versions}) == 4
+
+
+def test_unusual_keys_keep_their_versions(s3, vbucket):
+    """Keys stored under escaped or displaced names (`a/../b`, `/lead`, `dir/` with a body, `a` beside `a/x`)
+    are versioned like any key, listed under their own names, and come back when their delete marker goes."""
+    keys = ["a/../b", "/lead", "dir/", "a"]
+    for key in keys:
+        s3.put_object(Bucket=vbucket, Key=key, Body=b"v1 " + key.encode())
+        s3.put_object(Bucket=vbucket, Key=key, Body=b"v2 " + key.encode())
+    s3.put_object(Bucket=vbucket, Key="a/x", Body=b"below a")
+    markers = {key: s3.delete_object(Bucket=vbucket, Key=key) for key in keys}
+    for key in keys:
+        assert markers[key]["DeleteMarker"], key
+        assert error_code(fails(s3.get_object, Bucket=vbucket, Key=key)) == "NoSuchKey", key
+    versions, deleted = listed_versions(s3, vbucket)
+    assert sorted({k for k, _, _ in deleted}) == sorted(keys)
+    assert sorted(k for k, _, _ in versions) == sorted(keys * 2 + ["a/x"])
+    for key in keys:
+        s3.delete_object(Bucket=vbucket, Key=key, VersionId=markers[key]["VersionId"])
+        assert body(s3, vbucket, key) == b"v2 " + key.encode(), key
+    assert body(s3, vbucket, "a/x") == b"below a"
+
+
+def test_version_pages_with_a_delimiter(s3, vbucket):
+    """Pages of ListObjectVersions with a delimiter visit each common prefix and key once, in order."""
+    for i in range(5):
+        s3.put_object(Bucket=vbucket, Key=f"p{i}/x", Body=b"x")
+        s3.put_object(Bucket=vbucket, Key=f"top{i}", Body=b"x")
+    seen = []
+    markers = {}
+    while True:
+        page = s3.list_object_versions(Bucket=vbucket, Delimiter="/", MaxKeys=2, **markers)
+        seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])] + [v["Key"] for v in page.get("Versions", [])]
+        if not page["IsTruncated"]:
+            break
+        markers = {"KeyMarker": page["NextKeyMarker"]}
+        if "NextVersionIdMarker" in page:
+            markers["VersionIdMarker"] = page["NextVersionIdMarker"]
+    assert seen == [f"p{i}/" for i in range(5)] + [f"top{i}" for i in range(5)]
+
+
+# moto answers an empty page when the version-id-marker no longer exists; AWS documents no answer for it, and
+# Strata goes on with the versions older than the marker (its id records its time).
+@skip_on_moto("moto stops at a version-id-marker that no longer exists")
+def test_version_pages_resume_after_a_vanished_marker(s3, vbucket):
+    """A page that resumes at a version deleted since the last page goes on with the older versions."""
+    ids = [s3.put_object(Bucket=vbucket, Key="many", Body=str(i).encode())["VersionId"] for i in range(4)]
+    first = s3.list_object_versions(Bucket=vbucket, Prefix="many", MaxKeys=2)
+    assert [v["VersionId"] for v in first["Versions"]] == [ids[3], ids[2]]
+    s3.delete_object(Bucket=vbucket, Key="many", VersionId=ids[2])
+    rest = s3.list_object_versions(Bucket=vbucket, Prefix="many", KeyMarker=first["NextKeyMarker"],
+                                   VersionIdMarker=first["NextVersionIdMarker"])
+    assert [v["VersionId"] for v in rest["Versions"]] == [ids[1], ids[0]]
+
+
+def test_object_attributes_of_an_earlier_version(s3, vbucket):
+    """GetObjectAttributes takes a versionId and names the version it describes."""
+    v1 = s3.put_object(Bucket=vbucket, Key="k", Body=b"foo")["VersionId"]
+    v2 = s3.put_object(Bucket=vbucket, Key="k", Body=b"longer")["VersionId"]
+    current = s3.get_object_attributes(Bucket=vbucket, Key="k", ObjectAttributes=["ObjectSize"])
+    assert current["VersionId"] == v2 and current["ObjectSize"] == 6
+    older = s3.get_object_attributes(Bucket=vbucket, Key="k", VersionId=v1, ObjectAttributes=["ObjectSize", "ETag"])
+    assert older["VersionId"] == v1 and older["ObjectSize"] == 3

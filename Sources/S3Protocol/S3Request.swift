@@ -185,6 +185,7 @@ public struct ObjectAttributesArguments: Sendable {
     public var attributes: Set<String>
     public var maxParts: Int
     public var partNumberMarker: Int
+    public var versionId: String?
 }
 
 /// DeleteObject's conditions (`If-Match`, `x-amz-if-match-last-modified-time`, `x-amz-if-match-size`): the object is
@@ -443,7 +444,8 @@ struct ArgumentParser {
             object: object,
             attributes: Set(requested),
             maxParts: try count("x-amz-max-parts", header("x-amz-max-parts"), default: 1000, cap: 1000),
-            partNumberMarker: try count("x-amz-part-number-marker", header("x-amz-part-number-marker"), default: 0, cap: Int.max)
+            partNumberMarker: try count("x-amz-part-number-marker", header("x-amz-part-number-marker"), default: 0, cap: Int.max),
+            versionId: try VersionID.parse(query["versionId"])
         )
     }
 

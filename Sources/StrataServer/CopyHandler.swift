@@ -38,7 +38,7 @@ extension S3Responder {
         xml.element("ETag", "\"\(output.etag)\"")
         xml.element("LastModified", HTTPDate.iso8601(seconds: output.lastModifiedSeconds))
         var headers = HTTPFields()
-        if let versionId = output.versionId { headers.set("x-amz-version-id", versionId) }
+        if let versionId = output.versionId, versionId != VersionID.null { headers.set("x-amz-version-id", versionId) }
         if let sourceVersionId = output.sourceVersionId { headers.set("x-amz-copy-source-version-id", sourceVersionId) }
         return Responses.xml(xml.finish(), headers: headers)
     }

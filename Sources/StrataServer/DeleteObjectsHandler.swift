@@ -68,7 +68,7 @@ extension S3Responder {
                     if let versionId = entry.versionId { $0.element("VersionId", versionId) }
                     if outcome.deleted.isDeleteMarker {
                         $0.element("DeleteMarker", true)
-                        if entry.versionId == nil, let marker = outcome.deleted.versionId { $0.element("DeleteMarkerVersionId", marker) }
+                        if let marker = outcome.deleted.versionId { $0.element("DeleteMarkerVersionId", marker) }
                     }
                 }
             }

@@ -153,7 +153,7 @@ extension S3Responder {
         guard settings.completeKeepalive, try await versioningStatus(bucketName) == nil else {
             let completed = try await storage.completeMultipartUpload(input)
             var headers = HTTPFields()
-            if let versionId = completed.metadata.versionId { headers.set("x-amz-version-id", versionId) }
+            if let versionId = completed.metadata.versionId, versionId != VersionID.null { headers.set("x-amz-version-id", versionId) }
             return Responses.xml(Self.completeResult(completed, location: location, bucket: bucketName, key: key), headers: headers)
         }
         return keepaliveResponse(call, work: work)

@@ -7,6 +7,7 @@ import StrataStore
 extension S3Responder {
     func getObjectAttributes(_ call: S3Call, _ arguments: ObjectAttributesArguments) async throws -> Response {
         var input = GetObjectInput(bucket: arguments.object.bucket, key: arguments.object.key, headOnly: true)
+        input.versionId = arguments.versionId
         input.permissionCheck = readCheck(call)
         let output = try await storage.getObject(input)
         let meta = output.metadata
@@ -26,6 +27,7 @@ extension S3Responder {
         if wanted.contains("ObjectSize") { xml.element("ObjectSize", String(output.contentLength)) }
         var response = Responses.xml(xml.finish())
         response.headers[.lastModified] = HTTPDate.rfc1123(seconds: output.lastModifiedSeconds)
+        if let versionId = meta.versionId { response.headers.set("x-amz-version-id", versionId) }
         return response
     }
 

@@ -33,7 +33,7 @@ extension S3Responder {
         var headers: HTTPFields = [.eTag: "\"\(output.etag)\""]
         if let (algorithm, value) = output.checksum { headers.set(algorithm.headerName, value) }
         if let persistence = output.persistence { headers.set("x-strata-persistence", persistence) }
-        if let versionId = output.versionId { headers.set("x-amz-version-id", versionId) }
+        if let versionId = output.versionId, versionId != VersionID.null { headers.set("x-amz-version-id", versionId) }
         return headers
     }
 

@@ -205,13 +205,15 @@ public final class FileSystemStore: Sendable {
         } catch {
             throw S3Error(.internalError)
         }
-        // Stored versions and delete markers are content too (AWS: every version must go first). Empty versions
-        // directories are pruned as versions go, so a directory left there holds one.
-        do {
-            try Sys.rmdir(handle.fd, Self.versionsRoot)
-        } catch  where error.errno == ENOTEMPTY || error.errno == EEXIST {
-            throw S3Error(.bucketNotEmpty, "The bucket still holds object versions or delete markers.", details: [("BucketName", name)])
-        } catch {}
+        // Stored versions and delete markers are content too (AWS: every version must go first); empty directories
+        // left in the versions tree are not.
+        if let versions = try? Sys.openBeneath(handle.fd, Self.versionsRoot, flags: Sys.readDirectory) {
+            var found: [[UInt8]: [StoredVersion]] = [:]
+            gatherStoredVersions(versions, path: nil, prefix: [], into: &found)
+            if !found.isEmpty {
+                throw S3Error(.bucketNotEmpty, "The bucket still holds object versions or delete markers.", details: [("BucketName", name)])
+            }
+        }
         if options.deleteBucketAbortsUploads { try abortUploads(bucketName: name) }
         let segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)
         let parentHandle: OpenFile

@@ -5,8 +5,10 @@ extension LocalStorage {
         try await run { store in
             let handle = try store.openBucket(bucket)
             if let versionId { return try store.deleteVersion(handle, key: key, versionId: versionId, condition: condition) }
-            // Directory objects (`dir/` without a body) are directories, which keep no versions.
-            guard let status = store.versioningStatus(bucket, handle), !key.hasSuffix("/") else {
+            // Directory objects (`dir/` without a body) are directories, which keep no versions; `dir/` with a body
+            // is a file like any other.
+            let isDirectoryObject = key.hasSuffix("/") && (try? store.openFileObject(handle, key, missingIsNil: true)) == nil
+            guard let status = store.versioningStatus(bucket, handle), !isDirectoryObject else {
                 try store.deleteObject(bucket: handle, key: key, condition: condition)
                 return DeletedVersion()
             }

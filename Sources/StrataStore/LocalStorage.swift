@@ -154,7 +154,11 @@ public struct LocalStorage: ObjectStorage {
             case .replace(let replacement): metadata = replacement
             }
             let tags = input.tags ?? object.tags
-            let isSelf = input.source.bucket.bytesEqual(input.bucket) && input.source.key.bytesEqual(input.key) && input.source.versionId == nil
+            let versioning = store.versioningStatus(input.bucket, destination)
+            // With versioning a copy onto itself is a new version, written like any other copy.
+            let isSelf =
+                input.source.bucket.bytesEqual(input.bucket) && input.source.key.bytesEqual(input.key) && input.source.versionId == nil
+                && versioning == nil
             if isSelf {
                 try store.replaceMetadata(bucket: destination, key: input.key, metadata: metadata)
                 try store.setObjectTags(bucket: destination, key: input.key, tags: tags)
@@ -173,7 +177,7 @@ public struct LocalStorage: ObjectStorage {
                 bucket: destination,
                 key: input.key,
                 permission: metadata.permission,
-                versioning: store.versioningStatus(input.bucket, destination)
+                versioning: versioning
             )
             var meta = metadata
             if let file = object.file {

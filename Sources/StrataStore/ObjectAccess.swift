@@ -164,6 +164,7 @@ extension FileSystemStore {
         meta.mtimeNanos = handle.metadata.mtimeNanos
         meta.etag = handle.metadata.etag
         meta.isDirectory = handle.metadata.isDirectory
+        meta.versionId = handle.metadata.versionId
         do {
             if let file = handle.file {
                 try Sys.setAttribute(file.fd, ObjectMetadata.attributeName, meta.encoded())

@@ -31,6 +31,8 @@ public final class ObjectWriter: @unchecked Sendable {
     var versioning: VersioningStatus?
     /// The id of the version `commit` published (nil without versioning).
     public private(set) var versionId: String?
+    /// The metadata `commit` stored, stamped again with a fresh version id under the publishing lock.
+    private var stagedMetadata: ObjectMetadata?
 
     convenience init(store: FileSystemStore, bucket: OpenFile, key: String, permission: Permission?) throws(S3Error) {
         if key.hasSuffix("/") && store.options.strictKeys {
@@ -186,6 +188,7 @@ public final class ObjectWriter: @unchecked Sendable {
         if versioning != nil, key != nil {
             meta.versionId = versioning == .enabled ? FileSystemStore.newVersionID() : VersionID.null
             versionId = meta.versionId
+            stagedMetadata = meta
         }
         try storeMetadata(meta)
         if let permission = meta.permission { store.applyPOSIXOwnership(file, permission) }
@@ -194,10 +197,10 @@ public final class ObjectWriter: @unchecked Sendable {
         }
         if store.options.syncPolicy != .none { try Sys.fsync(file.fd) }
         do {
-            try publish(condition)
+            try publishRetrying(condition)
         } catch let error as S3Error where displaces(error) {
             displace()
-            try publish(condition)
+            try publishRetrying(condition)
         }
         finished = true
         if store.options.syncPolicy == .fileAndDirectory {
@@ -219,6 +222,22 @@ public final class ObjectWriter: @unchecked Sendable {
         }
     }
 
+    /// A versioned write found its directory pruned by a delete and made it again: the new directory has a lock of
+    /// its own and may hold a version (another writer's) to keep, so the publish starts over.
+    private struct DirectoryRemade: Error {}
+
+    private func publishRetrying(_ condition: WriteCondition) throws {
+        for _ in 0..<3 {
+            do {
+                try publish(condition)
+                return
+            } catch is DirectoryRemade {
+                continue
+            }
+        }
+        try publish(condition)
+    }
+
     /// Publishes under a lock on the directory: exclusive for a conditional write, so its check and its rename are one
     /// step for every writer in this process or another one sharing the filesystem; shared for an unconditional one,
     /// which only has to stay out of such a step, not out of other unconditional writes.
@@ -230,6 +249,12 @@ public final class ObjectWriter: @unchecked Sendable {
         let versioned = versioning != nil && key != nil && bucket != nil
         let lock = try store.directoryLocks.lock(parent, exclusive: condition != .none || versioned)
         defer { withExtendedLifetime(lock) {} }
+        if versioned, versioning == .enabled, var meta = stagedMetadata {
+            // Taken under the lock, a key's ids follow the order its versions were published in.
+            meta.versionId = FileSystemStore.newVersionID()
+            try storeMetadata(meta)
+            versionId = meta.versionId
+        }
         switch condition {
         case .none:
             break
@@ -268,6 +293,7 @@ public final class ObjectWriter: @unchecked Sendable {
         if errno == ENOENT, let bucket {
             // A concurrent delete pruned our parent directory: recreate it and retry once.
             (parent, _) = try store.makeParents(bucket, directories)
+            if versioned { throw DirectoryRemade() }
             if cstrata_link_fd(file.fd, parent.fd, leaf) == 0 { return }
         }
         guard errno == EEXIST else { throw SystemError(call: "linkat", errno: errno) }

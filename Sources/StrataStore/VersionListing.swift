@@ -27,57 +27,99 @@ public struct VersionsPage: Sendable {
 }
 
 extension FileSystemStore {
-    /// ListObjectVersions: every key under `prefix` with its versions, keys in byte order and each key's versions
-    /// newest first, the current file first. The keys and versions under the prefix are gathered for each page, so
-    /// a page costs as much as the prefix holds (unlike ListObjects, which has its index); versioned listings of
-    /// very large prefixes are slow.
+    /// ListObjectVersions: the keys under `prefix` with their versions, keys in byte order and each key's versions
+    /// newest first, the current file first. Current objects come from the listing walker, a page's worth at a
+    /// time (grouped at the delimiter as ListObjects groups them); the stored versions under the prefix are
+    /// gathered whole for each page, so a page costs as much as the prefix's stored versions.
     public func listObjectVersions(bucket: OpenFile, _ arguments: ListVersionsArguments) throws(S3Error) -> VersionsPage {
         var page = VersionsPage()
         guard arguments.maxKeys > 0 else { return page }
         let prefix = Array(arguments.prefix.utf8)
-        var stored: [[UInt8]: [StoredVersion]] = [:]
-        if let root = try? Sys.openBeneath(bucket.fd, Self.versionsRoot, flags: Sys.readDirectory) {
-            gatherStoredVersions(root, path: [], prefix: prefix, into: &stored)
-        }
-        var current: [[UInt8]: ObjectSummary] = [:]
-        var startAfter: String?
-        repeat {
-            let listed = try listObjects(bucket: bucket, prefix: arguments.prefix, delimiter: nil, startAfter: startAfter, maxKeys: 1000)
-            for summary in listed.contents { current[Array(summary.key.utf8)] = summary }
-            startAfter = listed.isTruncated ? listed.lastItem : nil
-        } while startAfter != nil
-        let keys = Set(stored.keys).union(current.keys).sorted { $0.lexicographicallyPrecedes($1) }
-
         let keyMarker = Array(arguments.keyMarker.utf8)
         let delimiter = arguments.delimiter.map { Array($0.utf8) } ?? []
+        /// The common prefix a key rolls up into, if any.
+        func common(_ key: [UInt8]) -> [UInt8]? {
+            guard !delimiter.isEmpty, let end = KeyGrouping.commonPrefixEnd(key, from: prefix.count, delimiter: delimiter) else { return nil }
+            return Array(key[0..<end])
+        }
+        /// Whether an item (a key, or a common prefix) can still appear on this page.
+        func isAfterMarker(_ item: [UInt8], isPrefix: Bool) -> Bool {
+            keyMarker.isEmpty || keyMarker.lexicographicallyPrecedes(item) || (!isPrefix && item == keyMarker)
+        }
+
+        var stored: [[UInt8]: [StoredVersion]] = [:]
+        if let root = try? Sys.openBeneath(bucket.fd, Self.versionsRoot, flags: Sys.readDirectory) {
+            gatherStoredVersions(root, path: nil, prefix: prefix, into: &stored)
+        }
+        // Current objects from the marker on, until enough items for a full page are known (each item gives at
+        // least one entry). Starting just before the marker keeps the marker's own key in view.
+        var current: [[UInt8]: ObjectSummary] = [:]
+        var currentPrefixes: Set<[UInt8]> = []
+        var counted = 0
+        var start: String? = keyMarker.isEmpty ? nil : String(decoding: keyMarker.dropLast(), as: UTF8.self)
+        var lastCurrent: [UInt8]?
+        while counted <= arguments.maxKeys {
+            let listed = try listObjects(bucket: bucket, prefix: arguments.prefix, delimiter: arguments.delimiter, startAfter: start, maxKeys: 1000)
+            for summary in listed.contents {
+                let key = Array(summary.key.utf8)
+                current[key] = summary
+                if isAfterMarker(key, isPrefix: false) { counted += 1 }
+            }
+            for text in listed.commonPrefixes {
+                let item = Array(text.utf8)
+                currentPrefixes.insert(item)
+                if isAfterMarker(item, isPrefix: true) { counted += 1 }
+            }
+            guard listed.isTruncated, let last = listed.lastItem else {
+                lastCurrent = nil
+                break
+            }
+            lastCurrent = Array(last.utf8)
+            start = last
+        }
+
+        // The page's items in order: keys, and common prefixes once each. Beyond the last current item listed, only
+        // stored keys are known, so the page stops there (it holds enough items to be full by then).
+        var items: [(item: [UInt8], isPrefix: Bool)] = []
+        var seenPrefixes: Set<[UInt8]> = []
+        for key in Set(stored.keys).union(current.keys) {
+            if let group = common(key) {
+                if seenPrefixes.insert(group).inserted { items.append((group, true)) }
+            } else {
+                items.append((key, false))
+            }
+        }
+        for item in currentPrefixes where seenPrefixes.insert(item).inserted { items.append((item, true)) }
+        items.sort { $0.item.lexicographicallyPrecedes($1.item) }
+
         var count = 0
-        var lastCommon: [UInt8]?
-        for key in keys {
-            if !delimiter.isEmpty, let end = KeyGrouping.commonPrefixEnd(key, from: prefix.count, delimiter: delimiter) {
-                let common = Array(key[0..<end])
-                if common == lastCommon { continue }
-                // A common prefix at or before the marker was reported on an earlier page.
-                if !keyMarker.isEmpty, !keyMarker.lexicographicallyPrecedes(common) { continue }
+        for (item, isPrefix) in items {
+            guard isAfterMarker(item, isPrefix: isPrefix) else { continue }
+            if let lastCurrent, lastCurrent.lexicographicallyPrecedes(item) { break }
+            if isPrefix {
                 if count == arguments.maxKeys {
                     page.isTruncated = true
                     return page
                 }
-                lastCommon = common
-                let text = String(decoding: common, as: UTF8.self)
+                let text = String(decoding: item, as: UTF8.self)
                 page.commonPrefixes.append(text)
                 page.nextKeyMarker = text
                 page.nextVersionIdMarker = nil
                 count += 1
                 continue
             }
-            var versions = Self.versions(of: String(decoding: key, as: UTF8.self), current: current[key], stored: stored[key] ?? [])
-            if !keyMarker.isEmpty {
-                if key.lexicographicallyPrecedes(keyMarker) { continue }
-                if key == keyMarker {
-                    // Within the marker's key: the versions after (older than) the marker's version.
-                    guard !arguments.versionIdMarker.isEmpty, let at = versions.firstIndex(where: { $0.versionId == arguments.versionIdMarker })
-                    else { continue }
+            var versions = Self.versions(of: String(decoding: item, as: UTF8.self), current: current[item], stored: stored[item] ?? [])
+            if item == keyMarker {
+                // Within the marker's key: the versions older than the marker's version (found by id, or by the time
+                // its id records when it was deleted since).
+                let marker = arguments.versionIdMarker
+                guard !marker.isEmpty else { continue }
+                if let at = versions.firstIndex(where: { $0.versionId == marker }) {
                     versions.removeFirst(at + 1)
+                } else if let nanos = VersionID.nanos(of: marker) {
+                    versions.removeAll { (VersionID.nanos(of: $0.versionId) ?? Int64($0.lastModifiedSeconds) &* 1_000_000_000) >= nanos }
+                } else {
+                    continue
                 }
             }
             for version in versions {
@@ -91,8 +133,14 @@ extension FileSystemStore {
                 count += 1
             }
         }
-        page.nextKeyMarker = nil
-        page.nextVersionIdMarker = nil
+        if lastCurrent != nil {
+            // Stopped at the end of what was listed: the next page goes on from there.
+            page.isTruncated = count > 0
+        }
+        if !page.isTruncated {
+            page.nextKeyMarker = nil
+            page.nextVersionIdMarker = nil
+        }
         return page
     }
 
@@ -133,9 +181,9 @@ extension FileSystemStore {
         return out
     }
 
-    /// Walks the versions tree below `directory` (the key path `path`), recording the stored versions of every key
-    /// that starts with `prefix`; only directories that can hold such keys are entered.
-    private func gatherStoredVersions(_ directory: OpenFile, path: [UInt8], prefix: [UInt8], into found: inout [[UInt8]: [StoredVersion]]) {
+    /// Walks the versions tree below `directory` (the key path `path`; nil at the tree's root), recording the stored
+    /// versions of every key that starts with `prefix`; only directories that can hold such keys are entered.
+    func gatherStoredVersions(_ directory: OpenFile, path: [UInt8]?, prefix: [UInt8], into found: inout [[UInt8]: [StoredVersion]]) {
         var children: [String] = []
         var hasVersions = false
         try? Sys.forEachEntry(directory.fd) { cName, type in
@@ -146,14 +194,14 @@ extension FileSystemStore {
                 children.append(name)
             }
         }
-        if hasVersions, !path.isEmpty, path.starts(with: prefix) {
+        if hasVersions, let path, path.starts(with: prefix) {
             let versions = storedVersions(directory)
             if !versions.isEmpty { found[path] = versions }
         }
         for name in children {
             guard let segment = ObjectKey.segment(ofEntry: Array(name.utf8)) else { continue }
-            let child = path.isEmpty ? segment : path + [UInt8(ascii: "/")] + segment
-            guard child.starts(with: prefix) || prefix.starts(with: child) || prefix.starts(with: child + [UInt8(ascii: "/")]) else { continue }
+            let child = path.map { $0 + [UInt8(ascii: "/")] + segment } ?? segment
+            guard child.starts(with: prefix) || prefix.starts(with: child) else { continue }
             guard let opened = try? Sys.openBeneath(directory.fd, name, flags: Sys.readDirectory) else { continue }
             gatherStoredVersions(opened, path: child, prefix: prefix, into: &found)
         }

@@ -25,7 +25,7 @@ struct StoredVersion {
     var created: Int64 { VersionID.nanos(of: id) ?? stat.mtimeNanos }
 
     static func newerFirst(_ a: StoredVersion, _ b: StoredVersion) -> Bool {
-        a.created != b.created ? a.created > b.created : !Array(a.id.utf8).lexicographicallyPrecedes(Array(b.id.utf8))
+        a.created != b.created ? a.created > b.created : Array(b.id.utf8).lexicographicallyPrecedes(Array(a.id.utf8))
     }
 }
 
@@ -233,6 +233,8 @@ extension FileSystemStore {
             let object = try validated(opened)
             try check(etag: object.metadata.etag, modified: object.lastModifiedSeconds, size: object.size)
             try removeFileObject(bucket, parent: parent, directories: directories, leaf: leaf, prune: false)
+            // A link of this same version left by an interrupted archive goes too, or it would come back as current.
+            if let stored = try versionsDirectory(bucket, key, create: false) { _ = try? Sys.unlink(stored.fd, Self.versionPrefix + versionId) }
             current = nil
             if try !promoteNewest(bucket, key: key) { pruneEmptyParents(bucket, directories) }
             return DeletedVersion(versionId: versionId)
@@ -255,8 +257,10 @@ extension FileSystemStore {
         else { return false }
         let (directories, leaf) = ObjectKey.fileSegments(key)
         let (parent, _) = try makeParents(bucket, directories)
+        // Where a directory holds the key's name (keys `a/...` beside `a`), the file goes to its displaced name.
+        let target = (try? Sys.stat(parent.fd, leaf))?.isDirectory == true && !options.strictKeys ? ObjectKey.displacedName(ofEntry: leaf) : leaf
         do {
-            try Sys.rename(stored.fd, newest.name, parent.fd, leaf, noReplace: true)
+            try Sys.rename(stored.fd, newest.name, parent.fd, target, noReplace: true)
         } catch {
             // Something took the name meanwhile (a write outside S3): it is current, the version stays stored.
             if error.errno == EEXIST { return false }
