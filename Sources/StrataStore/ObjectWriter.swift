@@ -227,15 +227,15 @@ public final class ObjectWriter: @unchecked Sendable {
     private struct DirectoryRemade: Error {}
 
     private func publishRetrying(_ condition: WriteCondition) throws {
-        for _ in 0..<3 {
+        var attempts = 0
+        while true {
             do {
                 try publish(condition)
-                return
-            } catch is DirectoryRemade {
-                continue
+                break
+            } catch is DirectoryRemade where attempts < 3 {
+                attempts += 1
             }
         }
-        try publish(condition)
     }
 
     /// Publishes under a lock on the directory: exclusive for a conditional write, so its check and its rename are one
@@ -255,6 +255,12 @@ public final class ObjectWriter: @unchecked Sendable {
             try storeMetadata(meta)
             versionId = meta.versionId
         }
+        try place(condition, versioned: versioned)
+        if versioned, versioning == .suspended, let bucket, let key { store.dropStoredNull(bucket, key: key) }
+    }
+
+    /// The part of `publish` under the directory's lock: the condition's check, the version kept, the file placed.
+    private func place(_ condition: WriteCondition, versioned: Bool) throws {
         switch condition {
         case .none:
             break

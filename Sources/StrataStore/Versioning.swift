@@ -129,12 +129,10 @@ extension FileSystemStore {
     // MARK: Writes
 
     /// Before the file `leaf` in `parent` (the current version of `key`) is replaced or removed, keeps it as a stored
-    /// version. With versioning suspended a current `null` version is not kept: it is the one being replaced. A
-    /// stored `null` version goes when a new `null` version is made. Runs under the directory's exclusive lock.
+    /// version. With versioning suspended a current `null` version is not kept: it is the one being replaced (and a
+    /// stored `null` version goes once the new one is in place: `dropStoredNull`). Runs under the directory's
+    /// exclusive lock.
     func archiveCurrent(_ bucket: OpenFile, key: String, parent: OpenFile, leaf: String, status: VersioningStatus) throws(S3Error) {
-        if status == .suspended, let stored = try versionsDirectory(bucket, key, create: false) {
-            _ = try? Sys.unlink(stored.fd, Self.versionPrefix + VersionID.null)
-        }
         // The current file is at its name, or at its displaced name when a directory holds that.
         var source = leaf
         if (try? Sys.stat(parent.fd, leaf))?.isRegular != true {
@@ -150,6 +148,14 @@ extension FileSystemStore {
         guard errno == EEXIST else { throw SystemError(call: "link", errno: errno).s3Error() }
         _ = try? Sys.unlink(directory.fd, name)
         if linkat(parent.fd, source, directory.fd, name, 0) != 0 { throw SystemError(call: "link", errno: errno).s3Error() }
+    }
+
+    /// A new `null` version is current: the stored one it replaces goes. Until then (a crash in between) the two
+    /// share the id, and listings and reads take the current one.
+    func dropStoredNull(_ bucket: OpenFile, key: String) {
+        guard let stored = try? versionsDirectory(bucket, key, create: false) else { return }
+        _ = try? Sys.unlink(stored.fd, Self.versionPrefix + VersionID.null)
+        pruneVersionsDirectory(bucket, key)
     }
 
     /// Records a delete marker as `key`'s newest version.
