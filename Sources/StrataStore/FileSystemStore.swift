@@ -249,8 +249,9 @@ public final class FileSystemStore: Sendable {
                 let child = try Sys.openBeneath(dir.fd, name, flags: Sys.readDirectory)
                 try removeTree(child)
                 try Sys.rmdir(dir.fd, name)
-            } else if ReservedNames.isReserved(name), ObjectKey.segment(ofEntry: name.utf8) == nil {
-                // Server state; escaped and displaced names are objects.
+            } else if ReservedNames.isReserved(name), ObjectKey.segment(ofEntry: name.utf8) == nil, !name.hasBytePrefix(Self.versionPrefix) {
+                // Server state; escaped and displaced names are objects, and stored versions are content too (one
+                // written since the check above stops the delete).
                 try Sys.unlink(dir.fd, name)
             } else {
                 throw SystemError(call: "rmdir", errno: ENOTEMPTY)
