@@ -16,6 +16,8 @@ final class AccessLog: Sendable {
     }
 
     private let pending = Mutex(Pending())
+    /// Started by the first line after a flush: an idle server's log is never woken.
+    private let flushSignal = WakeSignal()
     /// Where full batches go: standard error, or a test's collector.
     private let output: @Sendable ([UInt8]) -> Void
 
@@ -41,7 +43,8 @@ final class AccessLog: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let micros = line.elapsed.components.seconds * 1_000_000 + line.elapsed.components.attoseconds / 1_000_000_000_000
-        let full: [UInt8]? = pending.withLock { state in
+        let (full, first): ([UInt8]?, Bool) = pending.withLock { state in
+            let first = state.bytes.isEmpty
             if state.second != now.tv_sec {
                 // "YYYY-MM-DDTHH:MM:SS." without the milliseconds.
                 state.second = now.tv_sec
@@ -72,12 +75,13 @@ final class AccessLog: Sendable {
             out.append(UInt8(ascii: "\n"))
             guard out.count >= Self.flushThreshold else {
                 state.bytes = out
-                return nil
+                return (nil, first)
             }
             state.bytes.reserveCapacity(Self.flushThreshold + 1024)
-            return out
+            return (out, false)
         }
         if let full { output(full) }
+        if first { flushSignal.wake() }
     }
 
     /// A non-negative number in decimal, zero-padded to `width` digits.
@@ -112,8 +116,8 @@ final class AccessLog: Sendable {
         }
     }
 
-    /// Flushes every `flushInterval`, and once more at shutdown.
-    var service: PeriodicService {
-        PeriodicService(name: "access log", interval: Self.flushInterval) { [self] in flush() }
+    /// Flushes `flushInterval` after the first line of a batch, and once more at shutdown.
+    var service: DelayedFlushService {
+        DelayedFlushService(name: "access log", delay: Self.flushInterval, signal: flushSignal) { [self] in flush() }
     }
 }

@@ -59,6 +59,7 @@ final class AuditLog: Sendable {
         var size: Int64
     }
     private let state: Mutex<State>
+    private let flushSignal = WakeSignal()
     let path: String
     let maxBytes: Int64
     let maxFiles: Int
@@ -92,7 +93,12 @@ final class AuditLog: Sendable {
         line += ",\"bucket\":\(Self.quoted(record.bucket)),\"key\":\(Self.quoted(record.key)),\"status\":\(status)"
         line += ",\"bytes_in\":\(record.bytesIn.map(String.init) ?? "null"),\"bytes_out\":\(bytesOut.map(String.init) ?? "null")"
         line += ",\"duration_ms\":\(Double(micros) / 1000)}\n"
-        state.withLock { $0.pending.append(contentsOf: line.utf8) }
+        let first = state.withLock { state in
+            defer { state.pending.append(contentsOf: line.utf8) }
+            return state.pending.isEmpty
+        }
+        // The first line after a flush starts the next one: an idle server's audit log is never woken.
+        if first { flushSignal.wake() }
     }
 
     /// Writes what is pending, rotating first when the file would pass its size bound.
@@ -149,7 +155,7 @@ final class AuditLog: Sendable {
         return out + "\""
     }
 
-    var service: PeriodicService {
-        PeriodicService(name: "audit log", interval: .milliseconds(100)) { [self] in flush() }
+    var service: DelayedFlushService {
+        DelayedFlushService(name: "audit log", delay: .milliseconds(100), signal: flushSignal) { [self] in flush() }
     }
 }

@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import Synchronization
 
 /// The one shape of Strata's background loops (persister, evictor, multipart cleaner): run `work`, sleep
 /// `interval`, repeat until graceful shutdown; a shutdown cuts the sleep short, never the work.
@@ -23,5 +24,56 @@ public struct PeriodicService: Service {
             first = false
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+    }
+}
+
+/// Wakes a `DelayedFlushService`: cheap from any thread, and every wake until the flush starts counts as one.
+public final class WakeSignal: Sendable {
+    fileprivate let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+    private let armed = Mutex(false)
+
+    public init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func wake() {
+        let first = armed.withLock { armed in
+            defer { armed = true }
+            return !armed
+        }
+        if first { continuation.yield() }
+    }
+
+    /// The flush is starting: a wake from now on asks for the next one.
+    fileprivate func disarm() { armed.withLock { $0 = false } }
+}
+
+/// A batching flush that sleeps while there is nothing to flush: a wake starts one flush `delay` later (lines
+/// arriving meanwhile join the batch), so an idle server is never woken by it. Flushes once more at shutdown.
+public struct DelayedFlushService: Service {
+    public let name: String
+    public let delay: Duration
+    public let signal: WakeSignal
+    public let flush: @Sendable () -> Void
+
+    public init(name: String, delay: Duration, signal: WakeSignal, flush: @escaping @Sendable () -> Void) {
+        self.name = name
+        self.delay = delay
+        self.signal = signal
+        self.flush = flush
+    }
+
+    public func run() async throws {
+        let (signal, delay, flush) = (signal, delay, flush)
+        let stream = signal.stream
+        await cancelWhenGracefulShutdown {
+            for await _ in stream {
+                try? await Task.sleep(for: delay)
+                signal.disarm()
+                flush()
+            }
+        }
+        flush()
     }
 }
