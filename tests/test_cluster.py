@@ -492,3 +492,47 @@ def test_three_nodes_observe_exactly_what_one_node_does(balanced, start_server, 
     clustered = observed_workload(endpoint, tmp_path / "cluster")
     alone = start_server(root=tmp_path / "single-root")
     assert observed_workload(alone.endpoint, tmp_path / "single") == clustered
+
+
+def test_versions_written_through_every_node_are_all_kept(shared_root, start_server):
+    """Versioning on one shared root: versioning enabled through one node reaches the others' writes (each node reads
+    the state at most once a second), and concurrent overwrites and deletes of one key through three nodes keep every
+    version, each readable by its id, with one latest."""
+    nodes = [start_server(root=shared_root(i)) for i in range(3)]
+    clients = [n.client() for n in nodes]
+    clients[0].create_bucket(Bucket="versioned")
+    clients[0].put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    for s3 in clients:
+        assert wait_for(lambda: "VersionId" in s3.put_object(Bucket="versioned", Key="probe", Body=b"p"), timeout=10)
+    written, errors = {}, []
+    lock = threading.Lock()
+
+    def write(i):
+        s3 = clients[i % 3]
+        try:
+            for j in range(8):
+                body = f"node {i % 3} writer {i} round {j}".encode()
+                if j == 5:
+                    deleted = s3.delete_object(Bucket="versioned", Key="hot")
+                    assert deleted["DeleteMarker"]
+                    continue
+                version = s3.put_object(Bucket="versioned", Key="hot", Body=body)["VersionId"]
+                with lock:
+                    written[version] = body
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(written) == 6 * 7
+    page = clients[1].list_object_versions(Bucket="versioned", Prefix="hot")
+    versions, markers = page.get("Versions", []), page.get("DeleteMarkers", [])
+    assert {v["VersionId"] for v in versions} == set(written)
+    assert len(markers) == 6
+    assert sum(1 for v in versions + markers if v["IsLatest"]) == 1
+    for version, body in written.items():
+        assert clients[2].get_object(Bucket="versioned", Key="hot", VersionId=version)["Body"].read() == body
