@@ -284,6 +284,20 @@ struct ArgumentParser {
         return ObjectAddress(bucket: bucket, key: key)
     }
 
+    /// The object of an action Strata applies to current versions only (tags, ACLs): with a `versionId` it would
+    /// silently act on another version than the one named, so the request is refused.
+    func currentVersion() throws(S3Error) -> ObjectAddress {
+        let address = try object()
+        if let versionId = query["versionId"] {
+            throw S3Error(
+                .notImplemented,
+                "Tags and ACLs of a specific version are not supported; send the request without versionId for the current version.",
+                details: [("ArgumentName", "versionId"), ("ArgumentValue", versionId)]
+            )
+        }
+        return address
+    }
+
     func upload() throws(S3Error) -> UploadAddress {
         let object = try object()
         return UploadAddress(bucket: object.bucket, key: object.key, uploadId: query["uploadId"] ?? "")
@@ -557,12 +571,12 @@ struct ArgumentParser {
         case .headObject: return .headObject(try read())
         case .deleteObject:
             return .deleteObject(try object(), condition: try deleteCondition(), versionId: try VersionID.parse(query["versionId"]))
-        case .getObjectAcl: return .getObjectAcl(try object())
-        case .putObjectAcl: return .putObjectAcl(try object())
-        case .getObjectTagging: return .getObjectTagging(try object())
+        case .getObjectAcl: return .getObjectAcl(try currentVersion())
+        case .putObjectAcl: return .putObjectAcl(try currentVersion())
+        case .getObjectTagging: return .getObjectTagging(try currentVersion())
         case .getObjectAttributes: return .getObjectAttributes(try objectAttributes())
-        case .putObjectTagging: return .putObjectTagging(try object())
-        case .deleteObjectTagging: return .deleteObjectTagging(try object())
+        case .putObjectTagging: return .putObjectTagging(try currentVersion())
+        case .deleteObjectTagging: return .deleteObjectTagging(try currentVersion())
         case .createMultipartUpload: return .createMultipartUpload(try object())
         case .uploadPart: return .uploadPart(try upload(), partNumber: try partNumber())
         case .uploadPartCopy:

@@ -28,6 +28,29 @@ import Testing
         #expect(head.partNumber == nil)
     }
 
+    @Test func versionIDsAreCheckedAndOnlyTakenWhereTheVersionIsServed() throws {
+        guard case .getObject(let read) = try parse("GET", "/b/k?versionId=0000019adf2b3c4d5e6f7a8b") else {
+            Issue.record("not a GetObject")
+            return
+        }
+        #expect(read.versionId == "0000019adf2b3c4d5e6f7a8b")
+        guard case .deleteObject(_, _, let versionId) = try parse("DELETE", "/b/k?versionId=null") else {
+            Issue.record("not a DeleteObject")
+            return
+        }
+        #expect(versionId == "null")
+        func code(_ method: String, _ target: String) -> S3ErrorCode? {
+            do { _ = try parse(method, target) } catch { return error.code }
+            return nil
+        }
+        #expect(code("GET", "/b/k?versionId=..%2F..%2Fetc") == .invalidArgument)
+        #expect(code("HEAD", "/b/k?versionId=") == .invalidArgument)
+        // Tags and ACLs act on the current version only: a versionId is refused rather than ignored.
+        #expect(code("PUT", "/b/k?tagging&versionId=null") == .notImplemented)
+        #expect(code("GET", "/b/k?acl&versionId=0000019adf2b3c4d5e6f7a8b") == .notImplemented)
+        #expect(code("GET", "/b/k?tagging") == nil)
+    }
+
     @Test func listings() throws {
         guard case .listObjects(let v2) = try parse("GET", "/examplebucket?list-type=2&max-keys=3&prefix=E&start-after=ExampleGuide.pdf") else {
             Issue.record("not a ListObjectsV2")
