@@ -104,7 +104,9 @@ struct RequestPayload: PayloadSource {
     /// Fails with IncompleteBody when the client sends fewer bytes than declared and with InvalidRequest when it
     /// sends more. Returns the aws-chunked trailers (empty for plain bodies).
     func stream(_ consume: @Sendable (ByteBuffer) async throws -> Void) async throws -> [(String, String)] {
-        var pending = ByteBuffer()
+        // Room for the read that crosses the batch size (NIO reads at most 64 KiB), so a batch never regrows.
+        var buffers = BatchBuffers(capacity: Self.batchSize + (64 << 10))
+        var pending = buffers.next()
         var received: Int64 = 0
         var decoder: AWSChunkedDecoder? = if case .awsChunked = framing { AWSChunkedDecoder() } else { nil }
         let verifier = PayloadVerifier(call.identity.payload)
@@ -132,7 +134,8 @@ struct RequestPayload: PayloadSource {
                 }
                 if pending.readableBytes >= Self.batchSize {
                     try await consume(pending)
-                    pending = ByteBuffer()
+                    buffers.lend(pending)
+                    pending = buffers.next()
                 }
             }
         } catch let error as S3Error {

@@ -90,10 +90,12 @@ public enum FileChunks {
 /// overlap instead of taking turns. Up to `depth` batches wait or run at once: with one, the receiver stalls whenever a
 /// batch takes longer to store than the connection's small inbound buffer takes to fill.
 public final class WritePipeline: Sendable {
+    public static let defaultDepth = 3
+
     private let depth: Int
     private let inFlight = Mutex<[Task<Void, any Error>]>([])
 
-    public init(depth: Int = 3) {
+    public init(depth: Int = WritePipeline.defaultDepth) {
         self.depth = max(1, depth)
     }
 
