@@ -16,19 +16,39 @@ public final class IOPool: Sendable {
         try await pool.runIfActive(body)
     }
 
-    /// Below this a batch is written and hashed in one hop; above it, on two threads at once.
-    static let parallelAppendMinimum = 256 << 10
-
-    /// Appends a received buffer to an object being written. A large batch is hashed on one pool thread while another
-    /// writes it: MD5 runs at about the speed of a page-cache write, so doing both on one thread halves an upload's rate.
+    /// Appends a received buffer to an object being written, hashing and writing on one pool thread.
     public func write(_ buffer: ByteBuffer, to writer: ObjectWriter) async throws {
-        guard buffer.readableBytes >= Self.parallelAppendMinimum else {
-            try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
-            return
+        try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+    }
+
+    /// Streams an upload's batches into `writer` through a `WritePipeline`: each batch is hashed on one pool thread
+    /// while another writes it, and the next batches are received meanwhile. `alongside` runs with each batch's
+    /// write (a copy to the upstream store). Returns the payload's trailers once every batch is stored.
+    public func stream(
+        _ body: any PayloadSource,
+        into writer: ObjectWriter,
+        alongside: (@Sendable (ByteBuffer) async throws -> Void)? = nil
+    ) async throws -> [(String, String)] {
+        let pipeline = WritePipeline()
+        do {
+            let trailers = try await body.stream { buffer in
+                try await pipeline.submit(
+                    hash: { try await self.run { buffer.withUnsafeReadableBytes { writer.hash($0) } } },
+                    store: {
+                        async let local: Void = self.run {
+                            try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.writeUnhashed(bytes) }
+                        }
+                        if let alongside { try await alongside(buffer) }
+                        try await local
+                    }
+                )
+            }
+            try await pipeline.finish()
+            return trailers
+        } catch {
+            await pipeline.abandon()
+            throw error
         }
-        async let hashed: Void = run { buffer.withUnsafeReadableBytes { writer.hash($0) } }
-        try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.writeUnhashed(bytes) } }
-        try await hashed
     }
 
     public func shutdown() async {
@@ -86,39 +106,59 @@ public enum FileChunks {
     }
 }
 
-/// Stores an upload's batches in order while the next ones are received, so that receiving, hashing and writing
-/// overlap instead of taking turns. Up to `depth` batches wait or run at once: with one, the receiver stalls whenever a
-/// batch takes longer to store than the connection's small inbound buffer takes to fill.
+/// Stores an upload's batches while the next ones are received, so that receiving, hashing and writing overlap
+/// instead of taking turns. Each batch is hashed in one lane and written in another, each lane in batch order but
+/// neither waiting for the other: MD5 is the slowest step, and a write that stalls (fresh page-cache pages, a
+/// busy disk) must not leave the hash lane idle. Up to `depth` batches wait or run at once: with one, the receiver
+/// stalls whenever a batch takes longer to store than the connection's small inbound buffer takes to fill.
 public final class WritePipeline: Sendable {
     public static let defaultDepth = 3
 
+    private struct Batch {
+        let hashed: Task<Void, any Error>
+        let stored: Task<Void, any Error>
+
+        func value() async throws {
+            let hashing = await hashed.result
+            try await stored.value
+            try hashing.get()
+        }
+    }
+
     private let depth: Int
-    private let inFlight = Mutex<[Task<Void, any Error>]>([])
+    private let inFlight = Mutex<[Batch]>([])
 
     public init(depth: Int = WritePipeline.defaultDepth) {
         self.depth = max(1, depth)
     }
 
-    /// Queues a batch behind the ones before it; waits only while `depth` batches are already queued.
-    public func submit(_ store: @escaping @Sendable () async throws -> Void) async throws {
+    /// Queues a batch's two halves behind the batches before it; waits only while `depth` batches are queued.
+    public func submit(
+        hash: @escaping @Sendable () async throws -> Void,
+        store: @escaping @Sendable () async throws -> Void
+    ) async throws {
         let oldest = inFlight.withLock { $0.count >= depth ? $0.removeFirst() : nil }
-        try await oldest?.value
+        try await oldest?.value()
         let previous = inFlight.withLock { $0.last }
-        let task = Task {
-            // In order, and never after a batch that failed.
-            try await previous?.value
+        // In order within each lane, and never after a batch that failed in it.
+        let hashed = Task {
+            try await previous?.hashed.value
+            try await hash()
+        }
+        let stored = Task {
+            try await previous?.stored.value
             try await store()
         }
-        inFlight.withLock { $0.append(task) }
+        inFlight.withLock { $0.append(Batch(hashed: hashed, stored: stored)) }
     }
 
     /// Waits for every queued batch to be stored.
     public func finish() async throws {
-        while let next = inFlight.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { try await next.value }
+        while let next = inFlight.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { try await next.value() }
     }
 
     /// Waits for batches still being stored, ignoring their outcome, so the file is not discarded under them.
     public func abandon() async {
-        while let next = inFlight.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { _ = try? await next.value }
+        while let next = inFlight.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { _ = try? await next.value() }
     }
 }

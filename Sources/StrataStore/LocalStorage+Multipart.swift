@@ -46,7 +46,7 @@ extension LocalStorage {
         writer.checksum = algorithm.map { Checksummer($0) }
         do {
             let io = io
-            let trailers = try await body.stream { try await io.write($0, to: writer) }
+            let trailers = try await io.stream(body, into: writer)
             if let expected = input.contentMD5, expected != writer.md5.digest() { throw S3Error(.badDigest) }
             var meta = ObjectMetadata()
             meta.etag = writer.md5.hex()

@@ -51,23 +51,7 @@ extension LocalStorage {
         }
         writer.checksum = input.checksum.map { Checksummer($0.algorithm) }
         do {
-            let io = io
-            let mirror = hooks.mirror
-            let pipeline = WritePipeline()
-            let trailers: [(String, String)]
-            do {
-                trailers = try await body.stream { buffer in
-                    try await pipeline.submit {
-                        async let local: Void = io.write(buffer, to: writer)
-                        if let mirror { try await mirror(buffer) }
-                        try await local
-                    }
-                }
-                try await pipeline.finish()
-            } catch {
-                await pipeline.abandon()
-                throw error
-            }
+            let trailers = try await io.stream(body, into: writer, alongside: hooks.mirror)
             var (meta, checksum) = try Self.verified(input, writer, trailers: trailers)
             if let beforePublish = hooks.beforePublish { meta = try await beforePublish(meta) }
             let committed = meta

@@ -95,8 +95,8 @@ public final class ObjectWriter: @unchecked Sendable {
         hash(bytes)
     }
 
-    /// The two halves of `write`, which the I/O pool may run on two threads at once for one batch (never for two
-    /// batches: the file offset and the hashes advance in order).
+    /// The two halves of `write`, which `IOPool.stream` runs in two lanes at once: each half touches only its own
+    /// state (the file and its length, the hashes), and each lane takes the batches one at a time, in order.
     func writeUnhashed(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
         do {
             try Sys.writeAll(file.fd, bytes)
