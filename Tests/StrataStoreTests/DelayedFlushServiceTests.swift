@@ -11,15 +11,6 @@ struct DelayedFlushServiceTests {
         var count: Int { value.withLock { $0 } }
     }
 
-    /// Polls `condition` for up to five seconds.
-    func eventually(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<500 {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
-    }
-
     @Test func flushesOncePerBatchNeverWhileIdleAndOnceAtTheEnd() async throws {
         let flushes = Counter()
         let signal = WakeSignal()

@@ -20,14 +20,6 @@ struct WritePipelineTests {
         }
     }
 
-    func eventually(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<2000 {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
-
     @Test func hashingRunsAheadOfAStalledWriteAndEachLaneKeepsOrder() async throws {
         let log = Log()
         let gate = Gate()
