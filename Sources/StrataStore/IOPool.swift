@@ -16,9 +16,20 @@ public final class IOPool: Sendable {
         try await pool.runIfActive(body)
     }
 
-    /// Appends a received buffer to an object being written, hashing and writing on one pool thread.
+    /// Below this a batch is written and hashed in one hop; above it, on two threads at once.
+    static let parallelAppendMinimum = 256 << 10
+
+    /// Appends a received buffer to an object being written (a copy read from upstream). A large batch is hashed on
+    /// one pool thread while another writes it: MD5 runs at about the speed of a page-cache write, so doing both on
+    /// one thread halves the rate. Uploads go through `stream`, which also overlaps batches.
     public func write(_ buffer: ByteBuffer, to writer: ObjectWriter) async throws {
-        try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+        guard buffer.readableBytes >= Self.parallelAppendMinimum else {
+            try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.write(bytes) } }
+            return
+        }
+        async let hashed: Void = run { buffer.withUnsafeReadableBytes { writer.hash($0) } }
+        try await run { try buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try writer.writeUnhashed(bytes) } }
+        try await hashed
     }
 
     /// Streams an upload's batches into `writer` through a `WritePipeline`: each batch is hashed on one pool thread

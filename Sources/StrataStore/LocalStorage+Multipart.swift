@@ -45,7 +45,6 @@ extension LocalStorage {
         let writer = try await run { try $0.beginPartWrite(upload, number: number) }
         writer.checksum = algorithm.map { Checksummer($0) }
         do {
-            let io = io
             let trailers = try await io.stream(body, into: writer)
             if let expected = input.contentMD5, expected != writer.md5.digest() { throw S3Error(.badDigest) }
             var meta = ObjectMetadata()

@@ -95,8 +95,9 @@ public final class ObjectWriter: @unchecked Sendable {
         hash(bytes)
     }
 
-    /// The two halves of `write`, which `IOPool.stream` runs in two lanes at once: each half touches only its own
-    /// state (the file and its length, the hashes), and each lane takes the batches one at a time, in order.
+    /// The two halves of `write`, which `IOPool` runs on two threads at once (`write` for one batch, `stream` in
+    /// two lanes across batches): each half touches only its own state (the file and its length, the hashes), and
+    /// each takes the batches one at a time, in order.
     func writeUnhashed(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
         do {
             try Sys.writeAll(file.fd, bytes)
