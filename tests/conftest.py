@@ -25,10 +25,19 @@ def wait_for(predicate, timeout=60):
     return predicate()
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now and that this process has not handed out before (two listeners of one server
+    must not be given the same port)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class StrataServer:
@@ -39,6 +48,16 @@ class StrataServer:
         flags=False leaves out --root and --port, for a properties file that sets them; root and port must still
         say where the server will be."""
         self.root = str(root)
+        # Another process may take a port between its choice and the bind: choose again (only ports we chose).
+        for attempt in range(4):
+            try:
+                self._start(conf, env, properties, port, flags)
+                return
+            except RuntimeError as error:
+                if port is not None or attempt == 3 or "Address already in use" not in str(error):
+                    raise
+
+    def _start(self, conf, env, properties, port, flags):
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.admin_port = free_port()
@@ -61,7 +80,9 @@ class StrataServer:
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"strata exited early: {self.read_log()}")
+                self.log.close()
+                with open(self.log_path, "rb") as f:
+                    raise RuntimeError(f"strata exited early: {f.read().decode(errors='replace')}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return

@@ -37,7 +37,8 @@ def test_audit_lines_for_every_listener(start_server, tmp_path):
     s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="AUDITKEY",
                       aws_secret_access_key=SECRET, config=Config(s3={"addressing_style": "path"}))
     s3.create_bucket(Bucket="audited.example.test")
-    s3.put_object(Bucket="audited.example.test", Key="dir/page.html", Body=b"x" * 1234)
+    # Website visitors are anonymous: the page is public-read.
+    s3.put_object(Bucket="audited.example.test", Key="dir/page.html", Body=b"x" * 1234, ACL="public-read")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": "audited.example.test", "Key": "dir/page.html"})
     assert requests.get(url, timeout=30).status_code == 200
     s3.put_bucket_website(Bucket="audited.example.test", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})

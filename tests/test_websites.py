@@ -101,7 +101,10 @@ def test_admin_websites_and_invalidation(admin):
     key = call(admin, "POST", "/websites/site.example.test/users", json={"User": {"UserName": "publisher"}}).json()["AccessKey"]
     s3 = boto3.client("s3", endpoint_url=admin.endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
                       aws_secret_access_key=key["SecretAccessKey"], config=Config(s3={"addressing_style": "path"}))
+    # Website visitors are anonymous: a page is served once it is public-read, as on AWS.
     s3.put_object(Bucket="site.example.test", Key="index.html", Body=b"version 1", ContentType="text/html")
+    assert visit(admin, "site.example.test").status_code == 403
+    s3.put_object(Bucket="site.example.test", Key="index.html", Body=b"version 1", ContentType="text/html", ACL="public-read")
     assert visit(admin, "site.example.test").content == b"version 1"
     # The page changes upstream behind the cache: served from the cache until invalidated.
     admin.upstream.put_object(Bucket="site.example.test", Key="index.html", Body=b"version 2", ContentType="text/html")

@@ -46,59 +46,6 @@ public enum S3Operation: Sendable, Equatable {
     case abortMultipartUpload
     case listParts
     case notImplemented(String)
-
-    /// The table of contents: each action's AWS name (for logs, metrics and NotImplemented messages) and the access
-    /// it needs on the bucket it addresses (copy sources need `read` besides).
-    var descriptor: (name: String, access: AccessLevel) {
-        switch self {
-        case .listBuckets: ("ListBuckets", .none)
-        case .createBucket: ("CreateBucket", .owner)
-        case .headBucket: ("HeadBucket", .read)
-        case .deleteBucket: ("DeleteBucket", .owner)
-        case .getBucketLocation: ("GetBucketLocation", .read)
-        case .getBucketVersioning: ("GetBucketVersioning", .read)
-        case .putBucketVersioning: ("PutBucketVersioning", .owner)
-        case .listObjectVersions: ("ListObjectVersions", .read)
-        case .getBucketAcl: ("GetBucketAcl", .read)
-        case .putBucketAcl: ("PutBucketAcl", .owner)
-        case .listObjects: ("ListObjects", .read)
-        case .listObjectsV2: ("ListObjectsV2", .read)
-        case .deleteObjects: ("DeleteObjects", .write)
-        case .getBucketTagging: ("GetBucketTagging", .read)
-        case .putBucketTagging: ("PutBucketTagging", .owner)
-        case .deleteBucketTagging: ("DeleteBucketTagging", .owner)
-        case .getBucketCors: ("GetBucketCors", .owner)
-        case .putBucketCors: ("PutBucketCors", .owner)
-        case .deleteBucketCors: ("DeleteBucketCors", .owner)
-        case .getBucketWebsite: ("GetBucketWebsite", .owner)
-        case .putBucketWebsite: ("PutBucketWebsite", .owner)
-        case .deleteBucketWebsite: ("DeleteBucketWebsite", .owner)
-        case .preflight: ("PreflightRequest", .none)
-        case .listMultipartUploads: ("ListMultipartUploads", .read)
-        case .putObject: ("PutObject", .write)
-        case .postObject: ("PostObject", .write)
-        case .copyObject: ("CopyObject", .write)
-        case .getObject: ("GetObject", .read)
-        case .headObject: ("HeadObject", .read)
-        case .deleteObject: ("DeleteObject", .write)
-        case .getObjectAcl: ("GetObjectAcl", .read)
-        case .putObjectAcl: ("PutObjectAcl", .write)
-        case .getObjectTagging: ("GetObjectTagging", .read)
-        case .getObjectAttributes: ("GetObjectAttributes", .read)
-        case .putObjectTagging: ("PutObjectTagging", .write)
-        case .deleteObjectTagging: ("DeleteObjectTagging", .write)
-        case .createMultipartUpload: ("CreateMultipartUpload", .write)
-        case .uploadPart: ("UploadPart", .write)
-        case .uploadPartCopy: ("UploadPartCopy", .write)
-        case .completeMultipartUpload: ("CompleteMultipartUpload", .write)
-        case .abortMultipartUpload: ("AbortMultipartUpload", .write)
-        case .listParts: ("ListParts", .read)
-        case .notImplemented(let name): (name, .none)
-        }
-    }
-
-    public var name: String { descriptor.name }
-    public var requiredAccess: AccessLevel { descriptor.access }
 }
 
 /// What an operation needs on its bucket when signatures are verified.

@@ -232,6 +232,8 @@ public struct ListUploadsArguments: Sendable {
     public var keyMarker: String
     public var uploadIdMarker: String
     public var maxUploads: Int
+    /// Only uploads this user started (nil: every upload); set by the server for callers who do not own the bucket.
+    public var initiator: String?
 
     public init(bucket: String, prefix: String, delimiter: String?, keyMarker: String, uploadIdMarker: String, maxUploads: Int) {
         self.bucket = bucket

@@ -752,6 +752,14 @@ public enum Keys {
         default: "anonymous",
         "The user unauthenticated requests act as when anonymous access is enabled."
     )
+    public static let simpleFormOrigins = PropertyKey(
+        "strata.s3.auth.simple.form.origins",
+        type: .string,
+        default: "",
+        "SIMPLE mode: web origins (comma-separated, `*` for any) whose browser forms may POST uploads to any bucket. A form "
+            + "POST that carries an Origin header is otherwise accepted only where the bucket's CORS rules allow that origin "
+            + "for POST, since any web page can name a user in a form field. Requests without Origin are not affected."
+    )
     public static let superuser = PropertyKey(
         "strata.s3.superuser",
         type: .string,
@@ -784,7 +792,7 @@ public enum Keys {
         cacheEvictionInterval, asyncWorkers, asyncMaxBackoff,
         bucketWriteType, bucketDeleteType, bucketReadType, bucketUpstreamBucket, bucketUpstreamPrefix,
         authMode, restAuthentication, restAuthenticator, adminAccessKey, adminSecretKey, stsEnabled, stsConfigFile, enforceRegion, clockSkew,
-        anonymousAccess, anonymousUser,
+        anonymousAccess, anonymousUser, simpleFormOrigins,
         superuser, region,
         authenticationType, permissionEnabled, permissionUmask, permissionSupergroup, posixOwnership, groupMappingFile,
     ]

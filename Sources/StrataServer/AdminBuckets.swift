@@ -19,11 +19,13 @@ extension AdminAPI {
         return name
     }
 
-    /// Creates a bucket owned by the account, with its tags; 409 when it exists.
-    func createBucket(_ name: String, tags: TagSet?) async throws -> [String: Any] {
+    /// Creates a bucket owned by the account, with its tags; 409 when it exists. A website's bucket is public-read:
+    /// anyone may list it, and what is put there public-read (or upstream by others) is served.
+    func createBucket(_ name: String, tags: TagSet?, publicRead: Bool = false) async throws -> [String: Any] {
         if (try? await storage.headBucket(name)) != nil { throw Failure(status: .conflict, message: "The bucket \(name) already exists.") }
         let permission =
-            settings.permissions.enabled ? Permission(owner: account, group: settings.permissions.supergroup, mode: 0o750) : nil
+            settings.permissions.enabled
+            ? Permission(owner: account, group: settings.permissions.supergroup, mode: publicRead ? 0o755 : 0o750, isPublic: publicRead) : nil
         try await storage.createBucket(name, owner: account, permission: permission)
         if let tags, !tags.isEmpty { try await storage.setBucketTagging(name, tags: tags) }
         let created = Int64(Date().timeIntervalSince1970)

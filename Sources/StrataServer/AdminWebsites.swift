@@ -34,7 +34,7 @@ extension AdminAPI {
     }
 
     func createWebsite(_ name: String, tags: TagSet?, configuration: WebsiteConfiguration) async throws -> [String: Any] {
-        var record = try await createBucket(name, tags: tags)
+        var record = try await createBucket(name, tags: tags, publicRead: true)
         try await storage.setBucketConfiguration(name, .website, Array(configuration.document().utf8))
         record["Website"] = websiteRecord(name, configuration)
         return record

@@ -7,11 +7,12 @@ import StrataStore
 
 /// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning, GetBucketAcl.
 extension S3Responder {
-    func listBuckets(_ call: S3Call, _ arguments: ListBucketsArguments) async throws -> Response {
+    func listBuckets(_ admitted: AdmittedRequest, _ arguments: ListBucketsArguments) async throws -> Response {
+        let call = admitted.call
         let all = try await storage.listBuckets()
         var visible: [BucketInfo]
         if call.identity.credential != nil {
-            visible = all.filter { access(call.identity, bucket: $0.name, owner: $0.owner) > .none }
+            visible = all.filter { BucketGrants.level(call.identity, bucket: $0.name, owner: $0.owner) > .none }
         } else {
             visible = call.user == settings.superuser ? all : all.filter { $0.owner == nil || $0.owner?.bytesEqual(call.user) == true }
         }

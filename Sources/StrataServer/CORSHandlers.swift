@@ -16,6 +16,20 @@ extension S3Responder {
 
     func deleteBucketCors(_ bucket: String) async throws -> Response { try await deleteBucketConfiguration(bucket, .cors) }
 
+    /// SIMPLE mode takes a form's user from a form field, which any web page can fill in and a browser posts across
+    /// sites without a preflight: a form that says where it comes from (`Origin`) is accepted only from an origin the
+    /// bucket's CORS rules allow for POST, or one the operator lists. Requests without Origin are not browsers'.
+    func requireFormOrigin(_ request: Request, bucket: String) async throws {
+        guard authenticator == nil, let origin = request.headers[named: "origin"] else { return }
+        if settings.simpleFormOrigins.contains(where: { $0 == "*" || $0.bytesEqual(origin) }) { return }
+        if let rules = await corsRules(bucket), rules.match(origin: origin, method: "POST") != nil { return }
+        throw S3Error(
+            .accessDenied,
+            "A browser form from \(origin) may not post here: in SIMPLE mode a form needs a CORS rule of the bucket allowing its origin "
+                + "for POST (or strata.s3.auth.simple.form.origins)."
+        )
+    }
+
     /// The bucket's rules, nil when it has none (or a document that no longer parses).
     private func corsRules(_ bucket: String) async -> CORSConfiguration? {
         guard let document = try? await storage.bucketConfiguration(bucket, .cors) else { return nil }

@@ -7,7 +7,8 @@ import StrataStore
 /// CopyObject: same or another bucket, COPY/REPLACE metadata directive, copy onto itself with REPLACE,
 /// `x-amz-copy-source-if-*` conditions.
 extension S3Responder {
-    func copyObject(_ call: S3Call, _ copy: CopyArguments) async throws -> Response {
+    func copyObject(_ admitted: AdmittedRequest, _ copy: CopyArguments) async throws -> Response {
+        let call = admitted.call
         let (bucketName, key, source) = (copy.object.bucket, copy.object.key, copy.source)
         let permission = try newPermission(call, directory: key.hasSuffix("/"))
         var replacement =
@@ -31,7 +32,8 @@ extension S3Responder {
                 key: key,
                 conditions: copy.conditions,
                 metadata: replacement.map { .replace($0) } ?? .copy(owner: call.user, permission: permission),
-                tags: replacementTags
+                tags: replacementTags,
+                sourceCheck: admitted.readCheck(.copySource)
             )
         )
         var xml = XMLWriter(root: "CopyObjectResult")

@@ -6,7 +6,8 @@ import StrataStore
 extension S3Responder {
     static let maxDeleteKeys = 1000
 
-    func deleteObjects(_ call: S3Call, _ bucketName: String) async throws -> Response {
+    func deleteObjects(_ admitted: AdmittedRequest, _ bucketName: String) async throws -> Response {
+        let call = admitted.call
         let body = try await BodyCollector.collect(call, limit: 2 << 20)
         try ObjectMetadataHeaders.verifyContentMD5(call.headers, body: body)
         guard !body.isEmpty else { throw S3Error(.missingRequestBody) }
@@ -25,9 +26,8 @@ extension S3Responder {
             entries.append((key, versionId, try Self.deleteCondition(object)))
         }
         // Keys the permission model refuses are reported as AccessDenied, the others deleted.
-        let caller = checkedCaller(call)
         var refused: Set<String> = []
-        for key in Set(entries.map(\.key)) where await !mayWrite(caller, bucket: bucketName, key: key) { refused.insert(key) }
+        for key in Set(entries.map(\.key)) where await !admitted.mayDelete(bucket: bucketName, key: key) { refused.insert(key) }
         var outcomes = [(error: S3Error?, deleted: DeletedVersion)](repeating: (nil, DeletedVersion()), count: entries.count)
         // In a bucket with versioning, and for entries naming a version or a condition (ETag, LastModifiedTime,
         // Size), each entry is its own DeleteObject; the rest go to the store together.

@@ -31,8 +31,8 @@ extension S3Responder {
     /// GET or HEAD of a small object answered on the calling event loop, with the same identity, permission,
     /// condition and header code as the pooled path: the hand-offs to the responder's task and to the I/O threads
     /// cost more than the filesystem work of a cached 4 KiB object. Nil when the request needs anything the
-    /// pooled path does asynchronously (a body, CORS, a scoped credential's grants, an uncached body, a large one
-    /// unless `sendsFiles`: the channel then takes a file region).
+    /// pooled path does asynchronously (a body, CORS, a grant that depends on the bucket's owner, an uncached body, a
+    /// large one unless `sendsFiles`: the channel then takes a file region).
     func respondInline(_ head: HTTPRequest, channel: any Channel, sendsFiles: Bool) -> BufferedResponse? {
         guard let inline = inlineReads, head.method == .get || head.method == .head, let path = head.path,
             !path.hasPrefix("/.well-known/"), Self.isPlainRead(head.headerFields)
@@ -50,16 +50,17 @@ extension S3Responder {
             record.key = target.key ?? ""
             record.operation = operation.name
             let call = try identifiedCall(request, target, operation, &record, BodyProgress())
-            // A scoped credential's grants need the bucket's owner, which the pooled path reads.
-            if call.identity.credential != nil && !call.identity.isAdmin { return nil }
             resource = call.resource
             let parsed = try parseRequest(operation, target, header: { head.headerFields[named: $0] })
+            // The gate decides here too, or sends the request to the pooled path (a grant that needs the bucket's
+            // owner, a refusal whose precise error needs a lookup).
+            guard let admitted = gate.admitInline(call, parsed.action) else { return nil }
             let read: ReadArguments
-            switch parsed.action {
+            switch admitted.action {
             case .getObject(let arguments), .headObject(let arguments): read = arguments
             default: return nil
             }
-            let input = getInput(call, read, head: head.method == .head)
+            let input = Self.getInput(admitted, read, head: head.method == .head)
             let largeAsFile = sendsFiles && inline.sendsFiles && head.method == .get
             guard let output = try inline.local.getObjectInline(input, inlineLimit: inline.maxBodyBytes, largeAsFile: largeAsFile) else {
                 return nil

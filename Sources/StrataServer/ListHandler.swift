@@ -5,12 +5,13 @@ import StrataStore
 
 /// ListObjects (v1) and ListObjectsV2.
 extension S3Responder {
-    func listObjects(_ call: S3Call, _ list: ListObjectsArguments) async throws -> Response {
+    func listObjects(_ admitted: AdmittedRequest, _ list: ListObjectsArguments) async throws -> Response {
+        let call = admitted.call
         let (bucketName, prefix, delimiter, maxKeys, version) = (list.bucket, list.prefix, list.delimiter, list.maxKeys, list.version)
         let encode: (String) -> String = list.urlEncoded ? { PercentEncoding.encode($0, keepSlash: true) } : { $0 }
-        let listed = try await storage.listObjects(
-            ListObjectsInput(bucket: bucketName, prefix: prefix, delimiter: delimiter, startAfter: list.startAfter, maxKeys: maxKeys)
-        )
+        var input = ListObjectsInput(bucket: bucketName, prefix: prefix, delimiter: delimiter, startAfter: list.startAfter, maxKeys: maxKeys)
+        input.viewer = admitted.listingCaller
+        let listed = try await storage.listObjects(input)
         let page = listed.page
         let owner = listed.bucketOwner
         let fetchOwner = list.fetchOwner

@@ -63,6 +63,7 @@ extension S3Responder {
     }
 
     func uploadPartCopy(
+        _ admitted: AdmittedRequest,
         _ upload: UploadAddress,
         partNumber: Int,
         source: CopySource,
@@ -78,7 +79,8 @@ extension S3Responder {
             partNumber: partNumber,
             source: source,
             rangeHeader: range,
-            conditions: conditions
+            conditions: conditions,
+            sourceCheck: admitted.readCheck(.copySource)
         )
         let result = try await storage.uploadPartCopy(input)
         var xml = XMLWriter(root: "CopyPartResult")
@@ -226,11 +228,14 @@ extension S3Responder {
         }
     }
 
-    func listMultipartUploads(_ list: ListUploadsArguments) async throws -> Response {
+    /// Callers who do not own the bucket see the uploads they started, as the filesystem would show them theirs.
+    func listMultipartUploads(_ admitted: AdmittedRequest, _ list: ListUploadsArguments) async throws -> Response {
         let (bucketName, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads) = (
             list.bucket, list.prefix, list.delimiter, list.keyMarker, list.uploadIdMarker, list.maxUploads
         )
-        let page = try await storage.listMultipartUploads(list)
+        var input = list
+        if let caller = admitted.listingCaller, try await !admitted.ownsBucket(bucketName) { input.initiator = caller.user }
+        let page = try await storage.listMultipartUploads(input)
         var xml = XMLWriter(root: "ListMultipartUploadsResult")
         xml.element("Bucket", bucketName)
         xml.element("KeyMarker", keyMarker)

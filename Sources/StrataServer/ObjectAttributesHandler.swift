@@ -5,10 +5,10 @@ import StrataStore
 
 /// GetObjectAttributes: what HEAD tells, as a document, plus the parts of a multipart object (a page of them).
 extension S3Responder {
-    func getObjectAttributes(_ call: S3Call, _ arguments: ObjectAttributesArguments) async throws -> Response {
+    func getObjectAttributes(_ admitted: AdmittedRequest, _ arguments: ObjectAttributesArguments) async throws -> Response {
         var input = GetObjectInput(bucket: arguments.object.bucket, key: arguments.object.key, headOnly: true)
         input.versionId = arguments.versionId
-        input.permissionCheck = readCheck(call)
+        input.permissionCheck = admitted.readCheck()
         let output = try await storage.getObject(input)
         let meta = output.metadata
         let wanted = arguments.attributes

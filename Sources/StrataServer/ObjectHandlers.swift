@@ -37,9 +37,9 @@ extension S3Responder {
         return headers
     }
 
-    func getObject(_ call: S3Call, _ read: ReadArguments, head: Bool) async throws -> Response {
-        let output = try await storage.getObject(getInput(call, read, head: head))
-        let (status, headers) = getAnswer(call, read, output)
+    func getObject(_ admitted: AdmittedRequest, _ read: ReadArguments, head: Bool) async throws -> Response {
+        let output = try await storage.getObject(Self.getInput(admitted, read, head: head))
+        let (status, headers) = getAnswer(admitted.call, read, output)
         guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
         if case .buffer(let buffer) = body, globalReadLimiter == nil, settings.connectionReadRateLimitMB <= 0 {
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
@@ -47,7 +47,8 @@ extension S3Responder {
         return Response(status: status, headers: headers, body: Responses.stream(body, limiters: readLimiters()))
     }
 
-    func getInput(_ call: S3Call, _ read: ReadArguments, head: Bool) -> GetObjectInput {
+    /// The store's input for a GET or HEAD, carrying the read check the gate left for the store to run.
+    static func getInput(_ admitted: AdmittedRequest, _ read: ReadArguments, head: Bool) -> GetObjectInput {
         var input = GetObjectInput(
             bucket: read.object.bucket,
             key: read.object.key,
@@ -58,7 +59,7 @@ extension S3Responder {
             partNumber: read.partNumber
         )
         input.versionId = read.versionId
-        input.permissionCheck = readCheck(call)
+        input.permissionCheck = admitted.readCheck()
         return input
     }
 

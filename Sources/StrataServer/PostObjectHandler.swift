@@ -118,6 +118,7 @@ extension S3Responder {
             let condition = "Bucket POST must be of the enclosure-type multipart/form-data"
             throw S3Error(.preconditionFailed, condition, details: [("Condition", condition)])
         }
+        try await requireFormOrigin(request, bucket: bucket)
         // The credentials are in the body, so the client is invited to send it before anything is checked.
         if request.headers[.expect] != nil {
             try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
@@ -161,11 +162,11 @@ extension S3Responder {
             identity: identity,
             bodyProgress: bodyProgress
         )
-        try await authorize(call)
         let parsed = try parseRequest(.putObject, objectTarget, header: { headers[named: $0] })
-        guard case .putObject(let object, let condition) = parsed.action else { throw S3Error(.internalError) }
-        try await checkPermissions(call, parsed.action)
-        var input = try putInput(call, object, condition: condition)
+        // The form is admitted as the PutObject it becomes, once its key is known.
+        let admitted = try await gate.admit(call, parsed.action)
+        guard case .putObject(let object, let condition) = admitted.action else { throw S3Error(.internalError) }
+        var input = try putInput(admitted.call, object, condition: condition)
         if let tagging = fields["tagging"] {
             let tags = try TagSet.parseXML(Array(tagging.utf8))
             try tags.validate(objectTagLimits)

@@ -146,14 +146,13 @@ struct S3Responder: HTTPResponder {
     ) async throws -> Response {
         let call = try identifiedCall(request, target, operation, &record, bodyProgress)
         resource = call.resource
-        try await authorize(call)
         let parsed = try parseRequest(operation, target, header: { request.headers[named: $0] })
-        try await checkPermissions(call, parsed.action)
+        let admitted = try await gate.admit(call, parsed.action)
         // Only an authenticated, authorized request is invited to send its body.
         if request.headers[.expect] != nil {
             try? await context.channel.triggerUserOutboundEvent(ConnectionGuard.SendContinue()).get()
         }
-        return try await dispatch(call, parsed.action)
+        return try await dispatch(admitted)
     }
 
     private func finish(_ answer: Response, _ record: RequestRecord) -> Response {
@@ -211,10 +210,11 @@ struct S3Responder: HTTPResponder {
     }
 
     /// One case per action, each handing its parsed arguments to the handler of its area.
-    private func dispatch(_ call: S3Call, _ action: S3Action) async throws -> Response {
-        switch action {
-        case .listBuckets(let arguments): return try await listBuckets(call, arguments)
-        case .getObjectAttributes(let arguments): return try await getObjectAttributes(call, arguments)
+    private func dispatch(_ admitted: AdmittedRequest) async throws -> Response {
+        let call = admitted.call
+        switch admitted.action {
+        case .listBuckets(let arguments): return try await listBuckets(admitted, arguments)
+        case .getObjectAttributes(let arguments): return try await getObjectAttributes(admitted, arguments)
         case .putBucketCors(let bucket): return try await putBucketCors(call, bucket)
         case .getBucketCors(let bucket): return try await getBucketCors(bucket)
         case .deleteBucketCors(let bucket): return try await deleteBucketCors(bucket)
@@ -228,15 +228,15 @@ struct S3Responder: HTTPResponder {
         case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
         case .getBucketVersioning(let bucket): return try await getBucketVersioning(bucket)
         case .putBucketVersioning(let bucket): return try await putBucketVersioning(call, bucket)
-        case .listObjectVersions(let arguments): return try await listObjectVersions(call, arguments)
+        case .listObjectVersions(let arguments): return try await listObjectVersions(admitted, arguments)
         case .getBucketAcl(let bucket): return try await getBucketAcl(call, bucket)
         case .putBucketAcl(let bucket): return try await putBucketAcl(call, bucket)
-        case .listObjects(let arguments): return try await listObjects(call, arguments)
-        case .deleteObjects(let bucket): return try await deleteObjects(call, bucket)
+        case .listObjects(let arguments): return try await listObjects(admitted, arguments)
+        case .deleteObjects(let bucket): return try await deleteObjects(admitted, bucket)
         case .putObject(let object, let condition): return try await putObject(call, object, condition: condition)
-        case .copyObject(let arguments): return try await copyObject(call, arguments)
-        case .getObject(let arguments): return try await getObject(call, arguments, head: false)
-        case .headObject(let arguments): return try await getObject(call, arguments, head: true)
+        case .copyObject(let arguments): return try await copyObject(admitted, arguments)
+        case .getObject(let arguments): return try await getObject(admitted, arguments, head: false)
+        case .headObject(let arguments): return try await getObject(admitted, arguments, head: true)
         case .deleteObject(let object, let condition, let versionId):
             return try await deleteObject(object, condition: condition, versionId: versionId)
         case .getObjectAcl(let object): return try await getObjectAcl(call, object)
@@ -250,11 +250,11 @@ struct S3Responder: HTTPResponder {
         case .createMultipartUpload(let object): return try await createMultipartUpload(call, object)
         case .uploadPart(let upload, let number): return try await uploadPart(call, upload, partNumber: number)
         case .uploadPartCopy(let upload, let number, let source, let range, let conditions):
-            return try await uploadPartCopy(upload, partNumber: number, source: source, range: range, conditions: conditions)
+            return try await uploadPartCopy(admitted, upload, partNumber: number, source: source, range: range, conditions: conditions)
         case .completeMultipartUpload(let upload, let condition): return try await completeMultipartUpload(call, upload, condition: condition)
         case .abortMultipartUpload(let upload): return try await abortMultipartUpload(upload)
         case .listParts(let upload, let marker, let maxParts): return try await listParts(upload, partNumberMarker: marker, maxParts: maxParts)
-        case .listMultipartUploads(let arguments): return try await listMultipartUploads(arguments)
+        case .listMultipartUploads(let arguments): return try await listMultipartUploads(admitted, arguments)
         case .notImplemented(let name):
             throw S3Error(.notImplemented, "\(name) is not implemented by this server.")
         }

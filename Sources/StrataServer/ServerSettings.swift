@@ -1,3 +1,4 @@
+import Foundation
 import StrataConfig
 import StrataStore
 
@@ -15,6 +16,8 @@ public struct ServerSettings: Sendable {
     public var taggingHeaderMaxSize: Int
     public var anonymousAccess: Bool
     public var anonymousUser: String
+    /// SIMPLE mode: origins whose browser forms may post anywhere (`*`: any); others need a bucket CORS rule.
+    public var simpleFormOrigins: [String]
     public var superuser: String
     public var region: String
     public var minPartSize: Int64
@@ -48,6 +51,8 @@ public struct ServerSettings: Sendable {
         taggingHeaderMaxSize = Int(config.bytes(Keys.taggingHeaderMaxSize))
         anonymousAccess = config.bool(Keys.anonymousAccess)
         anonymousUser = config.string(Keys.anonymousUser)
+        simpleFormOrigins = config.string(Keys.simpleFormOrigins).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
         superuser = config.string(Keys.superuser)
         region = config.string(Keys.region)
         minPartSize = config.bytes(Keys.minPartSize)

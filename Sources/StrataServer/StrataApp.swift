@@ -203,6 +203,8 @@ public enum StrataApp {
                     host: configuration.string(Keys.websiteBindHost),
                     port: configuration.int(Keys.websitePort),
                     storage: storage,
+                    gate: responder.gate,
+                    reader: websiteReader(settings, signaturesRequired: authenticator != nil),
                     metrics: requestMetrics,
                     auditLog: auditLog,
                     logger: logger
@@ -223,6 +225,13 @@ public enum StrataApp {
             tiered: tiered,
             drain: drain
         )
+    }
+
+    /// A website visitor: the anonymous user, who reaches only public objects when signatures are required.
+    static func websiteReader(_ settings: ServerSettings, signaturesRequired: Bool) -> Identity {
+        var reader = Identity.simple(settings.anonymousUser)
+        reader.isAnonymousPublic = signaturesRequired
+        return reader
     }
 
     /// HTTP/1 connections whose small reads the responder may answer inline.

@@ -20,8 +20,9 @@ extension S3Responder {
         try await storage.bucketConfiguration(bucket, .versioning).flatMap { VersioningStatus(rawValue: String(decoding: $0, as: UTF8.self)) }
     }
 
-    func listObjectVersions(_ call: S3Call, _ list: ListVersionsArguments) async throws -> Response {
-        let page = try await storage.listObjectVersions(list)
+    func listObjectVersions(_ admitted: AdmittedRequest, _ list: ListVersionsArguments) async throws -> Response {
+        let call = admitted.call
+        let page = try await storage.listObjectVersions(list, viewer: admitted.listingCaller)
         let encode: (String) -> String = list.urlEncoded ? { PercentEncoding.encode($0, keepSlash: true) } : { $0 }
         var xml = XMLWriter(root: "ListVersionsResult")
         xml.element("Name", list.bucket)

@@ -8,11 +8,16 @@ import StrataStore
 import Synchronization
 
 /// The website listener: a request's `Host` names a bucket with a website configuration, whose objects are served to
-/// anonymous readers (publishing a website is the admin's decision), with the index document for directory paths
-/// and the error document for misses. Only GET and HEAD.
+/// anonymous readers with the index document for directory paths and the error document for misses. Only GET and
+/// HEAD. Every object read passes the authorization gate as the anonymous `reader`: a website shows what the
+/// permission model lets anyone read (public-read objects when signatures are required), never an object its owner
+/// kept private.
 struct WebsiteResponder: HTTPResponder {
     typealias Context = S3RequestContext
     let storage: any ObjectStorage
+    let gate: AuthorizationGate
+    /// Who a website's visitor is: the anonymous user, limited to public objects when signatures are required.
+    let reader: Identity
     let logger: Logger
     let metrics: RequestMetrics
     let auditLog: AuditLog?
@@ -61,7 +66,7 @@ struct WebsiteResponder: HTTPResponder {
         } catch let error as S3Error where error.code == .noSuchKey {
             // `/dir` names a directory when `dir/index.html` exists: send the browser to `/dir/`, as AWS does.
             if let index = configuration.indexSuffix, !key.hasSuffix("/" + index), key != index,
-                (try? await storage.getObject(GetObjectInput(bucket: host, key: key + "/" + index, headOnly: true))) != nil
+                (try? await serve(request, bucket: host, key: key + "/" + index, headOnly: true)) != nil
             {
                 let directory = (path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path) + "/"
                 return Response(status: .found, headers: [.location: directory, .contentLength: "0"])
@@ -90,8 +95,15 @@ struct WebsiteResponder: HTTPResponder {
         return name.lowercased()
     }
 
-    /// An object with its content headers, honouring Range and the conditional headers.
-    private func serve(_ request: Request, bucket: String, key: String, conditional: Bool = true) async throws -> Response {
+    /// An object with its content headers, honouring Range and the conditional headers, read as the gate admits
+    /// the anonymous reader's GetObject.
+    private func serve(
+        _ request: Request,
+        bucket: String,
+        key: String,
+        conditional: Bool = true,
+        headOnly: Bool? = nil
+    ) async throws -> Response {
         let target = try S3Target(rawTarget: "/" + PercentEncoding.encode(bucket) + "/" + PercentEncoding.encode(key, keepSlash: true))
         let parsed = try S3Request.parse(
             operation: .getObject,
@@ -100,17 +112,17 @@ struct WebsiteResponder: HTTPResponder {
             isReservedKey: { _ in false },
             escapesKeySegments: true
         )
-        guard case .getObject(let read) = parsed.action else { throw S3Error(.internalError) }
-        let output = try await storage.getObject(
-            GetObjectInput(
-                bucket: bucket,
-                key: key,
-                headOnly: request.method == .head,
-                conditions: read.conditions,
-                range: read.range,
-                rangeHeader: read.rangeHeader
-            )
+        let call = S3Call(
+            request: request,
+            target: target,
+            operation: .getObject,
+            requestID: "",
+            identity: reader,
+            bodyProgress: BodyProgress()
         )
+        let admitted = try await gate.admit(call, parsed.action)
+        guard case .getObject(let read) = admitted.action else { throw S3Error(.internalError) }
+        let output = try await storage.getObject(S3Responder.getInput(admitted, read, head: headOnly ?? (request.method == .head)))
         let headers = Responses.objectHeaders(output, query: try QueryParameters(raw: nil))
         let status = Responses.objectStatus(output)
         if status == .notModified { return Responses.empty(.notModified, headers: headers) }
@@ -134,6 +146,8 @@ struct WebsiteResponder: HTTPResponder {
         host: String,
         port: Int,
         storage: any ObjectStorage,
+        gate: AuthorizationGate,
+        reader: Identity,
         metrics: RequestMetrics,
         auditLog: AuditLog?,
         logger: Logger
@@ -141,7 +155,7 @@ struct WebsiteResponder: HTTPResponder {
         -> some ApplicationProtocol
     {
         Application(
-            responder: WebsiteResponder(storage: storage, logger: logger, metrics: metrics, auditLog: auditLog),
+            responder: WebsiteResponder(storage: storage, gate: gate, reader: reader, logger: logger, metrics: metrics, auditLog: auditLog),
             configuration: .init(address: .hostname(host, port: port), serverName: "Strata-website"),
             onServerRunning: { channel in
                 logger.notice("Strata website endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (bucket by Host header)")

@@ -46,6 +46,8 @@ final class KeyWalker {
     let prefix: [UInt8]
     let startAfter: [UInt8]?
     let windowSize: Int
+    /// Whether a directory below the bucket grants these rights to whom the walk is for (nil: everyone sees all).
+    let grants: ((OpenFile, Rights) -> Bool)?
     private var stack: [Frame] = []
     private var skipPrefix: [UInt8]?
 
@@ -53,11 +55,21 @@ final class KeyWalker {
     ///   - prefix: only keys starting with it.
     ///   - startAfter: only keys after it.
     ///   - windowSize: how many entries of one directory are held at a time.
-    init(store: FileSystemStore, bucket: OpenFile, prefix: String, startAfter: String?, windowSize: Int = 1024) {
+    ///   - grants: a listing for a caller enters only the directories it may read and enter (`r` and `x`) and
+    ///     passes only through those it may enter (`x`), as a filesystem walk would.
+    init(
+        store: FileSystemStore,
+        bucket: OpenFile,
+        prefix: String,
+        startAfter: String?,
+        windowSize: Int = 1024,
+        grants: ((OpenFile, Rights) -> Bool)? = nil
+    ) {
         self.store = store
         self.prefix = Array(prefix.utf8)
         self.startAfter = startAfter.map { Array($0.utf8) }
         self.windowSize = max(2, windowSize)
+        self.grants = grants
         // Start in the deepest directory the prefix names completely.
         let bytes = self.prefix
         var cut = 0
@@ -68,13 +80,24 @@ final class KeyWalker {
             start = bucket
         } else {
             // The prefix's directories by their entry names (`..` is `.strata.k.%2E%2E`): no segment climbs.
-            let relative = String(decoding: dirPath.dropLast(), as: UTF8.self).splitBytes(UInt8(ascii: "/"))
-                .map { ObjectKey.fileSystemName($0) }.joined(separator: "/")
-            start = try? Sys.openBeneath(bucket.fd, relative, flags: Sys.readDirectory)
+            let names = String(decoding: dirPath.dropLast(), as: UTF8.self).splitBytes(UInt8(ascii: "/")).map { ObjectKey.fileSystemName($0) }
+            start = grants == nil ? try? Sys.openBeneath(bucket.fd, names.joined(separator: "/"), flags: Sys.readDirectory) : enter(bucket, names)
         }
         if let start {
             stack.append(Frame(handle: start, path: dirPath, namePrefix: Array(bytes[cut...])))
         }
+    }
+
+    /// Opens the prefix's directories one by one, each checked: `x` to pass through, `r` and `x` on the last.
+    private func enter(_ bucket: OpenFile, _ names: [String]) -> OpenFile? {
+        var current = bucket
+        for (index, name) in names.enumerated() {
+            guard let next = try? Sys.openBeneath(current.fd, name, flags: Sys.readDirectory),
+                grants?(next, index == names.count - 1 ? [.read, .execute] : .execute) != false
+            else { return nil }
+            current = next
+        }
+        return current
     }
 
     /// Skips every remaining key that starts with `prefix` (a CommonPrefix already reported).
@@ -100,7 +123,8 @@ final class KeyWalker {
             if let skipPrefix, key.starts(with: skipPrefix) { continue }
             if entry.isDirectory {
                 guard let child = try? Sys.openBeneath(frame.handle.fd, entry.name, flags: Sys.readDirectory) else { continue }
-                stack.append(Frame(handle: child, path: key, namePrefix: []))
+                // A directory the caller may not read and enter is listed as a name at most, never walked.
+                if grants?(child, [.read, .execute]) != false { stack.append(Frame(handle: child, path: key, namePrefix: [])) }
                 guard key.starts(with: prefix), isAfterStart(key) else { continue }
                 if store.options.listFolders
                     || ObjectMetadata.decode(try? Sys.getAttribute(child.fd, ObjectMetadata.attributeName))?.isDirectory == true

@@ -31,6 +31,17 @@ public struct ObjectSummary: Sendable, Equatable {
     }
 }
 
+/// Whom a listing is for, under the permission model: it shows only what that caller may read and enter.
+public struct ListingViewer: Sendable {
+    public let caller: Caller
+    let users: UserDirectory
+
+    public init(caller: Caller, users: UserDirectory) {
+        self.caller = caller
+        self.users = users
+    }
+}
+
 /// One page of ListObjects / ListObjectsV2.
 public struct ListPage: Sendable {
     public init() {}
@@ -44,9 +55,24 @@ public struct ListPage: Sendable {
 extension FileSystemStore {
     /// Lists keys after `startAfter` that start with `prefix`, grouping at `delimiter` into common prefixes.
     /// Each key and each common prefix counts once toward `maxKeys`.
-    public func listObjects(bucket: OpenFile, prefix: String, delimiter: String?, startAfter: String?, maxKeys: Int) throws(S3Error) -> ListPage {
+    /// With a `viewer`, directories it may not read and enter are not walked (see `KeyWalker`).
+    public func listObjects(
+        bucket: OpenFile,
+        prefix: String,
+        delimiter: String?,
+        startAfter: String?,
+        maxKeys: Int,
+        viewer: ListingViewer? = nil
+    ) throws(S3Error) -> ListPage {
         var page = ListPage()
-        let walker = KeyWalker(store: self, bucket: bucket, prefix: prefix, startAfter: startAfter, windowSize: max(256, min(maxKeys + 1, 4096)))
+        let walker = KeyWalker(
+            store: self,
+            bucket: bucket,
+            prefix: prefix,
+            startAfter: startAfter,
+            windowSize: max(256, min(maxKeys + 1, 4096)),
+            grants: viewer.map(directoryGrants)
+        )
         let prefixCount = prefix.utf8.count
         let delimiterBytes = delimiter.map { Array($0.utf8) } ?? []
         let startBytes = startAfter.map { Array($0.utf8) }
@@ -91,6 +117,14 @@ extension FileSystemStore {
             throw S3Error(.internalError)
         }
         return page
+    }
+
+    /// Whether a directory grants rights to a listing's viewer, by its recorded (or POSIX) permission.
+    func directoryGrants(_ viewer: ListingViewer) -> (OpenFile, Rights) -> Bool {
+        { directory, rights in
+            guard let permission = try? self.permission(of: directory, users: viewer.users, kind: .directory) else { return false }
+            return permission.grants(rights, to: viewer.caller)
+        }
     }
 
     /// The regular file a walked key stands for: under the key's own entry name, or its displaced copy when a

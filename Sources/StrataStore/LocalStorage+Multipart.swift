@@ -70,8 +70,9 @@ extension LocalStorage {
         guard upload.info.upstreamUploadId == nil else {
             throw S3Error(.notImplemented, "UploadPartCopy into an upload forwarded to the upstream (THROUGH) is not implemented.")
         }
+        let users = users
         return try await run { store in
-            let object = try store.openCopySource(input.source)
+            let object = try store.openCopySource(input.source, users: users, check: input.sourceCheck)
             if input.conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
                 throw S3Error(.preconditionFailed)
             }
@@ -144,7 +145,8 @@ extension LocalStorage {
                 delimiter: input.delimiter,
                 keyMarker: input.keyMarker,
                 uploadIdMarker: input.uploadIdMarker,
-                maxUploads: input.maxUploads
+                maxUploads: input.maxUploads,
+                initiator: input.initiator
             )
         }
     }

@@ -16,10 +16,11 @@ extension LocalStorage {
         }
     }
 
-    public func listObjectVersions(_ arguments: ListVersionsArguments) async throws -> VersionsPage {
-        try await run { store in
+    public func listObjectVersions(_ arguments: ListVersionsArguments, viewer: Caller?) async throws -> VersionsPage {
+        let viewer = viewer.map { ListingViewer(caller: $0, users: users) }
+        return try await run { store in
             let bucket = try store.openBucket(arguments.bucket)
-            var page = try store.listObjectVersions(bucket: bucket, arguments)
+            var page = try store.listObjectVersions(bucket: bucket, arguments, viewer: viewer)
             page.bucketOwner = store.bucketInfo(arguments.bucket, handle: bucket).owner
             return page
         }
@@ -27,12 +28,11 @@ extension LocalStorage {
 }
 
 extension FileSystemStore {
-    /// Opens what a GET or HEAD asks for: a version by id (after the permission check of the key's path), or the
-    /// current version; a key whose newest version is a delete marker answers NoSuchKey with the marker's headers.
+    /// Opens what a GET or HEAD asks for: a version by id, or the current version, each checked with its own
+    /// permission; a key whose newest version is a delete marker answers NoSuchKey with the marker's headers.
     func openObject(_ input: GetObjectInput, users: UserDirectory) throws -> ObjectHandle {
         if let versionId = input.versionId {
-            if let check = input.permissionCheck { try check(try pathPermissions(bucket: input.bucket, key: input.key, users: users)) }
-            return try openVersion(try openBucket(input.bucket), key: input.key, id: versionId)
+            return try openVersion(bucket: input.bucket, key: input.key, id: versionId, users: users, check: input.permissionCheck)
         }
         do {
             return try openObject(bucketName: input.bucket, key: input.key, users: users, check: input.permissionCheck)
@@ -44,13 +44,38 @@ extension FileSystemStore {
         }
     }
 
-    /// The object a copy reads: the source's current version, or the version it names (never a delete marker).
-    func openCopySource(_ source: CopySource) throws(S3Error) -> ObjectHandle {
-        let bucket = try openBucket(source.bucket)
-        guard let versionId = source.versionId else { return try openObject(bucket: bucket, key: source.key) }
+    /// Opens a version by id, checking it with the permission it was written with (every version keeps its own
+    /// owner and mode, whatever the current version's are) and the key's directories. A version that is missing or
+    /// a delete marker is reported only to a caller the directories let through.
+    func openVersion(bucket: String, key: String, id: String, users: UserDirectory, check: PermissionCheck?) throws -> ObjectHandle {
+        guard let check else { return try openVersion(try openBucket(bucket), key: key, id: id) }
+        var path = try pathPermissions(bucket: bucket, key: key, users: users)
+        path.object = nil
+        let handle: ObjectHandle
         do {
-            return try openVersion(bucket, key: source.key, id: versionId)
-        } catch  where error.code == .methodNotAllowed {
+            handle = try openVersion(try openBucket(bucket), key: key, id: id)
+        } catch {
+            try check(path)
+            throw error
+        }
+        if let recorded = handle.metadata.permission {
+            path.object = recorded
+        } else if let file = handle.file {
+            path.object = try permission(of: file, users: users, kind: .object)
+        }
+        try check(path)
+        return handle
+    }
+
+    /// The object a copy reads: the source's current version, or the version it names (never a delete marker),
+    /// checked with `check` where it is opened.
+    func openCopySource(_ source: CopySource, users: UserDirectory, check: PermissionCheck?) throws -> ObjectHandle {
+        guard let versionId = source.versionId else {
+            return try openObject(bucketName: source.bucket, key: source.key, users: users, check: check)
+        }
+        do {
+            return try openVersion(bucket: source.bucket, key: source.key, id: versionId, users: users, check: check)
+        } catch let error as S3Error where error.code == .methodNotAllowed {
             throw S3Error(.invalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
         }
     }

@@ -119,7 +119,8 @@ public struct LocalStorage: ObjectStorage {
     }
 
     public func listObjects(_ input: ListObjectsInput) async throws -> ListObjectsOutput {
-        try await run { store in
+        let viewer = input.viewer.map { ListingViewer(caller: $0, users: users) }
+        return try await run { store in
             let bucket = try store.openBucket(input.bucket)
             let owner = store.bucketInfo(input.bucket, handle: bucket).owner
             let page =
@@ -130,7 +131,8 @@ public struct LocalStorage: ObjectStorage {
                     prefix: input.prefix,
                     delimiter: input.delimiter,
                     startAfter: input.startAfter,
-                    maxKeys: input.maxKeys
+                    maxKeys: input.maxKeys,
+                    viewer: viewer
                 )
             return ListObjectsOutput(page: page, bucketOwner: owner)
         }
@@ -138,9 +140,10 @@ public struct LocalStorage: ObjectStorage {
 
     /// CopyObject within the local store: the kernel copies the bytes; a copy onto itself replaces metadata only.
     public func copyObject(_ input: CopyObjectInput) async throws -> CopyObjectOutput {
-        try await run { store in
+        let users = users
+        return try await run { store in
             let destination = try store.openBucket(input.bucket)
-            let object = try store.openCopySource(input.source)
+            let object = try store.openCopySource(input.source, users: users, check: input.sourceCheck)
             let sourceVersionId = input.source.versionId ?? object.metadata.versionId
             if input.conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {
                 throw S3Error(.preconditionFailed)

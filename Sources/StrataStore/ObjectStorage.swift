@@ -21,6 +21,9 @@ public protocol ObjectStorage: Sendable {
     func setBucketConfiguration(_ bucket: String, _ name: BucketConfigurationName, _ document: [UInt8]?) async throws
     /// Permissions from the root along the path to a bucket or an object, for the permission model's checks.
     func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions
+    /// As `pathPermissions` for a key, with the object's own permission even when only an upstream holds the object
+    /// (a tiered store whose local copy went): what checks on an existing object use.
+    func objectPermissions(bucket: String, key: String) async throws -> PathPermissions
     func rootPermission() async throws -> Permission
     func setBucketPermission(_ bucket: String, _ permission: Permission) async throws
     func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws
@@ -35,7 +38,8 @@ public protocol ObjectStorage: Sendable {
     /// DeleteObject as versioning defines it: version `versionId`, or (nil) the current version, which in a bucket
     /// with versioning becomes a stored version behind a new delete marker.
     func deleteVersioned(bucket: String, key: String, versionId: String?, condition: DeleteCondition) async throws -> DeletedVersion
-    func listObjectVersions(_ arguments: ListVersionsArguments) async throws -> VersionsPage
+    /// `viewer`: the caller whose rights narrow the listing, as `ListObjectsInput.viewer` (nil: everything).
+    func listObjectVersions(_ arguments: ListVersionsArguments, viewer: Caller?) async throws -> VersionsPage
     func copyObject(_ input: CopyObjectInput) async throws -> CopyObjectOutput
     func listObjects(_ input: ListObjectsInput) async throws -> ListObjectsOutput
     func objectTagging(bucket: String, key: String) async throws -> TagSet
@@ -51,6 +55,12 @@ public protocol ObjectStorage: Sendable {
     func listMultipartUploads(_ input: ListUploadsInput) async throws -> UploadsPage
     /// Releases what an abandoned upload holds outside the local store (the tiered store's upstream half).
     func releaseAbandonedUpload(_ info: UploadInfo) async throws
+}
+
+extension ObjectStorage {
+    public func objectPermissions(bucket: String, key: String) async throws -> PathPermissions {
+        try await pathPermissions(bucket: bucket, key: key)
+    }
 }
 
 /// Object bytes of a request, produced by the HTTP layer after transfer framing is removed. `stream` may be called
@@ -187,6 +197,11 @@ public struct PutObjectOutput: Sendable {
     }
 }
 
+/// The permission model's decision on an object, which the store makes where it opens the object (the current
+/// version, a version by id, an upstream object read through, a copy source) with the permissions along its path:
+/// it throws AccessDenied when the caller may not read. Made by the server's authorization gate.
+public typealias PermissionCheck = @Sendable (PathPermissions) throws -> Void
+
 public struct GetObjectInput: Sendable {
     public var bucket: String
     public var key: String
@@ -200,7 +215,7 @@ public struct GetObjectInput: Sendable {
     /// A version other than the current one.
     public var versionId: String?
     /// The permission model's decision, made in the same hop to the I/O pool as the read (nil: none to make).
-    public var permissionCheck: (@Sendable (PathPermissions) throws -> Void)?
+    public var permissionCheck: PermissionCheck?
 
     public init(
         bucket: String,
@@ -285,14 +300,25 @@ public struct CopyObjectInput: Sendable {
     public var metadata: MetadataDirective
     /// nil keeps the source's tags.
     public var tags: TagSet?
+    /// The read check of the source version, made where it is opened (nil: none to make).
+    public var sourceCheck: PermissionCheck?
 
-    public init(source: CopySource, bucket: String, key: String, conditions: Conditions, metadata: MetadataDirective, tags: TagSet?) {
+    public init(
+        source: CopySource,
+        bucket: String,
+        key: String,
+        conditions: Conditions,
+        metadata: MetadataDirective,
+        tags: TagSet?,
+        sourceCheck: PermissionCheck? = nil
+    ) {
         self.source = source
         self.bucket = bucket
         self.key = key
         self.conditions = conditions
         self.metadata = metadata
         self.tags = tags
+        self.sourceCheck = sourceCheck
     }
 }
 
@@ -317,6 +343,9 @@ public struct ListObjectsInput: Sendable {
     public var delimiter: String?
     public var startAfter: String?
     public var maxKeys: Int
+    /// The caller whose rights narrow the listing: directories it may not read and enter are not walked (nil: the
+    /// caller sees everything).
+    public var viewer: Caller?
 
     public init(bucket: String, prefix: String, delimiter: String?, startAfter: String?, maxKeys: Int) {
         self.bucket = bucket
@@ -390,6 +419,8 @@ public struct UploadPartCopyInput: Sendable {
     /// The `x-amz-copy-source-range` as sent, checked against the source's size.
     public var rangeHeader: String?
     public var conditions: Conditions
+    /// The read check of the source version, made where it is opened (nil: none to make).
+    public var sourceCheck: PermissionCheck?
 
     public init(
         bucket: String,
@@ -398,8 +429,10 @@ public struct UploadPartCopyInput: Sendable {
         partNumber: Int,
         source: CopySource,
         rangeHeader: String?,
-        conditions: Conditions
+        conditions: Conditions,
+        sourceCheck: PermissionCheck? = nil
     ) {
+        self.sourceCheck = sourceCheck
         self.bucket = bucket
         self.key = key
         self.uploadId = uploadId
@@ -473,7 +506,7 @@ extension ObjectStorage {
         return DeletedVersion(versionId: versionId)
     }
 
-    public func listObjectVersions(_ arguments: ListVersionsArguments) async throws -> VersionsPage {
+    public func listObjectVersions(_ arguments: ListVersionsArguments, viewer: Caller?) async throws -> VersionsPage {
         throw S3Error(.notImplemented, "ListObjectVersions is not available on buckets that tier to an upstream S3.")
     }
 }

@@ -49,6 +49,34 @@ public struct Permission: Sendable, Equatable {
     public var isSticky: Bool { mode & 0o1000 != 0 }
 }
 
+extension Permission {
+    /// The user-metadata header that stores an object's permission beside it in an upstream S3, so a copy read through
+    /// after its local copy went (eviction, invalidation, THROUGH writes) is checked like the local one was.
+    public static let upstreamHeader = "x-amz-meta-strata-permission"
+
+    /// `1;owner;group;octal-mode[;public]`, owner and group percent-encoded: ASCII, as header values must be.
+    public var headerValue: String {
+        let fields = ["1", PercentEncoding.encode(owner), PercentEncoding.encode(group), String(mode, radix: 8)] + (isPublic ? ["public"] : [])
+        return fields.joined(separator: ";")
+    }
+
+    public init?(headerValue: String) {
+        let fields = headerValue.split(separator: ";", omittingEmptySubsequences: false)
+        guard fields.count == 4 || (fields.count == 5 && fields[4] == "public"), fields[0] == "1",
+            let owner = PercentEncoding.decode(fields[1]), !owner.isEmpty, let group = PercentEncoding.decode(fields[2]),
+            let mode = UInt16(fields[3], radix: 8), mode <= 0o7777
+        else { return nil }
+        self.init(owner: owner, group: group, mode: mode, isPublic: fields.count == 5)
+    }
+
+    /// The permission of an object found only upstream with none recorded (written by another client of the
+    /// upstream): the bucket's owner and group, the read and write bits of the bucket's mode, and public when the
+    /// bucket is (a public-read bucket publishes what others put upstream, as a website's bucket does).
+    public static func inherited(fromBucket bucket: Permission) -> Permission {
+        Permission(owner: bucket.owner, group: bucket.group, mode: bucket.mode & 0o666, isPublic: bucket.isPublic)
+    }
+}
+
 /// What a request may do to an entry.
 public struct Rights: OptionSet, Sendable {
     public let rawValue: UInt16

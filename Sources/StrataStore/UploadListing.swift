@@ -120,7 +120,8 @@ extension FileSystemStore {
         delimiter: String?,
         keyMarker: String,
         uploadIdMarker: String,
-        maxUploads: Int
+        maxUploads: Int,
+        initiator: String? = nil
     ) throws(S3Error) -> UploadsPage {
         _ = try openBucket(bucketName)
         var after: ([UInt8], Int64, String)?
@@ -134,7 +135,10 @@ extension FileSystemStore {
             }
         }
         var builder = UploadPageBuilder(prefix: prefix, delimiter: delimiter, maxUploads: maxUploads, after: after)
-        try forEachUpload(bucketName: bucketName) { builder.offer($0) }
+        try forEachUpload(bucketName: bucketName) { upload in
+            if let initiator, !upload.owner.bytesEqual(initiator) { return }
+            builder.offer(upload)
+        }
         return builder.page()
     }
 }

@@ -31,7 +31,14 @@ extension FileSystemStore {
     /// newest first, the current file first. Current objects come from the listing walker, a page's worth at a
     /// time (grouped at the delimiter as ListObjects groups them); the stored versions under the prefix are
     /// gathered whole for each page, so a page costs as much as the prefix's stored versions.
-    public func listObjectVersions(bucket: OpenFile, _ arguments: ListVersionsArguments) throws(S3Error) -> VersionsPage {
+    /// With a `viewer`, keys in directories it may not read and enter are left out, as ListObjects leaves them out.
+    public func listObjectVersions(
+        bucket: OpenFile,
+        _ arguments: ListVersionsArguments,
+        viewer: ListingViewer? = nil
+    ) throws(S3Error)
+        -> VersionsPage
+    {
         var page = VersionsPage()
         guard arguments.maxKeys > 0 else { return page }
         let prefix = Array(arguments.prefix.utf8)
@@ -51,6 +58,10 @@ extension FileSystemStore {
         if let root = try? Sys.openBeneath(bucket.fd, Self.versionsRoot, flags: Sys.readDirectory) {
             gatherStoredVersions(root, path: nil, prefix: prefix, into: &stored)
         }
+        if let viewer {
+            var visible: [[UInt8]: Bool] = [:]
+            stored = stored.filter { keyDirectoryVisible(bucket, key: $0.key, viewer, cache: &visible) }
+        }
         // Current objects from the marker on, until enough items for a full page are known (each item gives at
         // least one entry). Starting just before the marker keeps the marker's own key in view.
         var current: [[UInt8]: ObjectSummary] = [:]
@@ -59,7 +70,14 @@ extension FileSystemStore {
         var start: String? = keyMarker.isEmpty ? nil : String(decoding: keyMarker.dropLast(), as: UTF8.self)
         var lastCurrent: [UInt8]?
         while counted <= arguments.maxKeys {
-            let listed = try listObjects(bucket: bucket, prefix: arguments.prefix, delimiter: arguments.delimiter, startAfter: start, maxKeys: 1000)
+            let listed = try listObjects(
+                bucket: bucket,
+                prefix: arguments.prefix,
+                delimiter: arguments.delimiter,
+                startAfter: start,
+                maxKeys: 1000,
+                viewer: viewer
+            )
             for summary in listed.contents {
                 let key = Array(summary.key.utf8)
                 current[key] = summary
@@ -142,6 +160,29 @@ extension FileSystemStore {
             page.nextVersionIdMarker = nil
         }
         return page
+    }
+
+    /// Whether a viewer may see a key's versions: `x` on every directory down to the key's, `r` and `x` on it. When
+    /// the key's directories are gone (only versions remain), the deepest one that remains decides.
+    func keyDirectoryVisible(_ bucket: OpenFile, key: [UInt8], _ viewer: ListingViewer, cache: inout [[UInt8]: Bool]) -> Bool {
+        let names = ObjectKey.segments(String(decoding: key, as: UTF8.self)).directories
+        guard !names.isEmpty else { return true }
+        let cacheKey = Array(names.joined(separator: "/").utf8)
+        if let known = cache[cacheKey] { return known }
+        let grants = directoryGrants(viewer)
+        var current = bucket
+        var visible = true
+        for (index, name) in names.enumerated() {
+            guard let next = try? Sys.openBeneath(current.fd, name, flags: Sys.readDirectory) else { break }
+            let isLast = index == names.count - 1 || (try? Sys.stat(next.fd, names[index + 1]))?.isDirectory != true
+            guard grants(next, isLast ? [.read, .execute] : .execute) else {
+                visible = false
+                break
+            }
+            current = next
+        }
+        cache[cacheKey] = visible
+        return visible
     }
 
     /// A key's versions, newest first: the current file (when there is one) and the stored versions, the first of

@@ -78,9 +78,9 @@ extension TieredStorage {
         accesses.touch(input.bucket, input.key)
         let upstreamKey = rule.upstreamKey(input.key)
         if input.headOnly || !input.conditions.isEmpty || input.range != nil {
-            guard let info = try await upstream({ try await client.head(bucket: rule.upstreamBucket, key: upstreamKey) }) else {
-                throw S3Error(.noSuchKey, details: [("Key", input.key)])
-            }
+            let info = try await upstream({ try await client.head(bucket: rule.upstreamBucket, key: upstreamKey) })
+            try await authorize(input, info)
+            guard let info else { throw S3Error(.noSuchKey, details: [("Key", input.key)]) }
             var output = Self.upstreamOutput(info)
             switch input.conditions.evaluate(etag: info.etag, lastModified: info.lastModified) {
             case .proceed: break
@@ -110,9 +110,10 @@ extension TieredStorage {
                 return output
             }
         }
-        guard let (info, body) = try await upstream({ try await client.get(bucket: rule.upstreamBucket, key: upstreamKey) }) else {
-            throw S3Error(.noSuchKey, details: [("Key", input.key)])
-        }
+        let fetched = try await upstream({ try await client.get(bucket: rule.upstreamBucket, key: upstreamKey) })
+        // Checked before a byte is sent or kept: an unread body is dropped with its connection.
+        let permission = try await authorize(input, fetched?.0)
+        guard let (info, body) = fetched else { throw S3Error(.noSuchKey, details: [("Key", input.key)]) }
         var output = Self.upstreamOutput(info)
         let cacheWriter: ObjectWriter? =
             rule.readType == .cache
@@ -122,7 +123,7 @@ extension TieredStorage {
             writer: cacheWriter,
             io: local.io,
             size: info.size,
-            metadata: Self.cachedMetadata(info),
+            metadata: Self.cachedMetadata(info, permission: permission),
             key: input.key,
             logger: logger
         )
@@ -180,14 +181,17 @@ extension TieredStorage {
             writer.discard()
             throw S3Error(.serviceUnavailable, "The upstream S3 sent a truncated object.")
         }
-        let meta = Self.cachedMetadata(info)
+        let meta = Self.cachedMetadata(info, permission: try await upstreamPermission(bucket: bucket, info))
         try await local.io.run { _ = try writer.commit(metadata: meta) }
         return true
     }
 
-    /// Metadata of a local copy of an upstream object: the upstream's ETag, so the object keeps its identity.
-    static func cachedMetadata(_ info: UpstreamObject) -> ObjectMetadata {
+    /// Metadata of a local copy of an upstream object: the upstream's ETag, so the object keeps its identity, and the
+    /// permission it had (or inherits), so later cache hits are checked as the read-through was.
+    static func cachedMetadata(_ info: UpstreamObject, permission: Permission?) -> ObjectMetadata {
         var meta = ObjectMetadata()
+        meta.permission = permission
+        meta.owner = permission?.owner
         meta.etag = info.etag
         meta.contentType = info.contentType
         meta.upstreamETag = info.etag

@@ -135,8 +135,14 @@ extension TieredStorage {
         if rule.writeType == .through {
             // THROUGH: the upstream copies server-side; nothing is kept locally.
             _ = try await local.headBucket(input.bucket)
+            let source = try await authorizeSource(input)
             var headers: [(String, String)]
             switch input.metadata {
+            case .copy(_, let permission?):
+                // The copy is the copier's: the source's headers with the new permission in place of the source's.
+                guard let source else { throw S3Error(.noSuchKey, details: [("Key", input.source.key)]) }
+                headers = [("x-amz-metadata-directive", "REPLACE")] + source.metadataHeaders.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                headers.append((Permission.upstreamHeader, permission.headerValue))
             case .copy: headers = [("x-amz-metadata-directive", "COPY")]
             case .replace(let meta): headers = [("x-amz-metadata-directive", "REPLACE")] + UpstreamHeaders.forWrite(metadata: meta, tags: nil)
             }
@@ -155,16 +161,33 @@ extension TieredStorage {
             try await local.deleteObject(bucket: input.bucket, key: input.key)
             return CopyObjectOutput(etag: etag, lastModifiedSeconds: Int64(Date().timeIntervalSince1970))
         }
-        // A source that lives only upstream is brought into the cache first.
+        // A source that lives only upstream is checked, then brought into the cache, where the copy checks it again.
         _ = try await local.headBucket(input.source.bucket)
         let present = (try? await local.openObject(bucket: input.source.bucket, key: input.source.key)) != nil
         if !present, !input.source.key.hasSuffix("/") {
+            try await authorizeSource(input)
             _ = try await fill(sourceRule, bucket: input.source.bucket, key: input.source.key)
         }
         let announced = try await announceLocalWrite(bucket: input.bucket, key: input.key)
         let output = try await local.copyObject(input)
         try await persistAfterLocalWrite(bucket: input.bucket, key: input.key, announced: announced)
         return output
+    }
+
+    /// Runs a copy's source check against the source as the upstream holds it (or its local copy), before anything
+    /// is read or copied; the upstream's view of the source comes back (nil: it holds none).
+    @discardableResult
+    func authorizeSource(_ input: CopyObjectInput) async throws -> UpstreamObject? {
+        let rule = rule(input.source.bucket)
+        let info = try await upstream { try await client.head(bucket: rule.upstreamBucket, key: rule.upstreamKey(input.source.key)) }
+        if let check = input.sourceCheck {
+            var path = try await local.pathPermissions(bucket: input.source.bucket, key: input.source.key)
+            if path.object == nil, let info {
+                path.object = info.permission ?? Self.bucketPermission(path, input.source.bucket).map(Permission.inherited(fromBucket:))
+            }
+            try check(path)
+        }
+        return info
     }
 
     // MARK: The journal around local publishes
@@ -226,7 +249,12 @@ enum UpstreamHeaders {
         if let v = metadata.contentLanguage { headers.append(("content-language", v)) }
         if let v = metadata.cacheControl { headers.append(("cache-control", v)) }
         if let v = metadata.expires { headers.append(("expires", v)) }
-        for (name, value) in (metadata.userMetadata ?? [:]).sorted(by: { $0.key < $1.key }) { headers.append(("x-amz-meta-" + name, value)) }
+        // A client's own `x-amz-meta-strata-permission` never reaches the upstream: only the server records permissions.
+        for (name, value) in (metadata.userMetadata ?? [:]).sorted(by: { $0.key < $1.key })
+        where ("x-amz-meta-" + name).lowercased() != Permission.upstreamHeader {
+            headers.append(("x-amz-meta-" + name, value))
+        }
+        if let permission = metadata.permission { headers.append((Permission.upstreamHeader, permission.headerValue)) }
         if let tags, !tags.isEmpty {
             let encoded = tags.tags.map { PercentEncoding.encode($0.key) + "=" + PercentEncoding.encode($0.value) }.joined(separator: "&")
             headers.append(("x-amz-tagging", encoded))

@@ -91,9 +91,6 @@ public struct TieredStorage: ObjectStorage {
         try await local.setBucketPermission(bucket, permission)
     }
 
-    public func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {
-        try await local.setObjectPermission(bucket: bucket, key: key, permission)
-    }
     public func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try await local.setBucketTagging(bucket, tags: tags) }
     public func bucketConfiguration(_ bucket: String, _ name: BucketConfigurationName) async throws -> [UInt8]? {
         try await local.bucketConfiguration(bucket, name)

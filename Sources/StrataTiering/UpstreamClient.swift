@@ -51,13 +51,31 @@ public struct UpstreamObject: Sendable, Equatable {
     public var size: Int64
     public var lastModified: Int64
     public var contentType: String?
+    /// The permission stored beside the object (`Permission.upstreamHeader`); nil when it has none recorded.
+    public var permission: Permission?
+    /// The content headers and `x-amz-meta-*` the upstream keeps with the object (lowercased names), without the
+    /// permission: what a copy made upstream with a new permission must carry over.
+    public var metadataHeaders: [String: String]
 
-    public init(etag: String, size: Int64, lastModified: Int64, contentType: String?) {
+    public init(
+        etag: String,
+        size: Int64,
+        lastModified: Int64,
+        contentType: String?,
+        permission: Permission? = nil,
+        metadataHeaders: [String: String] = [:]
+    ) {
         self.etag = etag
         self.size = size
         self.lastModified = lastModified
         self.contentType = contentType
+        self.permission = permission
+        self.metadataHeaders = metadataHeaders
     }
+
+    static let contentHeaders: Set<String> = [
+        "content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires",
+    ]
 }
 
 /// One page of an upstream ListObjectsV2.
@@ -247,11 +265,20 @@ public final class UpstreamClient: UpstreamS3 {
     }
 
     static func object(_ headers: HTTPHeaders) -> UpstreamObject {
-        UpstreamObject(
+        var metadata: [String: String] = [:]
+        for (name, value) in headers {
+            let lowered = name.lowercased()
+            guard UpstreamObject.contentHeaders.contains(lowered) || lowered.hasPrefix("x-amz-meta-"), lowered != Permission.upstreamHeader
+            else { continue }
+            metadata[lowered] = value
+        }
+        return UpstreamObject(
             etag: Conditions.unquote(headers.first(name: "etag") ?? ""),
             size: Int64(headers.first(name: "content-length") ?? "") ?? 0,
             lastModified: headers.first(name: "last-modified").flatMap(HTTPDate.parse) ?? 0,
-            contentType: headers.first(name: "content-type")
+            contentType: headers.first(name: "content-type"),
+            permission: headers.first(name: Permission.upstreamHeader).flatMap(Permission.init(headerValue:)),
+            metadataHeaders: metadata
         )
     }
 

@@ -144,3 +144,129 @@ import Testing
         for operation in implemented { #expect(operation.requiredAccess > .none, "\(operation.name)") }
     }
 }
+
+/// The policy table as data: each action's grant, permission check and public access, as docs/authorization.md
+/// states them (AWS's action reference for which actions public canned ACLs open), one row per action.
+@Suite struct PolicyTableTests {
+    struct Expected: CustomStringConvertible {
+        let operation: S3Operation
+        let grant: AccessLevel
+        let check: PathCheck
+        var publicAccess: PublicAccess = .none
+        var checksWhereRead = false
+        var readsCopySource = false
+        var servedInline = false
+        var credentials: CredentialSource = .request
+
+        var description: String { operation.name }
+    }
+
+    static let rows: [Expected] = [
+        Expected(operation: .listBuckets, grant: .none, check: .none),
+        Expected(operation: .createBucket, grant: .owner, check: .createBucket),
+        Expected(operation: .headBucket, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .deleteBucket, grant: .owner, check: .deleteBucket),
+        Expected(operation: .getBucketLocation, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .getBucketVersioning, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .putBucketVersioning, grant: .owner, check: .ownBucket),
+        Expected(operation: .listObjectVersions, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .getBucketAcl, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .putBucketAcl, grant: .owner, check: .ownBucket),
+        Expected(operation: .listObjects, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .listObjectsV2, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .deleteObjects, grant: .write, check: .listBucket, publicAccess: .writeBucket),
+        Expected(operation: .getBucketTagging, grant: .read, check: .listBucket, publicAccess: .listBucket),
+        Expected(operation: .putBucketTagging, grant: .owner, check: .ownBucket),
+        Expected(operation: .deleteBucketTagging, grant: .owner, check: .ownBucket),
+        Expected(operation: .getBucketCors, grant: .owner, check: .ownBucket),
+        Expected(operation: .putBucketCors, grant: .owner, check: .ownBucket),
+        Expected(operation: .deleteBucketCors, grant: .owner, check: .ownBucket),
+        Expected(operation: .getBucketWebsite, grant: .owner, check: .ownBucket),
+        Expected(operation: .putBucketWebsite, grant: .owner, check: .ownBucket),
+        Expected(operation: .deleteBucketWebsite, grant: .owner, check: .ownBucket),
+        Expected(operation: .preflight, grant: .none, check: .none, credentials: .none),
+        Expected(operation: .listMultipartUploads, grant: .read, check: .listBucket),
+        Expected(operation: .putObject, grant: .write, check: .writeObject, publicAccess: .writeBucket),
+        Expected(operation: .postObject, grant: .write, check: .writeObject, publicAccess: .writeBucket, credentials: .form),
+        Expected(operation: .copyObject, grant: .write, check: .writeObject, publicAccess: .writeBucket, readsCopySource: true),
+        Expected(
+            operation: .getObject,
+            grant: .read,
+            check: .readObject,
+            publicAccess: .readObject,
+            checksWhereRead: true,
+            servedInline: true
+        ),
+        Expected(
+            operation: .headObject,
+            grant: .read,
+            check: .readObject,
+            publicAccess: .readObject,
+            checksWhereRead: true,
+            servedInline: true
+        ),
+        Expected(operation: .deleteObject, grant: .write, check: .writeObject, publicAccess: .writeBucket),
+        Expected(operation: .getObjectAcl, grant: .read, check: .readObject),
+        Expected(operation: .putObjectAcl, grant: .write, check: .ownObject),
+        Expected(operation: .getObjectTagging, grant: .read, check: .readObject),
+        Expected(operation: .getObjectAttributes, grant: .read, check: .readObject, publicAccess: .readObject, checksWhereRead: true),
+        Expected(operation: .putObjectTagging, grant: .write, check: .writeObject),
+        Expected(operation: .deleteObjectTagging, grant: .write, check: .writeObject),
+        Expected(operation: .createMultipartUpload, grant: .write, check: .writeObject, publicAccess: .writeBucket),
+        Expected(operation: .uploadPart, grant: .write, check: .writeObject, publicAccess: .writeBucket),
+        Expected(operation: .uploadPartCopy, grant: .write, check: .writeObject, publicAccess: .writeBucket, readsCopySource: true),
+        Expected(operation: .completeMultipartUpload, grant: .write, check: .writeObject, publicAccess: .writeBucket),
+        Expected(operation: .abortMultipartUpload, grant: .write, check: .writeObject, publicAccess: .writeBucket),
+        Expected(operation: .listParts, grant: .read, check: .uploadInitiator),
+        Expected(operation: .notImplemented("GetBucketReplication"), grant: .none, check: .none),
+    ]
+
+    @Test(arguments: rows)
+    func policy(_ row: Expected) {
+        let policy = row.operation.policy
+        #expect(policy.grant == row.grant)
+        #expect(policy.check == row.check)
+        #expect(policy.publicAccess == row.publicAccess)
+        #expect(policy.checksWhereRead == row.checksWhereRead)
+        #expect(policy.readsCopySource == row.readsCopySource)
+        #expect(policy.servedInline == row.servedInline)
+        #expect(policy.credentials == row.credentials)
+    }
+
+    /// Every action the router reaches has a row, and only reads are checked where the object is read.
+    @Test func everyRoutedActionHasARow() {
+        let covered = Set(Self.rows.map(\.operation.name))
+        for row in RouterTableTests.rows {
+            if case .notImplemented = row.operation { continue }
+            #expect(covered.contains(row.operation.name), "\(row.operation.name)")
+        }
+        for row in Self.rows where row.checksWhereRead { #expect(row.check == .readObject) }
+    }
+
+    /// What each action touches: the addressed bucket and key (with its version), and a copy source as a read of the
+    /// exact version named, under the source bucket's own grant.
+    @Test func resourcesNameEveryBucketAndKeyTouched() throws {
+        func action(_ method: String, _ target: String, copySource: String? = nil) throws -> S3Action {
+            let parsed = try S3Target(rawTarget: target)
+            let operation = S3Router.route(method: method, target: parsed, hasCopySource: copySource != nil)
+            return try S3Request.parse(
+                operation: operation,
+                target: parsed,
+                header: { $0 == "x-amz-copy-source" ? copySource : nil },
+                isReservedKey: { _ in false }
+            ).action
+        }
+        let copy = try action("PUT", "/dst/new", copySource: "/src/old?versionId=0000019adf2b3c4d5e6f7a8b")
+        #expect(copy.resources.map(\.role) == [.target, .copySource])
+        let source = copy.resources[1]
+        #expect(source.bucket == "src" && source.key == "old" && source.versionId == "0000019adf2b3c4d5e6f7a8b")
+        #expect(source.grant == .read && source.check == .readObject && source.checksWhereRead && source.publicAccess == .readObject)
+        let partCopy = try action("PUT", "/dst/new?partNumber=1&uploadId=U1", copySource: "/src/old")
+        #expect(partCopy.resources.map(\.bucket) == ["dst", "src"] && partCopy.resources[0].uploadId == "U1")
+        let versionRead = try action("GET", "/b/k?versionId=0000019adf2b3c4d5e6f7a8b")
+        #expect(versionRead.resources.first?.versionId == "0000019adf2b3c4d5e6f7a8b")
+        #expect(try action("GET", "/").resources.isEmpty)
+        #expect(try action("GET", "/b?uploads").resources.map(\.check) == [.listBucket])
+        #expect(try action("GET", "/b/k?uploadId=U2").resources.first?.uploadId == "U2")
+    }
+}
