@@ -16,10 +16,11 @@ import pytest
 import requests
 from botocore.config import Config
 
-from conftest import STRATA_BIN, error_code
+from conftest import STRATA_BIN, error_code, wait_for
 from oidc_provider import OIDCProvider
 
 ADMIN = ("STSADMINKEY", "sts-admin-secret-0123456789")
+ADMIN_TOKEN = "roles-token"
 ROLE = "arn:aws:iam::000000000000:role/analytics"
 NS = {"sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
 
@@ -44,7 +45,8 @@ def sts_server(start_server, tmp_path, idp):
     root.mkdir()
     config = tmp_path / "sts.json"
     write_config(config, idp)
-    conf = ["strata.s3.auth.mode=SIGV4", "strata.sts.enabled=true", f"strata.sts.config.file={config}"]
+    conf = ["strata.s3.auth.mode=SIGV4", "strata.sts.enabled=true", f"strata.sts.config.file={config}",
+            f"strata.admin.web.token={ADMIN_TOKEN}"]
     env = {"STRATA_ADMIN_ACCESS_KEY": ADMIN[0], "STRATA_ADMIN_SECRET_KEY": ADMIN[1]}
     server = start_server(root=root, conf=conf, env=env)
     admin = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=ADMIN[0], aws_secret_access_key=ADMIN[1],
@@ -193,6 +195,15 @@ def test_refusals_with_sts_errors(sts_server, idp):
     assert r.status_code == 200, r.text
 
 
+def sealed_session(root, payload):
+    """Credentials for a session token sealed with the root's key, as the server would have issued `payload`."""
+    key = open(os.path.join(root, ".strata", "sts.key"), "rb").read()
+    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).rstrip(b"=").decode()
+    mac = base64.urlsafe_b64encode(hmac.new(key, ("token|" + body).encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+    secret = base64.b64encode(hmac.new(key, ("secret|" + body).encode(), hashlib.sha256).digest()).decode()[:40]
+    return {"AccessKeyId": payload["ak"], "SecretAccessKey": secret, "SessionToken": f"{body}.{mac}"}
+
+
 def test_sessions_survive_restart_and_end_with_role_or_expiry(sts_server, idp, start_server):
     creds = credentials(assume(sts_server, idp.token()))
     sts_server.stop()
@@ -200,12 +211,8 @@ def test_sessions_survive_restart_and_end_with_role_or_expiry(sts_server, idp, s
     s3 = session_client(again, creds)
     assert s3.get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
     # An expired session (sealed with the root's key, as the server would have made it an hour ago).
-    key = open(os.path.join(sts_server.root, ".strata", "sts.key"), "rb").read()
-    body = base64.urlsafe_b64encode(json.dumps({"ak": "ASIAEXPIREDSESSION01", "exp": int(time.time()) - 10, "name": "old", "role": ROLE,
-                                                "sub": "job-1", "v": 1}, separators=(",", ":"), sort_keys=True).encode()).rstrip(b"=").decode()
-    mac = base64.urlsafe_b64encode(hmac.new(key, ("token|" + body).encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
-    secret = base64.b64encode(hmac.new(key, ("secret|" + body).encode(), hashlib.sha256).digest()).decode()[:40]
-    expired = session_client(again, {"AccessKeyId": "ASIAEXPIREDSESSION01", "SecretAccessKey": secret, "SessionToken": f"{body}.{mac}"})
+    expired = session_client(again, sealed_session(sts_server.root, {"ak": "ASIAEXPIREDSESSION01", "exp": int(time.time()) - 10, "name": "old",
+                                                                     "role": ROLE, "sub": "job-1", "v": 1}))
     with pytest.raises(botocore.exceptions.ClientError) as e:
         expired.list_objects_v2(Bucket="datasets")
     assert error_code(e) == "ExpiredToken"
@@ -252,3 +259,130 @@ def test_roles_through_the_admin_api(start_server, tmp_path, idp):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.put_object(Bucket="reports", Key="r2.csv", Body=b"2")
     assert error_code(e) == "AccessDenied"
+
+
+# Strict role configuration, and role ids that keep a deleted role's sessions dead.
+
+def roles_api(server):
+    return f"{server.admin_endpoint}/v1/s3/strata/sts/roles"
+
+
+def put_role(server, role):
+    return requests.put(roles_api(server), json=role, headers={"X-Auth-Token": ADMIN_TOKEN}, timeout=30)
+
+
+def replace_file(path, text):
+    """Replaces the file in one rename, so the server never reads half of it."""
+    staged = path.with_name(path.name + ".new")
+    staged.write_text(text)
+    os.replace(staged, path)
+
+
+def denied_message(call):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    assert error_code(e) == "AccessDenied"
+    return e.value.response["Error"]["Message"]
+
+
+def test_list_conditions_admit_any_pattern(sts_server, idp):
+    write_config(sts_server.sts_config, idp, roles=[
+        {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": ["job-*", "svc-*"], "groups": ["analysts", "ops-*"]},
+         "grants": {"datasets": "read"}}])
+    # The file is re-read when it changes: wait until the new role admits a subject the old one refused.
+    assert wait_for(lambda: assume(sts_server, idp.token(sub="svc-backup", groups=["ops-eu"])).status_code == 200, timeout=30)
+    r = assume(sts_server, idp.token(sub="job-1", groups="analysts"))
+    assert r.status_code == 200, r.text
+    assert session_client(sts_server, credentials(r)).get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
+    for token in (idp.token(sub="intern-7", groups=["analysts"]), idp.token(sub="job-1", groups=["interns"]), idp.token(sub="job-1")):
+        r = assume(sts_server, token)
+        assert r.status_code == 403 and sts_code(r) == "AccessDenied", r.text
+
+
+BAD_ROLES = [
+    ({"condition": {"sub": "job-*"}}, 'unknown key "condition"'),
+    ({"conditions": {"sub": {"StringLike": "job-*"}}}, "conditions.sub must be a string or a non-empty list of strings"),
+    ({"conditions": {"sub": 7}}, "conditions.sub must be a string or a non-empty list of strings"),
+    ({"conditions": {"sub": []}}, "conditions.sub must be a string or a non-empty list of strings"),
+    ({"conditions": {"sub": "job-*"}, "grant": {"datasets": "owner"}}, 'unknown key "grant"'),
+]
+
+
+@pytest.mark.parametrize("bad,message", BAD_ROLES)
+def test_a_role_it_does_not_understand_is_refused_at_start_up(start_server, tmp_path, idp, bad, message):
+    config = tmp_path / "sts.json"
+    write_config(config, idp, roles=[{"arn": ROLE, "issuer": idp.issuer, **bad}])
+    with pytest.raises(RuntimeError) as e:
+        start_server(conf=["strata.s3.auth.mode=SIGV4", "strata.sts.enabled=true", f"strata.sts.config.file={config}"])
+    assert "strata exited early" in str(e.value) and f"roles[0] ({ROLE}): {message}" in str(e.value)
+
+
+def test_a_role_it_does_not_understand_is_refused_by_the_admin_api_and_in_a_hand_edit(sts_server, idp):
+    before = sts_server.sts_config.read_bytes()
+    for bad, message in BAD_ROLES:
+        r = put_role(sts_server, {"arn": ROLE, "issuer": idp.issuer, **bad})
+        assert r.status_code == 400 and message in r.json()["Error"] and ROLE in r.json()["Error"], r.text
+        assert sts_server.sts_config.read_bytes() == before
+    # A hand edit the server cannot read keeps the last good roles: job-* is still the condition, not none.
+    good = credentials(assume(sts_server, idp.token()))
+    replace_file(sts_server.sts_config, json.dumps({"providers": [{"issuer": idp.issuer, "audiences": ["strata"]}], "roles": [
+        {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": ["job-*", 7]}, "grants": {"datasets": "owner", "private": "owner"}}]}))
+    assert wait_for(lambda: assume(sts_server, idp.token(sub="intern-7")).status_code == 403
+                    and "could not be read" in sts_server.read_log(), timeout=30)
+    assert "conditions.sub must be a string or a non-empty list of strings" in sts_server.read_log()
+    assert assume(sts_server, idp.token()).status_code == 200
+    s3 = session_client(sts_server, good)
+    assert s3.get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
+    assert denied_message(lambda: s3.put_object(Bucket="private", Key="x", Body=b"no"))
+    # The admin API refuses to write over a file it cannot read, and leaves it as it is.
+    edited = sts_server.sts_config.read_bytes()
+    assert put_role(sts_server, {"arn": ROLE + "-2", "issuer": idp.issuer}).status_code == 400
+    assert sts_server.sts_config.read_bytes() == edited
+
+
+def test_a_deleted_role_made_again_does_not_revive_its_sessions(sts_server, idp):
+    headers = {"X-Auth-Token": ADMIN_TOKEN}
+    role = {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": "job-*"}, "grants": {"datasets": "read"}}
+    created = put_role(sts_server, role)
+    assert created.status_code == 200 and created.json()["id"].startswith("AROA"), created.text
+    r = assume(sts_server, idp.token())
+    assert ET.fromstring(r.content).find("sts:AssumeRoleWithWebIdentityResult/sts:AssumedRoleUser/sts:AssumedRoleId", NS).text \
+        == created.json()["id"] + ":nightly-job"
+    old = session_client(sts_server, credentials(r))
+    assert old.get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
+    assert requests.delete(roles_api(sts_server), params={"arn": ROLE}, headers=headers, timeout=30).status_code == 200
+    remade = put_role(sts_server, {**role, "grants": {"datasets": "owner", "private": "owner"}})
+    assert remade.status_code == 200 and remade.json()["id"] != created.json()["id"], remade.text
+    message = denied_message(lambda: old.get_object(Bucket="datasets", Key="table.parquet"))
+    assert f"The role {ROLE} of this session no longer exists" in message
+    assert denied_message(lambda: old.put_object(Bucket="private", Key="x", Body=b"no"))
+    # The old id cannot be sent back to revive them either.
+    assert put_role(sts_server, {**role, "id": created.json()["id"]}).status_code == 400
+    new = session_client(sts_server, credentials(assume(sts_server, idp.token())))
+    new.put_object(Bucket="private", Key="x", Body=b"yes")
+    assert new.get_object(Bucket="private", Key="x")["Body"].read() == b"yes"
+
+
+def test_a_session_from_before_role_ids_is_refused(sts_server, idp):
+    # Sealed with the root's key as a server before role ids made it: valid, unexpired, but naming no role id.
+    payload = {"ak": "ASIAOLDSESSION000001", "exp": int(time.time()) + 600, "name": "old", "role": ROLE, "sub": "job-1", "v": 1}
+    old = session_client(sts_server, sealed_session(sts_server.root, payload))
+    assert "no longer exists" in denied_message(lambda: old.list_objects_v2(Bucket="datasets"))
+    # The same token with the role's id is accepted: only the missing id refused it.
+    role_id = put_role(sts_server, {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": "job-*"}, "grants": {"datasets": "read"}}).json()["id"]
+    current = session_client(sts_server, sealed_session(sts_server.root, {**payload, "rid": role_id, "v": 2}))
+    assert current.get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
+
+
+def test_replacing_a_roles_grants_applies_to_its_sessions(sts_server, idp):
+    role = {"arn": ROLE, "issuer": idp.issuer, "conditions": {"sub": "job-*"}, "grants": {"datasets": "read"}}
+    # The file's role has no id: the admin API keeps the one derived from it, so this session survives the change.
+    s3 = session_client(sts_server, credentials(assume(sts_server, idp.token())))
+    first = put_role(sts_server, role)
+    assert first.status_code == 200, first.text
+    assert s3.get_object(Bucket="datasets", Key="table.parquet")["Body"].read() == b"columns"
+    denied_message(lambda: s3.put_object(Bucket="scratch", Key="x", Body=b"no"))
+    second = put_role(sts_server, {**role, "grants": {"datasets": "read", "scratch": "write"}})
+    assert second.status_code == 200 and second.json()["id"] == first.json()["id"], second.text
+    s3.put_object(Bucket="scratch", Key="x", Body=b"now")
+    assert requests.get(roles_api(sts_server), headers={"X-Auth-Token": ADMIN_TOKEN}, timeout=30).json() == [second.json()]

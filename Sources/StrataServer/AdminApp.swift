@@ -159,17 +159,12 @@ enum AdminApp {
                 guard let arn = role["arn"] as? String, !arn.isEmpty else {
                     throw AdminAPI.Failure(status: .badRequest, message: "A role needs an arn.")
                 }
+                let file = try api.stsFile()
                 do {
-                    try api.stsFile().updateRoles { roles in
-                        roles.removeAll { $0["arn"] as? String == arn }
-                        roles.append(role)
-                    }
-                } catch let failure as AdminAPI.Failure {
-                    throw failure
+                    return AdminAPI.json(try file.putRole(role, arn: arn))
                 } catch {
                     throw AdminAPI.Failure(status: .badRequest, message: "The role is not valid: \(error)")
                 }
-                return AdminAPI.json(role)
             }
         )
         router.delete(
@@ -178,12 +173,7 @@ enum AdminApp {
                 guard let arn = request.uri.queryParameters.get("arn") else {
                     throw AdminAPI.Failure(status: .badRequest, message: "Name the role with ?arn=")
                 }
-                var found = false
-                try api.stsFile().updateRoles { roles in
-                    found = roles.contains { $0["arn"] as? String == arn }
-                    roles.removeAll { $0["arn"] as? String == arn }
-                }
-                guard found else { throw AdminAPI.Failure(status: .notFound, message: "No role \(arn).") }
+                guard try api.stsFile().deleteRole(arn: arn) else { throw AdminAPI.Failure(status: .notFound, message: "No role \(arn).") }
                 return AdminAPI.json(["Deleted": arn])
             }
         )

@@ -46,7 +46,7 @@ struct Authenticator: Sendable {
     /// Unsigned requests act as this user on what public canned ACLs opened; nil refuses them.
     var anonymousUser: String?
     /// Temporary credentials from AssumeRoleWithWebIdentity, when the STS is on: their sealer and the roles they
-    /// act under (a removed role ends its sessions).
+    /// act under (a removed or re-created role ends its sessions).
     var sessions: SessionSealer? = nil
     var roles: STSConfigurationFile? = nil
 
@@ -68,7 +68,9 @@ struct Authenticator: Sendable {
         guard let sessions, let roles else { throw S3Error(.invalidToken, "This server issues no temporary credentials.") }
         let (session, secret) = try sessions.open(token: token, accessKey: accessKey)
         guard session.expires > now else { throw S3Error(.expiredToken) }
-        guard let role = roles.current.role(arn: session.role) else {
+        // A role of the same ARN with another id is not the session's role (it was deleted and made again): the
+        // session ended with the old one. Tokens from before roles had ids carry none and end too.
+        guard let role = roles.current.role(arn: session.role), role.id == session.roleID else {
             throw S3Error(.accessDenied, "The role \(session.role) of this session no longer exists.")
         }
         var credential = Credential(accessKey: accessKey, secretKey: secret, user: "\(role.name)/\(session.sessionName)", buckets: role.grants)

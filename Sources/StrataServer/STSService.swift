@@ -68,7 +68,7 @@ struct STSService: Sendable {
         guard let role = current.role(arn: roleArn), role.issuer == provider.issuer else {
             throw STSError.denied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
         }
-        for (claim, pattern) in role.conditions where !claims.strings(claim).contains(where: { WildcardPattern.matches($0, pattern) }) {
+        if let claim = role.unmetCondition(claims) {
             throw STSError.denied("Not authorized to perform sts:AssumeRoleWithWebIdentity: the token's \(claim) does not match the role.")
         }
         var duration = min(3600, role.maxSessionSeconds)
@@ -83,14 +83,14 @@ struct STSService: Sendable {
         }
         let subject = claims.string("sub") ?? ""
         let expires = now + Int64(duration)
-        let issued = sealer.issue(role: role.arn, subject: subject, sessionName: sessionName, expires: expires)
+        let issued = sealer.issue(role: role.arn, roleID: role.id, subject: subject, sessionName: sessionName, expires: expires)
         var xml = XMLWriter(root: "AssumeRoleWithWebIdentityResponse", namespace: Self.namespace)
         xml.group("AssumeRoleWithWebIdentityResult") { xml in
             xml.element("SubjectFromWebIdentityToken", subject)
             xml.element("Audience", claims.strings("aud").first(where: provider.audiences.contains) ?? "")
             xml.group("AssumedRoleUser") { xml in
                 xml.element("Arn", "arn:aws:sts::000000000000:assumed-role/\(role.name)/\(sessionName)")
-                xml.element("AssumedRoleId", "AROA\(AdminAPI.stableID("", role.arn).prefix(17)):\(sessionName)")
+                xml.element("AssumedRoleId", "\(role.id):\(sessionName)")
             }
             xml.group("Credentials") { xml in
                 xml.element("AccessKeyId", issued.accessKey)

@@ -4,8 +4,8 @@ import Glibc
 import S3Protocol
 import StrataStore
 
-/// Temporary credentials, verifiable without any stored state: the session token carries the access key id, role,
-/// subject and expiry, sealed with a key kept under the root (`.strata/sts.key`, mode 0600, made at first start), so
+/// Temporary credentials, verifiable without any stored state: the session token carries the access key id, role
+/// (its ARN and id), subject and expiry, sealed with a key kept under the root (`.strata/sts.key`, mode 0600, made at first start), so
 /// every process on the root accepts them, across restarts. The secret is derived from the sealed token, never stored.
 struct SessionSealer: Sendable {
     let key: SymmetricKey
@@ -13,6 +13,8 @@ struct SessionSealer: Sendable {
     struct Session: Sendable, Equatable {
         var accessKey: String
         var role: String
+        /// The id of the role the session was issued under; nil in tokens made before roles had ids.
+        var roleID: String?
         var subject: String
         var sessionName: String
         var expires: Int64
@@ -45,9 +47,15 @@ struct SessionSealer: Sendable {
     }
 
     /// A new session: access key id, secret and the token that proves both.
-    func issue(role: String, subject: String, sessionName: String, expires: Int64) -> (accessKey: String, secret: String, token: String) {
+    func issue(
+        role: String,
+        roleID: String,
+        subject: String,
+        sessionName: String,
+        expires: Int64
+    ) -> (accessKey: String, secret: String, token: String) {
         let accessKey = Credential.keyID(prefix: "ASIA")
-        let payload: [String: Any] = ["v": 1, "ak": accessKey, "role": role, "sub": subject, "name": sessionName, "exp": expires]
+        let payload: [String: Any] = ["v": 2, "ak": accessKey, "role": role, "rid": roleID, "sub": subject, "name": sessionName, "exp": expires]
         let json = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data()
         let body = Self.base64URL(json)
         let token = body + "." + Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Array(("token|" + body).utf8), using: key)))
@@ -73,6 +81,7 @@ struct SessionSealer: Sendable {
         let session = Session(
             accessKey: accessKey,
             role: role,
+            roleID: payload["rid"] as? String,
             subject: payload["sub"] as? String ?? "",
             sessionName: payload["name"] as? String ?? "",
             expires: expires

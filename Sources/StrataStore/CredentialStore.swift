@@ -53,7 +53,7 @@ public struct Credential: Codable, Sendable, Equatable {
     /// A 20-character access key id in AWS's shape: `prefix` then upper-case letters and digits 2 to 7.
     public static func keyID(prefix: String) -> String { prefix + random(20 - prefix.count, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") }
 
-    static func random(_ count: Int, from alphabet: String) -> String {
+    package static func random(_ count: Int, from alphabet: String) -> String {
         let characters = Array(alphabet)
         var generator = SystemRandomNumberGenerator()
         return String((0..<count).map { _ in characters.randomElement(using: &generator)! })
