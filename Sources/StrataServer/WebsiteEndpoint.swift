@@ -63,7 +63,7 @@ struct WebsiteResponder: HTTPResponder {
             if let index = configuration.indexSuffix, !key.hasSuffix("/" + index), key != index,
                 (try? await storage.getObject(GetObjectInput(bucket: host, key: key + "/" + index, headOnly: true))) != nil
             {
-                let directory = (path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path) + "/"
+                let directory = WebsiteConfiguration.directoryLocation(forKey: key)
                 return Response(status: .found, headers: [.location: directory, .contentLength: "0"])
             }
             if let errorKey = configuration.errorKey, var response = try? await serve(request, bucket: host, key: errorKey, conditional: false) {
