@@ -252,8 +252,15 @@ enum AdminApp {
         }
     }
 
+    /// The bucket a path names, validated as the S3 listener validates bucket names in its paths: `.strata`,
+    /// `a:..` and empty segments would otherwise reach the root's own state or climb out of a bucket.
     @Sendable static func bucket(_ context: S3RequestContext) throws -> String {
         guard let name = context.parameters.get("bucket") else { throw AdminAPI.Failure(status: .notFound, message: "No bucket.") }
+        do {
+            try BucketName.validate(name, strict: false)
+        } catch {
+            throw AdminAPI.Failure(status: .badRequest, message: "The bucket name \(name) is not valid.")
+        }
         return name
     }
 
