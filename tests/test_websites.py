@@ -7,9 +7,20 @@ import pytest
 from botocore.config import Config
 import requests
 
-from conftest import error_code, http_request, raw_request
+from conftest import StrataServer, error_code, http_request, raw_request
 
 TOKEN = "website-admin-token"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The website listener is bound to loopback, where it serves only loopback names and the allowed hosts (against
+    DNS rebinding): these tests name their sites in the Host header, as a local TLS proxy in front of it would."""
+    root = tmp_path_factory.mktemp("websites") / "root"
+    root.mkdir()
+    s = StrataServer(root, conf=["strata.proxy.web.allowed.hosts=www.example.test,unknown.example.test,old.example.test,redirect.example.test"])
+    yield s
+    s.stop()
 
 
 def visit(server, host, path="/", method="GET", **kwargs):
@@ -89,7 +100,7 @@ def test_directory_redirect_stays_on_this_host(server, s3):
 @pytest.fixture
 def admin(start_server, moto, tmp_path):
     server = start_server(conf=moto.conf() + [f"strata.admin.web.token={TOKEN}", "strata.proxy.s3.writetype=CACHE_THROUGH",
-                                              "strata.s3.auth.mode=SIGV4"])
+                                              "strata.s3.auth.mode=SIGV4", "strata.proxy.web.allowed.hosts=site.example.test"])
     server.api = f"{server.admin_endpoint}/v1/s3/strata"
     server.upstream = moto.client()
     return server

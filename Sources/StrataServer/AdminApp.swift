@@ -22,10 +22,12 @@ enum AdminApp {
         api: AdminAPI?,
         auditLog: AuditLog?,
         drain: DrainState,
+        hostGuard: HostGuard,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: S3RequestContext.self)
         router.add(middleware: RecordingMiddleware(metrics: requests, auditLog: auditLog))
+        router.add(middleware: HostGuardMiddleware(hostGuard: hostGuard))
         router.get("v1/s3/ping") { _, _ in "pong" }
         router.get("v1/s3/version") { _, _ in AdminAPI.json(["version": version]) }
         router.get("v1/s3/health/live") { _, _ in AdminAPI.json(["Status": "live"]) }

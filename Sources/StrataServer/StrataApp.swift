@@ -193,6 +193,7 @@ public enum StrataApp {
                     },
                     auditLog: auditLog,
                     drain: drain,
+                    hostGuard: HostGuard(bindHost: configuration.string(Keys.adminBindHost), configuration),
                     logger: logger
                 )
             )
@@ -205,6 +206,7 @@ public enum StrataApp {
                     storage: storage,
                     metrics: requestMetrics,
                     auditLog: auditLog,
+                    hostGuard: HostGuard(bindHost: configuration.string(Keys.websiteBindHost), configuration),
                     logger: logger
                 )
             )

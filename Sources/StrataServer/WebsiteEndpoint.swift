@@ -16,6 +16,8 @@ struct WebsiteResponder: HTTPResponder {
     let logger: Logger
     let metrics: RequestMetrics
     let auditLog: AuditLog?
+    /// Bound to loopback, only loopback names and the allowed hosts are served (HostGuard.swift).
+    var hostGuard = HostGuard.open
     let parsedConfigurations = ParsedWebsiteConfigurations()
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -30,6 +32,7 @@ struct WebsiteResponder: HTTPResponder {
     }
 
     private func answer(_ request: Request) async -> Response {
+        if let refusal = hostGuard.refusal(request) { return page(.forbidden, "403 Forbidden", refusal, request) }
         guard request.method == .get || request.method == .head else {
             return page(
                 .methodNotAllowed,
@@ -136,12 +139,13 @@ struct WebsiteResponder: HTTPResponder {
         storage: any ObjectStorage,
         metrics: RequestMetrics,
         auditLog: AuditLog?,
+        hostGuard: HostGuard,
         logger: Logger
     )
         -> some ApplicationProtocol
     {
         Application(
-            responder: WebsiteResponder(storage: storage, logger: logger, metrics: metrics, auditLog: auditLog),
+            responder: WebsiteResponder(storage: storage, logger: logger, metrics: metrics, auditLog: auditLog, hostGuard: hostGuard),
             configuration: .init(address: .hostname(host, port: port), serverName: "Strata-website"),
             onServerRunning: { channel in
                 logger.notice("Strata website endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (bucket by Host header)")
