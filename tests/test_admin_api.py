@@ -86,6 +86,34 @@ def test_bucket_lifecycle(admin):
     assert e.value.response["Error"]["Code"] == "InvalidAccessKeyId"
 
 
+def test_bucket_names_in_paths_are_validated(admin):
+    """Names the S3 listener refuses in its paths are refused here too (400), before anything touches the root:
+    `.strata` once had its tags written on the root's own state directory, `datasets:..` reached the root."""
+    import os
+
+    from conftest import http_request
+    assert call(admin, "POST", "/buckets", json={"BucketInput": {"Bucket": "datasets"}}).status_code == 202
+    root = admin.root
+    watched = [path for path in (root, os.path.join(root, ".strata"), os.path.join(root, "datasets")) if os.path.exists(path)]
+    before = {path: sorted(os.listxattr(path)) for path in watched}
+    entries = sorted(os.listdir(root))
+    tags = b'{"Tags": [{"Key": "k", "Value": "v"}]}'
+    requests_to_try = [("HEAD", "", None), ("GET", "", None), ("PUT", "", tags), ("DELETE", "", None), ("GET", "/duck", None),
+                       ("GET", "/users", None), ("POST", "/users", b'{"User": {"UserName": "intruder"}}'),
+                       ("PUT", "/users/intruder", None), ("DELETE", "/users/intruder", None)]
+    for bad in (".strata", ".strata.versions", ".strata.uploads", "..", ".", "a:..", "datasets:..", "datasets:.strata", "a:.strata",
+                "a::b", ":a", "a:", "datasets:..:x"):
+        for kind in ("buckets", "websites"):
+            for method, suffix, body in requests_to_try + ([("PATCH", "", b'{"CacheInvalidation": ["/*"]}')] if kind == "websites" else []):
+                target = f"/v1/s3/strata/{kind}/{bad}{suffix}"
+                status, _, answer = http_request(admin.admin_port, method, target, {"X-Auth-Token": TOKEN}, body)
+                assert status == 400, (target, method, status, answer)
+                assert method == "HEAD" or b"is not valid" in answer, (target, method, answer)
+    after = {path: sorted(os.listxattr(path)) for path in before}
+    assert after == before and sorted(os.listdir(root)) == entries
+    assert call(admin, "GET", "/buckets/datasets").json()["Tags"] == []
+
+
 def test_bucket_users_sign_at_once_on_their_bucket_only(admin):
     for name in ("alpha", "beta"):
         assert call(admin, "POST", "/buckets", json={"BucketInput": {"Bucket": name}}).status_code == 202

@@ -33,7 +33,8 @@ def test_audit_lines_for_every_listener(start_server, tmp_path):
                     "--secret-key", SECRET], check=True, capture_output=True)
     log = tmp_path / "logs" / "audit.log"
     server = start_server(root=root, conf=["strata.s3.auth.mode=SIGV4", f"strata.admin.web.token={TOKEN}",
-                                           "strata.proxy.audit.logging.enabled=true", f"strata.proxy.audit.log.file={log}"])
+                                           "strata.proxy.audit.logging.enabled=true", f"strata.proxy.audit.log.file={log}",
+                                           "strata.proxy.web.allowed.hosts=audited.example.test"])
     s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="AUDITKEY",
                       aws_secret_access_key=SECRET, config=Config(s3={"addressing_style": "path"}))
     s3.create_bucket(Bucket="audited.example.test")

@@ -121,10 +121,10 @@ def test_missing_content_length_and_chunked_bodies(server, seeded):
     auth = simple_auth()["Authorization"]
     for request, expected in (
         # Chunked transfer coding declares no length; the body's end does.
-        (f"PUT /{seeded}/chunked HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        (f"PUT /{seeded}/chunked HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nTransfer-Encoding: chunked\r\n\r\n"
          "5\r\nhello\r\n0\r\n\r\n", b"HTTP/1.1 200"),
         # Neither a length nor chunked framing: refused as AWS does.
-        (f"PUT /{seeded}/unframed HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n", b"HTTP/1.1 411"),
+        (f"PUT /{seeded}/unframed HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n\r\n", b"HTTP/1.1 411"),
     ):
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         try:

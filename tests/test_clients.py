@@ -89,7 +89,7 @@ def test_boto3_upload_fileobj_and_download(s3, bucket, tmp_path):
 def test_expect_100_continue_is_answered(server, bucket):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         auth = simple_auth()["Authorization"]
-        sock.sendall(f"PUT /{bucket}/expect HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n".encode())
+        sock.sendall(f"PUT /{bucket}/expect HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n".encode())
         interim = sock.recv(4096)
         assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
         sock.sendall(b"hello")

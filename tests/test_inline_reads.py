@@ -169,7 +169,7 @@ def test_pipelined_requests_mixing_both_paths_are_answered_in_order(start_server
     ]
     wire = b""
     for index, (method, target, body) in enumerate(plan):
-        wire += (f"{method} {target} HTTP/1.1\r\nHost: x\r\n{auth}X-Request-Id: req-{index}\r\n"
+        wire += (f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}X-Request-Id: req-{index}\r\n"
                  f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(wire)
@@ -215,7 +215,7 @@ def test_a_connection_of_inline_reads_is_not_idle(start_server):
     s3 = server.client()
     s3.create_bucket(Bucket="idle")
     s3.put_object(Bucket="idle", Key="k", Body=b"still here")
-    request = (f"GET /idle/k HTTP/1.1\r\nHost: x\r\n"
+    request = (f"GET /idle/k HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                + "".join(f"{k}: {v}\r\n" for k, v in simple_auth().items()) + "\r\n").encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock_file = sock.makefile("rb")
@@ -292,7 +292,7 @@ def test_abandoned_and_truncated_file_bodies_release_the_connection(start_server
     s3.create_bucket(Bucket="cut")
     s3.put_object(Bucket="cut", Key="big", Body=os.urandom(64 << 20))
     requests.get(server.endpoint + "/cut/big", headers=simple_auth(), timeout=60)  # pages cached: sendfile from now on
-    request = (f"GET /cut/big HTTP/1.1\r\nHost: x\r\n"
+    request = (f"GET /cut/big HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                + "".join(f"{k}: {v}\r\n" for k, v in simple_auth().items()) + "\r\n").encode()
     baseline = open_descriptors(server)
     # Clients that read a little and hang up: every file descriptor is given back.
@@ -345,7 +345,7 @@ def test_a_slow_file_download_outlives_the_idle_and_header_timeouts(start_server
     sock.settimeout(10)
     sock.connect(("127.0.0.1", server.port))
     with sock:
-        sock.sendall(f"GET /slowdl/big HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
+        sock.sendall(f"GET /slowdl/big HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode())
         sock_file = sock.makefile("rb", buffering=0)
         start = time.time()
         status, headers, _ = read_head_only(sock_file)
@@ -360,7 +360,7 @@ def test_a_slow_file_download_outlives_the_idle_and_header_timeouts(start_server
             if time.time() - start < 2.5:
                 time.sleep(0.1)
         assert len(received) == len(body) and bytes(received) == body
-        sock.sendall(f"GET /slowdl/small HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
+        sock.sendall(f"GET /slowdl/small HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode())
         status, _, small = read_response(sock_file)
         assert status == 200 and small == b"after"
     assert sendfile_count(server) == sendfiles + 1

@@ -334,3 +334,54 @@ def test_concurrent_writers_never_see_an_unstamped_directory(permission_server):
         listed += [o["Key"] for o in page.get("Contents", [])]
     assert sorted(listed) == sorted(keys)
     assert not [n for n in os.listdir(os.path.join(s.root, "racy")) if n.startswith(".strata.tmp")]
+
+
+def test_disk_modes_mirror_recorded_permissions(permission_server):
+    """What S3 records as an entry's mode is its mode on disk too (the server keeping u+rw on files, u+rwx on
+    directories), so other programs on the machine see the same permissions; files made by other programs keep theirs."""
+    s = permission_server
+    alice = client(s, "alice")
+
+    def mode(path):
+        return os.stat(os.path.join(s.root, path)).st_mode & 0o7777
+
+    alice.create_bucket(Bucket="closet", ACL="private")
+    assert mode("closet") == 0o700
+    alice.create_bucket(Bucket="shelf")
+    assert mode("shelf") == 0o755
+    alice.put_object(Bucket="shelf", Key="open", Body=b"o", ACL="public-read")
+    assert mode("shelf/open") == 0o644
+    alice.put_object(Bucket="shelf", Key="a/b/secret", Body=b"s", ACL="private")
+    assert (mode("shelf/a"), mode("shelf/a/b"), mode("shelf/a/b/secret")) == (0o700, 0o700, 0o600)
+    alice.put_object_acl(Bucket="shelf", Key="a/b/secret", ACL="public-read-write")
+    assert mode("shelf/a/b/secret") == 0o666
+    alice.put_object_acl(Bucket="shelf", Key="a/b/secret", ACL="private")
+    assert mode("shelf/a/b/secret") == 0o600
+    assert alice.get_object(Bucket="shelf", Key="a/b/secret")["Body"].read() == b"s"
+    alice.put_bucket_acl(Bucket="shelf", ACL="private")
+    assert mode("shelf") == 0o700
+    alice.put_bucket_acl(Bucket="shelf", ACL="public-read")
+    assert mode("shelf") == 0o755
+    alice.put_object(Bucket="shelf", Key="folder/", Body=b"", ACL="private")
+    assert mode("shelf/folder") == 0o700
+    alice.copy_object(Bucket="shelf", Key="copy", CopySource={"Bucket": "shelf", "Key": "open"}, ACL="private")
+    assert mode("shelf/copy") == 0o600
+    upload = alice.create_multipart_upload(Bucket="shelf", Key="joined", ACL="private")["UploadId"]
+    etag = alice.upload_part(Bucket="shelf", Key="joined", UploadId=upload, PartNumber=1, Body=b"part")["ETag"]
+    alice.complete_multipart_upload(Bucket="shelf", Key="joined", UploadId=upload,
+                                    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert mode("shelf/joined") == 0o600
+    # An older version keeps the mode it was written with (its archive is a hard link of the same file).
+    alice.put_bucket_versioning(Bucket="shelf", VersioningConfiguration={"Status": "Enabled"})
+    alice.put_object(Bucket="shelf", Key="versioned", Body=b"v1", ACL="private")
+    alice.put_object(Bucket="shelf", Key="versioned", Body=b"v2", ACL="public-read")
+    assert mode("shelf/versioned") == 0o644
+    archived = [os.path.join(d, f) for d, _, files in os.walk(os.path.join(s.root, "shelf", ".strata.versions")) for f in files]
+    assert [os.stat(p).st_mode & 0o777 for p in archived] == [0o600]
+    # A file another program made keeps its own bits: they are the truth for it.
+    outside = os.path.join(s.root, "shelf", "outside")
+    with open(outside, "wb") as f:
+        f.write(b"x")
+    os.chmod(outside, 0o604)
+    assert alice.get_object(Bucket="shelf", Key="outside")["Body"].read() == b"x"
+    assert mode("shelf/outside") == 0o604

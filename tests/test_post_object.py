@@ -101,6 +101,9 @@ ANY_KEY = [{"bucket": "pol"}, ["starts-with", "$key", ""]]
     (ANY_KEY, {"key": "k", "x-amz-meta-extra": "1"}, 600, 403, "AccessDenied"),  # a field no condition names
     (ANY_KEY + [["eq", "$x-amz-meta-foo", "x"]], {"key": "k"}, 600, 403, "AccessDenied"),  # a required field left out
     ([["starts-with", "$key", ""]], {"key": "k"}, 600, 403, "AccessDenied"),  # the bucket is a field too
+    # The NFC and NFD spellings of a key are two files: a policy naming one does not admit the other.
+    ([{"bucket": "pol"}, ["eq", "$key", "caf\u00e9"]], {"key": "cafe\u0301"}, 600, 403, "AccessDenied"),
+    ([{"bucket": "pol"}, ["starts-with", "$key", "caf\u00e9/"]], {"key": "cafe\u0301/x"}, 600, 403, "AccessDenied"),
     ([{}], {"key": "k"}, 600, 400, "InvalidPolicyDocument"),
     ([{"bucket": "pol"}, ["content-length-range", 0]], {"key": "k"}, 600, 400, "InvalidPolicyDocument"),
     ([{"bucket": "pol"}, ["content-length-range", -1, 10]], {"key": "k"}, 600, 400, "InvalidPolicyDocument"),

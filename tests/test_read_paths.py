@@ -110,7 +110,8 @@ def test_sigv4_inline_and_pooled_reads_agree_for_every_kind_of_key(start_server,
 
 @pytest.mark.parametrize("mode", ["SIMPLE", "SIGV4"])
 def test_the_website_serves_what_an_anonymous_s3_read_gets(start_server, tmp_path, mode):
-    server = signed_server(start_server, tmp_path, "web") if mode == "SIGV4" else start_server()
+    allowed = ["strata.proxy.web.allowed.hosts=paths"]
+    server = signed_server(start_server, tmp_path, "web", conf=allowed) if mode == "SIGV4" else start_server(conf=allowed)
     key, secret = ("ALICEKEY", "alice-secret") if mode == "SIGV4" else ("alice", "unused")
     alice = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret,
                          config=Config(s3={"addressing_style": "path"}))

@@ -7,9 +7,20 @@ import pytest
 from botocore.config import Config
 import requests
 
-from conftest import error_code
+from conftest import StrataServer, error_code, http_request, raw_request
 
 TOKEN = "website-admin-token"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The website listener is bound to loopback, where it serves only loopback names and the allowed hosts (against
+    DNS rebinding): these tests name their sites in the Host header, as a local TLS proxy in front of it would."""
+    root = tmp_path_factory.mktemp("websites") / "root"
+    root.mkdir()
+    s = StrataServer(root, conf=["strata.proxy.web.allowed.hosts=www.example.test,unknown.example.test,old.example.test,redirect.example.test"])
+    yield s
+    s.stop()
 
 
 def visit(server, host, path="/", method="GET", **kwargs):
@@ -68,10 +79,28 @@ def test_redirect_all_requests(server, s3):
     assert (r.status_code, r.headers["Location"]) == (301, "https://new.example.test/a/b?c=d")
 
 
+def test_directory_redirect_stays_on_this_host(server, s3):
+    """`//evil.example` names the key `/evil.example`: its directory redirect must not be the protocol-relative
+    `//evil.example/` (another host), nor `/\\evil.example/`, which browsers read the same way."""
+    s3.create_bucket(Bucket="redirect.example.test")
+    s3.put_bucket_website(Bucket="redirect.example.test", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    for key, body in (("/evil.example/index.html", b"slash"), ("%5Cevil.example/index.html", b"backslash"),
+                      ("docs/index.html", b"docs")):
+        assert raw_request(server, "PUT", f"/redirect.example.test/{key}", body=body)[0] == 200
+    host = {"Host": "redirect.example.test"}
+    for path, location, body in (("//evil.example", "/%2Fevil.example/", b"slash"), ("/%2Fevil.example", "/%2Fevil.example/", b"slash"),
+                                 ("/\\evil.example", "/%5Cevil.example/", b"backslash"),
+                                 ("/%5Cevil.example?x=1", "/%5Cevil.example/", b"backslash"), ("/docs", "/docs/", b"docs")):
+        status, headers, _ = http_request(server.website_port, "GET", path, host)
+        assert (status, headers["location"]) == (302, location), path
+        # The location is a path on this host that leads to the index document the redirect promised.
+        assert http_request(server.website_port, "GET", location, host)[::2] == (200, body), path
+
+
 @pytest.fixture
 def admin(start_server, moto, tmp_path):
     server = start_server(conf=moto.conf() + [f"strata.admin.web.token={TOKEN}", "strata.proxy.s3.writetype=CACHE_THROUGH",
-                                              "strata.s3.auth.mode=SIGV4"])
+                                              "strata.s3.auth.mode=SIGV4", "strata.proxy.web.allowed.hosts=site.example.test"])
     server.api = f"{server.admin_endpoint}/v1/s3/strata"
     server.upstream = moto.client()
     return server

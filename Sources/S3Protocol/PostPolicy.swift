@@ -108,30 +108,34 @@ public struct PostPolicy: Sendable, Equatable {
     /// separately, once it is known.
     public func check(fields: [String: String], now: Int64) throws(S3Error) {
         guard now < expiration else { throw S3Error(.accessDenied, "Invalid according to Policy: Policy expired.") }
-        var covered: Set<String> = []
+        // Names and values are compared as UTF-8 bytes: Swift's `==` would take NFC and NFD spellings as equal.
+        var covered: Set<[UInt8]> = []
         for condition in conditions {
             switch condition {
             case .equals(let field, let value):
-                covered.insert(field)
-                guard fields[field] == value else { throw failed("[\"eq\", \"$\(field)\", \"\(value)\"]") }
+                covered.insert(Array(field.utf8))
+                guard let actual = fields.valueForBytes(field), actual.bytesEqual(value) else {
+                    throw failed("[\"eq\", \"$\(field)\", \"\(value)\"]")
+                }
             case .startsWith(let field, let prefix):
-                covered.insert(field)
-                guard let actual = fields[field], Self.startsWith(field: field, actual, prefix) else {
+                covered.insert(Array(field.utf8))
+                guard let actual = fields.valueForBytes(field), Self.startsWith(field: field, actual, prefix) else {
                     throw failed("[\"starts-with\", \"$\(field)\", \"\(prefix)\"]")
                 }
             case .contentLengthRange:
                 continue
             }
         }
-        for name in fields.keys where !covered.contains(name) && !Self.exempt(name) {
+        for name in fields.keys where !covered.contains(Array(name.utf8)) && !Self.exempt(name) {
             throw S3Error(.accessDenied, "Invalid according to Policy: Extra input fields: \(name)")
         }
     }
 
-    /// Content-Type may list several types; each must carry the prefix, as AWS checks it.
+    /// Content-Type may list several types; each must carry the prefix, as AWS checks it. Compared as UTF-8 bytes:
+    /// the NFC and NFD spellings of a key are two files, so a policy naming one must not admit the other.
     private static func startsWith(field: String, _ actual: String, _ prefix: String) -> Bool {
-        guard field == "content-type", actual.contains(",") else { return actual.hasPrefix(prefix) }
-        return actual.split(separator: ",").allSatisfy { $0.trimmingSpaces().hasPrefix(prefix) }
+        guard field == "content-type", actual.contains(",") else { return actual.hasBytePrefix(prefix) }
+        return actual.split(separator: ",").allSatisfy { $0.trimmingSpaces().hasBytePrefix(prefix) }
     }
 
     /// Fields no condition needs to name: the signature's own, the file, `x-ignore-` fields, and checksums of the

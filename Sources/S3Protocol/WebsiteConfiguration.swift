@@ -73,6 +73,20 @@ public struct WebsiteConfiguration: Sendable, Equatable {
         return xml.finish()
     }
 
+    /// Where `/dir` is redirected when `dir/index.html` exists: the key re-encoded as a path on this host, and `/`.
+    /// A key that starts with `/` (asked for as `//evil.example`) has its leading slashes encoded, or the browser would
+    /// take `//evil.example/` for another host; backslashes, which browsers read as slashes, are encoded everywhere.
+    /// The location decodes back to the key and `/`, so it names the same index document.
+    public static func directoryLocation(forKey key: String) -> String {
+        var encoded = Substring(PercentEncoding.encode(key, keepSlash: true))
+        var location = "/"
+        while encoded.hasPrefix("/") {
+            location += "%2F"
+            encoded = encoded.dropFirst()
+        }
+        return location + encoded + "/"
+    }
+
     /// The key a website path names: the path decoded, with the index suffix for the root and for paths ending in
     /// `/`. Nil for a path that cannot be decoded.
     public func key(forPath path: String) -> String? {

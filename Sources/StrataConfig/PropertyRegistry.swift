@@ -29,6 +29,14 @@ public enum Keys {
         "Host name clients use to reach the S3 endpoint (Alluxio's proxy host name). Informational: the listener binds to "
             + "strata.proxy.web.bind.host."
     )
+    public static let allowedHosts = PropertyKey(
+        "strata.proxy.web.allowed.hosts",
+        type: .string,
+        default: "",
+        "Host names (comma-separated, without port; * for any) that listeners bound to loopback answer besides loopback names "
+            + "(localhost, *.localhost, 127.x.y.z, [::1]) and strata.proxy.web.hostname. Other Host headers get 403, so a web page "
+            + "cannot reach a loopback listener through DNS rebinding. Listeners bound beyond loopback answer every Host."
+    )
     public static let adminEnabled = PropertyKey(
         "strata.admin.web.enabled",
         type: .boolean,
@@ -774,8 +782,8 @@ public enum Keys {
     )
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, webHostname, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost, adminPort, adminToken,
-        adminTokenFile,
+        rootDir, bindHost, port, webHostname, allowedHosts, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost,
+        adminPort, adminToken, adminTokenFile,
         adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads, inlineReadMaxSize, directoryHandles, sendfile,
         shutdownGrace, drainDelay, clusterEnabled,
         accessLog, proxyAuditLogging, auditLogFile, auditLogMaxSize, auditLogMaxFiles, auditLogging, logLevel,

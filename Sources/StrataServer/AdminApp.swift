@@ -22,10 +22,12 @@ enum AdminApp {
         api: AdminAPI?,
         auditLog: AuditLog?,
         drain: DrainState,
+        hostGuard: HostGuard,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: S3RequestContext.self)
         router.add(middleware: RecordingMiddleware(metrics: requests, auditLog: auditLog))
+        router.add(middleware: HostGuardMiddleware(hostGuard: hostGuard))
         router.get("v1/s3/ping") { _, _ in "pong" }
         router.get("v1/s3/version") { _, _ in AdminAPI.json(["version": version]) }
         router.get("v1/s3/health/live") { _, _ in AdminAPI.json(["Status": "live"]) }
@@ -242,8 +244,15 @@ enum AdminApp {
         }
     }
 
+    /// The bucket a path names, validated as the S3 listener validates bucket names in its paths: `.strata`,
+    /// `a:..` and empty segments would otherwise reach the root's own state or climb out of a bucket.
     @Sendable static func bucket(_ context: S3RequestContext) throws -> String {
         guard let name = context.parameters.get("bucket") else { throw AdminAPI.Failure(status: .notFound, message: "No bucket.") }
+        do {
+            try BucketName.validate(name, strict: false)
+        } catch {
+            throw AdminAPI.Failure(status: .badRequest, message: "The bucket name \(name) is not valid.")
+        }
         return name
     }
 

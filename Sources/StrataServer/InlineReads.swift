@@ -35,7 +35,8 @@ extension S3Responder {
     /// large one unless `sendsFiles`: the channel then takes a file region).
     func respondInline(_ head: HTTPRequest, channel: any Channel, sendsFiles: Bool) -> BufferedResponse? {
         guard let inline = inlineReads, head.method == .get || head.method == .head, let path = head.path,
-            !path.hasPrefix("/.well-known/"), Self.isPlainRead(head.headerFields)
+            !path.hasPrefix("/.well-known/"), Self.isPlainRead(head.headerFields),
+            settings.hostGuard.refusal(authority: head.authority, fields: head.headerFields) == nil  // the pooled path refuses
         else { return nil }
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
         var record = RequestRecord(listener: "s3", request: request, channel: channel, audited: auditLog != nil)

@@ -37,6 +37,7 @@ struct S3Responder: HTTPResponder {
 
     func respond(to request: Request, context: Context) async throws -> Response {
         var record = RequestRecord(listener: "s3", request: request, channel: context.channel, audited: auditLog != nil)
+        if let refused = refusingForeignHost(request, record) { return refused }
         let requestID = record.requestID
         var resource = "/"
         var response: Response

@@ -26,6 +26,8 @@ public struct ServerSettings: Sendable {
     public var cleaner: CleanerSettings
     public var store: StoreOptions
     var permissions = PermissionSettings()
+    /// The S3 listener's Host check against DNS rebinding (open unless bound to loopback).
+    var hostGuard = HostGuard.open
     /// Alluxio's read rate limits in MB/s; 0 or less: unlimited.
     var globalReadRateLimitMB = 0
     var connectionReadRateLimitMB = 0
@@ -41,6 +43,7 @@ public struct ServerSettings: Sendable {
     public init(_ config: Configuration) {
         host = config.string(Keys.bindHost)
         port = config.int(Keys.port)
+        hostGuard = HostGuard(bindHost: host, config)
         ioThreads = config.int(Keys.ioThreads)
         shutdownGraceMilliseconds = config.durationMilliseconds(Keys.shutdownGrace)
         drainDelayMilliseconds = config.durationMilliseconds(Keys.drainDelay)

@@ -193,6 +193,7 @@ public enum StrataApp {
                     },
                     auditLog: auditLog,
                     drain: drain,
+                    hostGuard: HostGuard(bindHost: configuration.string(Keys.adminBindHost), configuration),
                     logger: logger
                 )
             )
@@ -207,6 +208,7 @@ public enum StrataApp {
                     reader: websiteReader(settings, signaturesRequired: authenticator != nil),
                     metrics: requestMetrics,
                     auditLog: auditLog,
+                    hostGuard: HostGuard(bindHost: configuration.string(Keys.websiteBindHost), configuration),
                     logger: logger
                 )
             )

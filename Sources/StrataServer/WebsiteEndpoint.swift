@@ -21,6 +21,8 @@ struct WebsiteResponder: HTTPResponder {
     let logger: Logger
     let metrics: RequestMetrics
     let auditLog: AuditLog?
+    /// Bound to loopback, only loopback names and the allowed hosts are served (HostGuard.swift).
+    var hostGuard = HostGuard.open
     let parsedConfigurations = ParsedWebsiteConfigurations()
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -35,6 +37,7 @@ struct WebsiteResponder: HTTPResponder {
     }
 
     private func answer(_ request: Request) async -> Response {
+        if let refusal = hostGuard.refusal(request) { return page(.forbidden, "403 Forbidden", refusal, request) }
         guard request.method == .get || request.method == .head else {
             return page(
                 .methodNotAllowed,
@@ -68,7 +71,7 @@ struct WebsiteResponder: HTTPResponder {
             if let index = configuration.indexSuffix, !key.hasSuffix("/" + index), key != index,
                 (try? await serve(request, bucket: host, key: key + "/" + index, headOnly: true)) != nil
             {
-                let directory = (path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path) + "/"
+                let directory = WebsiteConfiguration.directoryLocation(forKey: key)
                 return Response(status: .found, headers: [.location: directory, .contentLength: "0"])
             }
             if let errorKey = configuration.errorKey, var response = try? await serve(request, bucket: host, key: errorKey, conditional: false) {
@@ -150,12 +153,21 @@ struct WebsiteResponder: HTTPResponder {
         reader: Identity,
         metrics: RequestMetrics,
         auditLog: AuditLog?,
+        hostGuard: HostGuard,
         logger: Logger
     )
         -> some ApplicationProtocol
     {
         Application(
-            responder: WebsiteResponder(storage: storage, gate: gate, reader: reader, logger: logger, metrics: metrics, auditLog: auditLog),
+            responder: WebsiteResponder(
+                storage: storage,
+                gate: gate,
+                reader: reader,
+                logger: logger,
+                metrics: metrics,
+                auditLog: auditLog,
+                hostGuard: hostGuard
+            ),
             configuration: .init(address: .hostname(host, port: port), serverName: "Strata-website"),
             onServerRunning: { channel in
                 logger.notice("Strata website endpoint listening on http://\(host):\(channel.localAddress?.port ?? port)/ (bucket by Host header)")

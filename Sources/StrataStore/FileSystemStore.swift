@@ -183,7 +183,10 @@ public final class FileSystemStore: Sendable {
                 isPublic: permission?.isPublic == true ? true : nil
             )
             try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded())
-            if let permission { applyPOSIXOwnership(handle, permission) }
+            if let permission {
+                applyPOSIXOwnership(handle, permission)
+                mirrorMode(handle, permission, isDirectory: true)
+            }
             if options.syncPolicy == .fileAndDirectory { try Sys.fsync(parent.fd) }
         } catch {
             _ = try? Sys.rmdir(parent.fd, leaf)

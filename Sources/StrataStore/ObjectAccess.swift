@@ -41,6 +41,7 @@ extension FileSystemStore {
         do {
             let dir = try openParent(bucket, directories + [leaf])
             try Sys.setAttribute(dir.fd, ObjectMetadata.attributeName, meta.encoded())
+            mirrorRecordedMode(ofDirectory: dir)
             try FileSystemStore.writeTags(dir.fd, tags)
             // An earlier `dir/` written with a body gives way to this empty one.
             if !options.strictKeys { _ = try? Sys.unlink(dir.fd, ObjectKey.escapedPrefix) }
@@ -168,10 +169,12 @@ extension FileSystemStore {
         do {
             if let file = handle.file {
                 try Sys.setAttribute(file.fd, ObjectMetadata.attributeName, meta.encoded())
+                if let permission = meta.permission { mirrorMode(file, permission, isDirectory: false) }
                 if options.syncPolicy != .none { try Sys.fsync(file.fd) }
             } else {
                 let dir = try Sys.openBeneath(bucket.fd, FileSystemStore.directoryPath(key), flags: Sys.readDirectory)
                 try Sys.setAttribute(dir.fd, ObjectMetadata.attributeName, meta.encoded())
+                mirrorRecordedMode(ofDirectory: dir)
             }
         } catch {
             if error.errno == ENOSPC || error.errno == E2BIG {

@@ -192,7 +192,11 @@ public final class ObjectWriter: @unchecked Sendable {
             stagedMetadata = meta
         }
         try storeMetadata(meta)
-        if let permission = meta.permission { store.applyPOSIXOwnership(file, permission) }
+        if let permission = meta.permission {
+            // On the still-invisible file: the object never appears with other bits than its recorded ones.
+            store.applyPOSIXOwnership(file, permission)
+            store.mirrorMode(file, permission, isDirectory: false)
+        }
         if let tags, !tags.isEmpty {
             do { try FileSystemStore.writeTags(file.fd, tags) } catch { throw FileSystemStore.tagError(error) }
         }

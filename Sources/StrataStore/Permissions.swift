@@ -47,6 +47,13 @@ public struct Permission: Sendable, Equatable {
     }
 
     public var isSticky: Bool { mode & 0o1000 != 0 }
+
+    /// The POSIX mode an entry made through S3 gets on disk, so programs reading the files see the permission S3
+    /// enforces: the permission bits (and a directory's sticky bit), plus what the server's own user needs to keep
+    /// serving the entry (read and write on a file, everything on a directory).
+    public func diskMode(isDirectory: Bool) -> UInt16 {
+        isDirectory ? mode & 0o1777 | 0o700 : mode & 0o777 | 0o600
+    }
 }
 
 extension Permission {

@@ -162,6 +162,7 @@ extension FileSystemStore {
         meta.mode = permission.mode
         meta.isPublic = permission.isPublic ? true : nil
         do { try Sys.setAttribute(handle.fd, BucketMetadata.attributeName, meta.encoded()) } catch { throw error.s3Error(resource: name) }
+        mirrorMode(handle, permission, isDirectory: true)
     }
 
     /// Makes a directory for an object, with its permission from the first moment: the object's owner and group
@@ -181,14 +182,27 @@ extension FileSystemStore {
         try Sys.mkdir(parent.fd, temporary)
         do {
             try Sys.setAttribute(parent.fd, temporary, Permission.attributeName, plain.encoded())
-            if options.posixOwnership, let entry = try? Sys.openBeneath(parent.fd, temporary, flags: Sys.readDirectory) {
+            // Owner and mode before the rename: the directory never appears with other bits than its recorded ones.
+            if let entry = try? Sys.openBeneath(parent.fd, temporary, flags: Sys.readDirectory) {
                 applyPOSIXOwnership(entry, plain)
+                mirrorMode(entry, plain, isDirectory: true)
             }
             try Sys.rename(parent.fd, temporary, parent.fd, name, noReplace: true)
         } catch {
             _ = try? Sys.rmdir(parent.fd, temporary)
             throw error
         }
+    }
+
+    /// Mirrors a recorded permission in an entry's mode bits (`Permission.diskMode`). A failure (an entry another user
+    /// owns, a filesystem without modes) keeps the old bits: S3's checks use the recorded permission either way.
+    func mirrorMode(_ file: OpenFile, _ permission: Permission, isDirectory: Bool) {
+        _ = fchmod(file.fd, mode_t(permission.diskMode(isDirectory: isDirectory)))
+    }
+
+    /// Mirrors the permission a directory's checks use: its `user.strata.perm`, or a directory object's own.
+    func mirrorRecordedMode(ofDirectory directory: OpenFile) {
+        if let recorded = recordedPermission(of: directory, kind: .directory) { mirrorMode(directory, recorded, isDirectory: true) }
     }
 
     /// With `posixOwnership`, gives an entry the uid and gid of its S3 owner and group when both exist on this system

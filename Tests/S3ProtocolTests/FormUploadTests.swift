@@ -88,6 +88,26 @@ import Testing
         }
     }
 
+    /// `é` as one code point (NFC) and as `e` with a combining accent (NFD) are two keys on disk: a policy that
+    /// names one spelling must not admit the other, neither by `eq` nor by `starts-with`.
+    @Test func conditionsCompareUTF8BytesNotCanonicalEquivalence() throws {
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        #expect(nfc == nfd)  // what Swift's String comparison would have accepted
+        let policy = try Self.policy(
+            """
+            {"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq", "$key", "\(nfc)/x"], ["starts-with", "$x-amz-meta-a", "\(nfc)"]]}
+            """
+        )
+        try policy.check(fields: ["key": nfc + "/x", "x-amz-meta-a": nfc + "!"], now: 0)
+        for fields in [["key": nfd + "/x", "x-amz-meta-a": nfc], ["key": nfc + "/x", "x-amz-meta-a": nfd + "!"]] {
+            #expect(throws: S3Error.self, "accepted \(fields)") { try policy.check(fields: fields, now: 0) }
+        }
+        let typed = try Self.policy(#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [["starts-with", "$Content-Type", "t\#(nfc)"]]}"#)
+        try typed.check(fields: ["content-type": "t\(nfc)/a, t\(nfc)/b"], now: 0)
+        #expect(throws: S3Error.self) { try typed.check(fields: ["content-type": "t\(nfc)/a, t\(nfd)/b"], now: 0) }
+    }
+
     @Test func malformedPoliciesAreInvalidPolicyDocument() {
         for json in [
             "not json", "[]", #"{"conditions": []}"#, #"{"expiration": "2030-01-01 00:00:00", "conditions": []}"#,
