@@ -262,3 +262,22 @@ def test_a_write_session_may_not_change_another_owners_acl(start_server, tmp_pat
         assert mode.anonymous().get_object(Bucket="shared", Key="from-session")["Body"].read() == b"mine"
     finally:
         provider.stop()
+
+
+def test_a_tiered_directory_keeps_its_permission_when_its_local_copies_go(start_server, tmp_path, moto):
+    """The directory a key lives in keeps governing it after every local copy below it went: a delete that empties
+    the directory locally leaves it (the upstream still holds objects below it), so no later writer re-makes it as
+    its own and the owner's 0750 still keeps others out."""
+    mode = Mode(start_server, tmp_path, "SIMPLE", conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH",
+                                                                      "strata.security.authorization.permission.umask=027"])
+    alice, carol = mode.client("alice"), mode.client("carol")
+    alice.create_bucket(Bucket="tpub", ACL="public-read")
+    alice.put_object(Bucket="tpub", Key="dir/keep", Body=b"k")  # makes dir/ alice's, 0750 with the umask
+    alice.put_object(Bucket="tpub", Key="dir/a", Body=b"alice's", ACL="public-read")
+    assert refused(lambda: carol.get_object(Bucket="tpub", Key="dir/a"))
+    for name in ("keep", "a"):
+        os.remove(os.path.join(mode.root, "tpub", "dir", name))  # evicted
+    alice.put_object(Bucket="tpub", Key="dir/c", Body=b"c")
+    alice.delete_object(Bucket="tpub", Key="dir/c")  # the directory is empty locally now
+    assert refused(lambda: carol.get_object(Bucket="tpub", Key="dir/a"))
+    assert alice.get_object(Bucket="tpub", Key="dir/a")["Body"].read() == b"alice's"

@@ -420,3 +420,37 @@ def test_bodies_of_unknown_length_reach_every_tier(start_server, moto, write_typ
         if write_type != "MUST_CACHE":
             assert up.get_object(Bucket="unknown", Key=key)["Body"].read() == data
         assert s3.get_object(Bucket="unknown", Key=key)["Body"].read() == data
+
+
+def test_tags_acls_and_part_copies_outlive_the_local_copy(start_server, moto):
+    """What a key carries besides its bytes (tags, permission) is the upstream's too: read and changed after the
+    local copy went, and brought back with a refilled copy; a part copy from an evicted source reads it through."""
+    server = start_server(conf=moto.conf() + ["strata.proxy.s3.writetype=CACHE_THROUGH"])
+    s3, up = server.client(), moto.client()
+    s3.create_bucket(Bucket="carry")
+    s3.put_object(Bucket="carry", Key="k", Body=b"x" * 6_000_000, Tagging="team=data")
+    os.remove(local_path(server, "carry", "k"))
+    assert s3.get_object_tagging(Bucket="carry", Key="k")["TagSet"] == [{"Key": "team", "Value": "data"}]
+    s3.put_object_tagging(Bucket="carry", Key="k", Tagging={"TagSet": [{"Key": "tier", "Value": "gold"}]})
+    assert up.get_object_tagging(Bucket="carry", Key="k")["TagSet"] == [{"Key": "tier", "Value": "gold"}]
+    # A read-through fills the cache with the tags; a change to the local copy reaches the upstream.
+    got = s3.get_object(Bucket="carry", Key="k")
+    assert got["TagCount"] == 1 and len(got["Body"].read()) == 6_000_000
+    assert wait_for(lambda: os.path.exists(local_path(server, "carry", "k")))
+    assert s3.get_object_tagging(Bucket="carry", Key="k")["TagSet"] == [{"Key": "tier", "Value": "gold"}]
+    s3.put_object_tagging(Bucket="carry", Key="k", Tagging={"TagSet": []})
+    assert up.get_object_tagging(Bucket="carry", Key="k")["TagSet"] == []
+    # The ACL of an evicted object is read and changed through the upstream.
+    os.remove(local_path(server, "carry", "k"))
+    s3.put_object_acl(Bucket="carry", Key="k", ACL="public-read")
+    assert up.head_object(Bucket="carry", Key="k")["Metadata"]["strata-permission"].endswith(";public")
+    os.remove(local_path(server, "carry", "k"))
+    grants = s3.get_object_acl(Bucket="carry", Key="k")["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
+    # UploadPartCopy from a source that lives only upstream.
+    os.remove(local_path(server, "carry", "k")) if os.path.exists(local_path(server, "carry", "k")) else None
+    upload = s3.create_multipart_upload(Bucket="carry", Key="joined")["UploadId"]
+    part = s3.upload_part_copy(Bucket="carry", Key="joined", UploadId=upload, PartNumber=1, CopySource={"Bucket": "carry", "Key": "k"})
+    s3.complete_multipart_upload(Bucket="carry", Key="joined", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket="carry", Key="joined")["Body"].read() == b"x" * 6_000_000

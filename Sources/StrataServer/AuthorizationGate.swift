@@ -151,23 +151,36 @@ struct AuthorizationGate: Sendable {
         switch standing {
         case .full: return nil
         case .granted(let granted):
+            // The grant decides everything but ownership; the mode bits of the directories do not narrow it.
             guard resource.check == .ownObject else { return nil }
-            caller = granted
+            guard try await ownsObject(resource, granted, checkingDirectories: false) else { throw Self.notPermitted(granted) }
+            return nil
         case .checked(let checked): caller = checked
         }
         if resource.checksWhereRead { return readCheck(caller) }
-        guard try await allows(resource, caller) else {
-            throw S3Error(.accessDenied, "Access Denied: the permission model does not let \(caller.user) do this.")
-        }
+        guard try await allows(resource, caller) else { throw Self.notPermitted(caller) }
         return nil
+    }
+
+    static func notPermitted(_ caller: Caller) -> S3Error {
+        S3Error(.accessDenied, "Access Denied: the permission model does not let \(caller.user) do this.")
     }
 
     func readCheck(_ caller: Caller) -> ReadCheck {
         { path in
-            guard PermissionRules.mayRead(path, caller) else {
-                throw S3Error(.accessDenied, "Access Denied: the permission model does not let \(caller.user) do this.")
-            }
+            guard PermissionRules.mayRead(path, caller) else { throw Self.notPermitted(caller) }
         }
+    }
+
+    /// Whether the caller owns the object (also one only an upstream holds). A missing key is NoSuchKey, told only to a
+    /// caller the directories let look there, unless its grant alone decides (`checkingDirectories` false).
+    private func ownsObject(_ resource: ResourceAccess, _ caller: Caller, checkingDirectories: Bool) async throws -> Bool {
+        let path = try await storage.objectPermissions(bucket: resource.bucket, key: resource.key ?? "")
+        guard let object = path.object else {
+            guard !checkingDirectories || PermissionRules.mayRead(path, caller) else { return false }
+            throw S3Error(.noSuchKey, details: [("Key", resource.key ?? "")])
+        }
+        return PermissionRules.owns(object, caller)
     }
 
     /// Whether the permission model allows `caller` the resource's check, reading the permissions it needs.
@@ -190,9 +203,7 @@ struct AuthorizationGate: Sendable {
         case .ownBucket:
             return PermissionRules.owns(try await storage.pathPermissions(bucket: bucket, key: nil).directories.last, caller)
         case .ownObject:
-            let path = try await storage.objectPermissions(bucket: bucket, key: resource.key ?? "")
-            guard let object = path.object else { throw S3Error(.noSuchKey, details: [("Key", resource.key ?? "")]) }
-            return PermissionRules.owns(object, caller)
+            return try await ownsObject(resource, caller, checkingDirectories: true)
         case .createBucket, .deleteBucket:
             return try await mayChangeBucket(bucket, deleting: resource.check == .deleteBucket, caller)
         case .uploadInitiator:

@@ -102,7 +102,7 @@ extension S3Responder {
     func getObjectAcl(_ call: S3Call, _ address: ObjectAddress) async throws -> Response {
         let (name, key) = (address.bucket, address.key)
         let object = try await storage.getObject(GetObjectInput(bucket: name, key: key, headOnly: true))
-        let path = try await storage.pathPermissions(bucket: name, key: key)
+        let path = try await storage.objectPermissions(bucket: name, key: key)
         var owner = object.metadata.owner ?? path.object?.owner
         if owner == nil { owner = try await storage.headBucket(name).owner }
         return Responses.xml(Self.acl(owner: owner ?? call.user, permission: path.object))
@@ -124,7 +124,7 @@ extension S3Responder {
 
     /// PutObjectAcl with a canned ACL (or a grant list that says the same): the object's mode bits change accordingly.
     func putObjectAcl(_ call: S3Call, _ address: ObjectAddress) async throws -> Response {
-        let path = try await storage.pathPermissions(bucket: address.bucket, key: address.key)
+        let path = try await storage.objectPermissions(bucket: address.bucket, key: address.key)
         guard let current = path.object else { throw S3Error(.noSuchKey, details: [("Key", address.key)]) }
         let object = try await storage.getObject(GetObjectInput(bucket: address.bucket, key: address.key, headOnly: true))
         let mode = try await requestedACL(call, owners: [current.owner, object.metadata.owner ?? current.owner])

@@ -22,11 +22,13 @@ enum PermissionRules {
     }
 
     /// `w` and `x` on the directory that holds the key and `x` above it; in a sticky directory only the entry's owner
-    /// or the directory's may replace or remove an entry. An anonymous caller writes only into a public bucket
-    /// (`bucketDepth`: how many of the path's directories are the bucket's).
+    /// or the directory's may replace or remove an entry. An anonymous caller writes only into a public-read-write
+    /// bucket: public, with `w` for others (`bucketDepth`: how many of the path's directories are the bucket's).
     static func mayWrite(_ path: PathPermissions, bucketDepth: Int, _ caller: Caller) -> Bool {
         if caller.needsPublic {
-            guard bucketDepth >= 1, path.directories.count >= bucketDepth, path.directories[bucketDepth - 1].isPublic else { return false }
+            guard bucketDepth >= 1, path.directories.count >= bucketDepth else { return false }
+            let bucket = path.directories[bucketDepth - 1]
+            guard bucket.isPublic, bucket.mode & 0o002 != 0 else { return false }
         }
         guard let holder = path.directories.last else { return false }
         guard path.directories.dropLast().allSatisfy({ $0.grants(.execute, to: caller) }), holder.grants([.write, .execute], to: caller)

@@ -88,5 +88,6 @@ public struct ServerSettings: Sendable {
         store.deleteBucketAbortsUploads = config.bool(Keys.deleteBucketAbortsUploads)
         store.strictKeys = config.bool(Keys.strictKeys)
         store.directoryHandles = config.int(Keys.directoryHandles)
+        store.keepsEmptyDirectories = !config.string(Keys.upstreamEndpoint).isEmpty
     }
 }

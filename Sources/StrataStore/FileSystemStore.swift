@@ -331,6 +331,7 @@ public final class FileSystemStore: Sendable {
 
     /// After a delete, removes parent directories left empty, up to the bucket, unless they are directory objects.
     func pruneEmptyParents(_ bucket: OpenFile, _ directories: [String]) {
+        guard !options.keepsEmptyDirectories else { return }
         var depth = directories.count
         while depth > 0 {
             guard let parent = try? openParent(bucket, Array(directories[0..<(depth - 1)])) else { return }

@@ -66,11 +66,14 @@ extension LocalStorage {
     }
 
     public func uploadPartCopy(_ input: UploadPartCopyInput) async throws -> CopyObjectOutput {
+        let users = users
+        // The source is looked at before the upload: a caller who may not read it learns nothing of either, and a
+        // source that cannot be copied is reported whoever asks.
+        _ = try await run { try $0.openCopySource(input.source, users: users, check: input.sourceCheck) }
         let upload = try await openUpload(bucket: input.bucket, key: input.key, uploadId: input.uploadId)
         guard upload.info.upstreamUploadId == nil else {
             throw S3Error(.notImplemented, "UploadPartCopy into an upload forwarded to the upstream (THROUGH) is not implemented.")
         }
-        let users = users
         return try await run { store in
             let object = try store.openCopySource(input.source, users: users, check: input.sourceCheck)
             if input.conditions.evaluateForCopySource(etag: object.metadata.etag, lastModified: object.lastModifiedSeconds) != .proceed {

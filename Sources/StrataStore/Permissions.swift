@@ -112,18 +112,23 @@ public struct Caller: Sendable, Equatable {
 
     public var primaryGroup: String { groups.first ?? user }
 
-    public func owns(_ permission: Permission) -> Bool { permission.owner.bytesEqual(user) }
+    /// An anonymous caller owns nothing, not even what another anonymous request made: unsigned callers share no
+    /// identity, and a signed caller checked as anonymous (no grant there) gets no owner's rights.
+    public func owns(_ permission: Permission) -> Bool { !needsPublic && permission.owner.bytesEqual(user) }
+
+    /// Whether the caller is in an entry's group; never an anonymous caller.
+    public func isMember(of permission: Permission) -> Bool { !needsPublic && groups.contains { $0.bytesEqual(permission.group) } }
 }
 
 extension Permission {
     /// POSIX's rule: the owner class if the caller owns the entry, else the group class if it is in the group,
-    /// else the other class.
+    /// else the other class (always, for anonymous callers).
     public func grants(_ rights: Rights, to caller: Caller) -> Bool {
         if caller.bypassesChecks { return true }
         let bits: UInt16
         if caller.owns(self) {
             bits = (mode >> 6) & 7
-        } else if caller.groups.contains(where: { $0.bytesEqual(group) }) {
+        } else if caller.isMember(of: self) {
             bits = (mode >> 3) & 7
         } else {
             bits = mode & 7

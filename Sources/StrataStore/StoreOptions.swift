@@ -31,6 +31,9 @@ public struct StoreOptions: Sendable {
     public var listingIndexQuietNanos: Int64 = 1_000_000_000
     /// Directories the permission walk keeps open with their permission (0: every request opens and reads them).
     public var directoryHandles = 1024
+    /// Directories left empty by a delete stay: in front of an upstream, the objects below a directory may all be
+    /// upstream only (evicted), and the directory's recorded permission must keep governing them.
+    public var keepsEmptyDirectories = false
 
     public init(
         syncPolicy: SyncPolicy = .fileAndDirectory,

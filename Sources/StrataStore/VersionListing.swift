@@ -59,8 +59,8 @@ extension FileSystemStore {
             gatherStoredVersions(root, path: nil, prefix: prefix, into: &stored)
         }
         if let viewer {
-            var visible: [[UInt8]: Bool] = [:]
-            stored = stored.filter { keyDirectoryVisible(bucket, key: $0.key, viewer, cache: &visible) }
+            var visible: [[UInt8]: [UInt8]?] = [:]
+            stored = stored.filter { hiddenDirectory(bucket, key: $0.key, viewer, cache: &visible) == nil }
         }
         // Current objects from the marker on, until enough items for a full page are known (each item gives at
         // least one entry). Starting just before the marker keeps the marker's own key in view.
@@ -160,29 +160,6 @@ extension FileSystemStore {
             page.nextVersionIdMarker = nil
         }
         return page
-    }
-
-    /// Whether a viewer may see a key's versions: `x` on every directory down to the key's, `r` and `x` on it. When
-    /// the key's directories are gone (only versions remain), the deepest one that remains decides.
-    func keyDirectoryVisible(_ bucket: OpenFile, key: [UInt8], _ viewer: ListingViewer, cache: inout [[UInt8]: Bool]) -> Bool {
-        let names = ObjectKey.segments(String(decoding: key, as: UTF8.self)).directories
-        guard !names.isEmpty else { return true }
-        let cacheKey = Array(names.joined(separator: "/").utf8)
-        if let known = cache[cacheKey] { return known }
-        let grants = directoryGrants(viewer)
-        var current = bucket
-        var visible = true
-        for (index, name) in names.enumerated() {
-            guard let next = try? Sys.openBeneath(current.fd, name, flags: Sys.readDirectory) else { break }
-            let isLast = index == names.count - 1 || (try? Sys.stat(next.fd, names[index + 1]))?.isDirectory != true
-            guard grants(next, isLast ? [.read, .execute] : .execute) else {
-                visible = false
-                break
-            }
-            current = next
-        }
-        cache[cacheKey] = visible
-        return visible
     }
 
     /// A key's versions, newest first: the current file (when there is one) and the stored versions, the first of

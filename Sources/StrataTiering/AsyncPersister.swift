@@ -47,10 +47,11 @@ public struct AsyncPersister: Sendable {
 
     /// Persists one entry now; true when the version it names is upstream (or gone locally).
     @discardableResult
-    func persist(name: String, entry: JournalEntry) async -> Bool {
+    func persist(name: String, entry: JournalEntry, waitingForLease: Bool = false) async -> Bool {
         let journal = journal
-        // Another process on this root persists it now (or has just finished): leave it to that one.
-        guard let lease = journal.claim(name: name) else { return false }
+        // Another process on this root persists it now (or has just finished): leave it to that one, or (a write
+        // waiting for its own upload) wait for it to let go.
+        guard let lease = waitingForLease ? await claimWhenFree(name: name, entry: entry) : journal.claim(name: name) else { return false }
         guard let current = journal.entry(named: name), current.enqueued == entry.enqueued else {
             lease.release(removing: journal.entry(named: name) == nil)
             return false
@@ -58,6 +59,19 @@ public struct AsyncPersister: Sendable {
         let done = await persistClaimed(name: name, entry: entry)
         lease.release(removing: done && journal.entry(named: name) == nil)
         return done
+    }
+
+    /// Claims an entry's lease, waiting (up to 10 s, polling) while another persister holds it for an earlier
+    /// version of the key; nil when the wait ends or a newer write superseded the entry.
+    private func claimWhenFree(name: String, entry: JournalEntry) async -> JournalLease? {
+        let journal = journal
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let lease = journal.claim(name: name) { return lease }
+            guard journal.entry(named: name)?.enqueued == entry.enqueued else { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
     }
 
     /// Persists an entry this process has claimed.

@@ -11,8 +11,11 @@ extension TieredStorage {
         if input.versionId != nil { return try await local.getObject(input) }
         let rule = rule(input.bucket)
         let object: ObjectHandle
+        // A local copy is checked where it is opened; a key missing here is checked by the read-through against the
+        // upstream's object (the local answer would judge a miss that is no miss).
+        let localCheck = input.permissionCheck.map(Self.onlyWherePresent)
         do {
-            object = try await local.openObject(bucket: input.bucket, key: input.key, check: input.permissionCheck)
+            object = try await local.openObject(bucket: input.bucket, key: input.key, check: localCheck)
         } catch let error as S3Error where error.code == .noSuchKey {
             return try await readThrough(input, rule: rule)
         }
@@ -28,6 +31,14 @@ extension TieredStorage {
         var output = try local.serve(input, object)
         output.persistence = Self.persistenceState(object.metadata)
         return output
+    }
+
+    /// A read check for the local copy alone: a key the local store does not hold passes it, to be checked against
+    /// the upstream's object by the read-through.
+    static func onlyWherePresent(_ check: @escaping PermissionCheck) -> PermissionCheck {
+        { path in
+            if path.object != nil { try check(path) }
+        }
     }
 
     /// The persistence state a GET/HEAD reports: local, pending (journal), persisted.
@@ -124,6 +135,7 @@ extension TieredStorage {
             io: local.io,
             size: info.size,
             metadata: Self.cachedMetadata(info, permission: permission),
+            tags: cacheWriter == nil ? nil : await upstreamTags(rule, key: input.key, info),
             key: input.key,
             logger: logger
         )
@@ -141,6 +153,7 @@ extension TieredStorage {
             metadata: metadata,
             size: info.size,
             contentLength: info.size,
+            tagCount: info.tagCount,
             persistence: "upstream"
         )
     }
@@ -182,7 +195,8 @@ extension TieredStorage {
             throw S3Error(.serviceUnavailable, "The upstream S3 sent a truncated object.")
         }
         let meta = Self.cachedMetadata(info, permission: try await upstreamPermission(bucket: bucket, info))
-        try await local.io.run { _ = try writer.commit(metadata: meta) }
+        let tags = await upstreamTags(rule, key: key, info)
+        try await local.io.run { _ = try writer.commit(metadata: meta, tags: tags) }
         return true
     }
 
@@ -208,15 +222,17 @@ final class CacheTee: @unchecked Sendable {
     private let io: IOPool
     private let size: Int64
     private let metadata: ObjectMetadata
+    private let tags: TagSet?
     private let key: String
     private let logger: Logger
     private var received: Int64 = 0
 
-    init(writer: ObjectWriter?, io: IOPool, size: Int64, metadata: ObjectMetadata, key: String, logger: Logger) {
+    init(writer: ObjectWriter?, io: IOPool, size: Int64, metadata: ObjectMetadata, tags: TagSet?, key: String, logger: Logger) {
         self.writer = writer
         self.io = io
         self.size = size
         self.metadata = metadata
+        self.tags = tags
         self.key = key
         self.logger = logger
     }
@@ -232,8 +248,8 @@ final class CacheTee: @unchecked Sendable {
                 writer.discard()
                 return nil
             }
-            let committed = metadata
-            do { try await io.run { _ = try writer.commit(metadata: committed) } } catch {
+            let (committed, tags) = (metadata, self.tags)
+            do { try await io.run { _ = try writer.commit(metadata: committed, tags: tags) } } catch {
                 logger.warning("could not keep the copy of \(key) read from upstream: \(error)")
             }
             return nil

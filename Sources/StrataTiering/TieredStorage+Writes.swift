@@ -135,7 +135,7 @@ extension TieredStorage {
         if rule.writeType == .through {
             // THROUGH: the upstream copies server-side; nothing is kept locally.
             _ = try await local.headBucket(input.bucket)
-            let source = try await authorizeSource(input)
+            let source = try await authorizeSource(input.source, check: input.sourceCheck)
             var headers: [(String, String)]
             switch input.metadata {
             case .copy(_, let permission?):
@@ -165,7 +165,7 @@ extension TieredStorage {
         _ = try await local.headBucket(input.source.bucket)
         let present = (try? await local.openObject(bucket: input.source.bucket, key: input.source.key)) != nil
         if !present, !input.source.key.hasSuffix("/") {
-            try await authorizeSource(input)
+            try await authorizeSource(input.source, check: input.sourceCheck)
             _ = try await fill(sourceRule, bucket: input.source.bucket, key: input.source.key)
         }
         let announced = try await announceLocalWrite(bucket: input.bucket, key: input.key)
@@ -177,13 +177,13 @@ extension TieredStorage {
     /// Runs a copy's source check against the source as the upstream holds it (or its local copy), before anything
     /// is read or copied; the upstream's view of the source comes back (nil: it holds none).
     @discardableResult
-    func authorizeSource(_ input: CopyObjectInput) async throws -> UpstreamObject? {
-        let rule = rule(input.source.bucket)
-        let info = try await upstream { try await client.head(bucket: rule.upstreamBucket, key: rule.upstreamKey(input.source.key)) }
-        if let check = input.sourceCheck {
-            var path = try await local.pathPermissions(bucket: input.source.bucket, key: input.source.key)
+    func authorizeSource(_ source: CopySource, check: PermissionCheck?) async throws -> UpstreamObject? {
+        let rule = rule(source.bucket)
+        let info = try await upstream { try await client.head(bucket: rule.upstreamBucket, key: rule.upstreamKey(source.key)) }
+        if let check {
+            var path = try await local.pathPermissions(bucket: source.bucket, key: source.key)
             if path.object == nil, let info {
-                path.object = info.permission ?? Self.bucketPermission(path, input.source.bucket).map(Permission.inherited(fromBucket:))
+                path.object = info.permission ?? Self.bucketPermission(path, source.bucket).map(Permission.inherited(fromBucket:))
             }
             try check(path)
         }
@@ -225,13 +225,17 @@ extension TieredStorage {
     func persistAfterLocalWrite(bucket: String, key: String, announced: JournalEntry?) async throws {
         guard var entry = announced else { return }
         let rule = rule(bucket)
-        entry.notBefore = 0
         let journal = journal
-        let released = entry
-        try await local.io.run { try journal.record(released) }
-        guard rule.writeType != .asyncThrough else { return }
+        guard rule.writeType != .asyncThrough else {
+            entry.notBefore = 0
+            let released = entry
+            try await local.io.run { try journal.record(released) }
+            return
+        }
+        // Persisted now, while the entry is still held back from the background persister, so the two never race
+        // for it (a failed attempt is rescheduled with backoff by the persister itself).
         let name = PersistJournal.fileName(bucket: bucket, key: key)
-        guard await persister.persist(name: name, entry: entry) else {
+        guard await persister.persist(name: name, entry: entry, waitingForLease: true) else {
             throw S3Error(.serviceUnavailable, "The object is stored locally but the upstream S3 did not take it yet; it will be retried.")
         }
         if rule.writeType == .through { try await local.deleteObject(bucket: bucket, key: key) }

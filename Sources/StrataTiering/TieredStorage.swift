@@ -102,11 +102,6 @@ public struct TieredStorage: ObjectStorage {
         }
         try await local.setBucketConfiguration(bucket, name, document)
     }
-    public func objectTagging(bucket: String, key: String) async throws -> TagSet { try await local.objectTagging(bucket: bucket, key: key) }
-
-    public func setObjectTagging(bucket: String, key: String, tags: TagSet?) async throws {
-        try await local.setObjectTagging(bucket: bucket, key: key, tags: tags)
-    }
 
     // MARK: Deletes
 
@@ -218,8 +213,35 @@ public struct TieredStorage: ObjectStorage {
                 maxKeys: input.maxKeys
             )
         }
-        output.page = Self.merge(local: output.page, upstream: upstreamPage, stripping: rule.upstreamPrefix, maxKeys: input.maxKeys)
+        var visiblePage = upstreamPage
+        var skipTo: String?
+        if let viewer = input.viewer {
+            (visiblePage, skipTo) = try await visible(upstreamPage, bucket: input.bucket, stripping: rule.upstreamPrefix, viewer: viewer)
+        }
+        output.page = Self.merge(local: output.page, upstream: visiblePage, stripping: rule.upstreamPrefix, maxKeys: input.maxKeys)
+        // A page whose upstream part was all hidden still moves on: past the directory that hid its last entry.
+        if output.page.isTruncated, let skipTo, output.page.lastItem.map({ $0.utf8.lexicographicallyPrecedes(skipTo.utf8) }) ?? true,
+            output.page.contents.count + output.page.commonPrefixes.count < input.maxKeys
+        {
+            output.page.lastItem = skipTo
+        }
         return output
+    }
+
+    /// The upstream entries a listing's viewer may see, judged by the local directories as a local listing is (a
+    /// common prefix as the directory it names); and where the next page goes on when the last entries were hidden:
+    /// past the whole directory that hid the last of them, whose name the viewer may see.
+    func visible(_ page: UpstreamListPage, bucket: String, stripping prefix: String, viewer: Caller) async throws -> (UpstreamListPage, String?) {
+        let strip = prefix.utf8.count
+        func localKey(_ key: String) -> String { String(decoding: Array(key.utf8.dropFirst(strip)), as: UTF8.self) }
+        let objects = page.objects.map { localKey($0.key) }
+        let prefixes = page.commonPrefixes.map { localKey($0) + "_" }
+        let hidden = try await local.hiddenDirectories(bucket: bucket, keys: objects + prefixes, viewer: viewer)
+        var filtered = page
+        filtered.objects = zip(page.objects, hidden.prefix(objects.count)).filter { $0.1 == nil }.map(\.0)
+        filtered.commonPrefixes = zip(page.commonPrefixes, hidden.dropFirst(objects.count)).filter { $0.1 == nil }.map(\.0)
+        let skip = hidden.compactMap { $0 }.max { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { $0 + "/\u{10FFFF}" }
+        return (filtered, skip)
     }
 
     static func merge(local: ListPage, upstream: UpstreamListPage, stripping upstreamPrefix: String, maxKeys: Int) -> ListPage {
@@ -306,7 +328,17 @@ public struct TieredStorage: ObjectStorage {
         return UploadPartOutput(etag: etag)
     }
 
-    public func uploadPartCopy(_ input: UploadPartCopyInput) async throws -> CopyObjectOutput { try await local.uploadPartCopy(input) }
+    /// A source that lives only upstream is checked, then brought into the cache, as CopyObject does.
+    public func uploadPartCopy(_ input: UploadPartCopyInput) async throws -> CopyObjectOutput {
+        _ = try await local.headBucket(input.source.bucket)
+        if input.source.versionId == nil, !input.source.key.hasSuffix("/"),
+            (try? await local.openObject(bucket: input.source.bucket, key: input.source.key)) == nil
+        {
+            try await authorizeSource(input.source, check: input.sourceCheck)
+            _ = try await fill(rule(input.source.bucket), bucket: input.source.bucket, key: input.source.key)
+        }
+        return try await local.uploadPartCopy(input)
+    }
 
     public func completeMultipartUpload(_ input: CompleteUploadInput) async throws -> CompletedUpload {
         let announced = try await announceLocalWrite(bucket: input.bucket, key: input.key)

@@ -1,5 +1,6 @@
 import AsyncAlgorithms
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -56,6 +57,8 @@ public struct UpstreamObject: Sendable, Equatable {
     /// The content headers and `x-amz-meta-*` the upstream keeps with the object (lowercased names), without the
     /// permission: what a copy made upstream with a new permission must carry over.
     public var metadataHeaders: [String: String]
+    /// How many tags the object has (`x-amz-tagging-count`): a copy kept locally fetches them when there are any.
+    public var tagCount: Int
 
     public init(
         etag: String,
@@ -63,7 +66,8 @@ public struct UpstreamObject: Sendable, Equatable {
         lastModified: Int64,
         contentType: String?,
         permission: Permission? = nil,
-        metadataHeaders: [String: String] = [:]
+        metadataHeaders: [String: String] = [:],
+        tagCount: Int = 0
     ) {
         self.etag = etag
         self.size = size
@@ -71,6 +75,7 @@ public struct UpstreamObject: Sendable, Equatable {
         self.contentType = contentType
         self.permission = permission
         self.metadataHeaders = metadataHeaders
+        self.tagCount = tagCount
     }
 
     static let contentHeaders: Set<String> = [
@@ -112,6 +117,10 @@ public protocol UpstreamS3: Sendable {
     ) async throws -> String
     func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [(number: Int, etag: String)]) async throws -> String
     func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws
+    /// An object's tags; nil when the upstream has no such object.
+    func tagging(bucket: String, key: String) async throws -> TagSet?
+    /// Replaces an object's tags (an empty set removes them).
+    func setTagging(bucket: String, key: String, tags: TagSet) async throws
     func list(
         bucket: String,
         prefix: String,
@@ -278,7 +287,8 @@ public final class UpstreamClient: UpstreamS3 {
             lastModified: headers.first(name: "last-modified").flatMap(HTTPDate.parse) ?? 0,
             contentType: headers.first(name: "content-type"),
             permission: headers.first(name: Permission.upstreamHeader).flatMap(Permission.init(headerValue:)),
-            metadataHeaders: metadata
+            metadataHeaders: metadata,
+            tagCount: headers.first(name: "x-amz-tagging-count").flatMap { DecimalNumber.parseInt($0, in: 0...1_000_000) } ?? 0
         )
     }
 
@@ -356,6 +366,43 @@ public final class UpstreamClient: UpstreamS3 {
             throw UpstreamError.status(200, "CopyObject: \(root.child("Code")?.text ?? "no result")")
         }
         return Conditions.unquote(etag)
+    }
+
+    // MARK: Tags (kept upstream with the object, so they outlive its local copy)
+
+    public func tagging(bucket: String, key: String) async throws -> TagSet? {
+        let response = try await execute(.GET, bucket: bucket, key: key, query: [("tagging", "")])
+        let body = try await response.body.collect(upTo: 1 << 20)
+        if response.status == .notFound { return nil }
+        guard response.status == .ok else { throw UpstreamError.status(Int(response.status.code), "GetObjectTagging") }
+        return try TagSet.parseXML(Array(body.readableBytesView))
+    }
+
+    public func setTagging(bucket: String, key: String, tags: TagSet) async throws {
+        guard !tags.isEmpty else {
+            // No tags: DeleteObjectTagging, which every S3 implementation takes (some refuse an empty TagSet).
+            let response = try await execute(.DELETE, bucket: bucket, key: key, query: [("tagging", "")])
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            guard response.status == .noContent || response.status == .ok else {
+                throw UpstreamError.status(Int(response.status.code), "DeleteObjectTagging")
+            }
+            return
+        }
+        let document = Array(tags.xml().utf8)
+        let md5 = Data(Insecure.MD5.hash(data: document)).base64EncodedString()
+        let response = try await execute(
+            .PUT,
+            bucket: bucket,
+            key: key,
+            query: [("tagging", "")],
+            headers: [("content-length", String(document.count)), ("content-md5", md5)],
+            body: .bytes(ByteBuffer(bytes: document)),
+            payloadHash: SigV4.sha256Hex(document)
+        )
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        guard response.status == .ok || response.status == .noContent else {
+            throw UpstreamError.status(Int(response.status.code), "PutObjectTagging")
+        }
     }
 
     // MARK: Multipart (THROUGH uploads are forwarded as upstream multipart uploads)

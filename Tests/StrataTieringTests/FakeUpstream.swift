@@ -14,6 +14,7 @@ final class FakeUpstream: UpstreamS3 {
     struct Stored {
         var bytes: [UInt8]
         var object: UpstreamObject
+        var tags = TagSet()
     }
 
     private let objects = Mutex<[String: Stored]>([:])
@@ -73,7 +74,28 @@ final class FakeUpstream: UpstreamS3 {
         try check()
         let text = String(decoding: await collect(body), as: UTF8.self)
         store(bucket, key, text)
-        return objects.withLock { $0[Self.id(bucket, key)]!.object.etag }
+        // The permission and tags a write carries stay with the object, as an S3 server keeps metadata and tags.
+        let permission = headers.first { $0.0 == Permission.upstreamHeader }.flatMap { Permission(headerValue: $0.1) }
+        let tags = headers.first { $0.0 == "x-amz-tagging" }.flatMap { try? TagSet.parseHeader($0.1) } ?? TagSet()
+        return objects.withLock {
+            $0[Self.id(bucket, key)]!.object.permission = permission
+            $0[Self.id(bucket, key)]!.tags = tags
+            $0[Self.id(bucket, key)]!.object.tagCount = tags.count
+            return $0[Self.id(bucket, key)]!.object.etag
+        }
+    }
+
+    func tagging(bucket: String, key: String) async throws -> TagSet? {
+        try check()
+        return objects.withLock { $0[Self.id(bucket, key)] }?.tags
+    }
+
+    func setTagging(bucket: String, key: String, tags: TagSet) async throws {
+        try check()
+        objects.withLock {
+            $0[Self.id(bucket, key)]?.tags = tags
+            $0[Self.id(bucket, key)]?.object.tagCount = tags.count
+        }
     }
 
     func createBucket(_ bucket: String) async throws { try check() }
