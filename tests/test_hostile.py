@@ -866,6 +866,86 @@ def test_connection_limit(start_server):
     assert status == 200, "a fresh client was not served after the idle connections closed"
 
 
+def client_connection_metrics(server):
+    """strata_client_connections, strata_client_addresses and strata_client_connections_refused_total."""
+    text = requests.get(server.admin_endpoint + "/metrics", timeout=10).text
+    values = {}
+    for name in ("strata_client_connections", "strata_client_addresses", "strata_client_connections_refused_total"):
+        match = re.search(rf"^{name} (\d+)$", text, re.M)
+        values[name.replace("strata_client_", "")] = int(match.group(1)) if match else None
+    return values
+
+
+def wait_for_metrics(server, **expected):
+    deadline = time.time() + 10
+    while True:
+        got = client_connection_metrics(server)
+        if all(got[k] == v for k, v in expected.items()) or time.time() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def read_until_closed(sock, deadline):
+    data = b""
+    while time.time() < deadline:
+        ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.time()))
+        if not ready:
+            return data, False
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def test_connection_limit_per_client_address(start_server):
+    """Class 6: with strata.proxy.web.max.connections.per.client=3, three idle connections from 127.0.0.1 hold
+    their slots; a fourth is answered 503 SlowDown with Connection: close and closed, its request unread, while
+    another address (127.0.0.2) is still served. Once the idle ones close, the counts on /metrics return to zero and
+    127.0.0.1 is served again."""
+    server = start_server(conf=["strata.proxy.web.max.connections.per.client=3"])
+    assert http_request(server.port, "PUT", "/perclient", simple_auth())[0] == 200
+    assert wait_for_metrics(server, connections=0, addresses=0) == {"connections": 0, "addresses": 0, "connections_refused_total": 0}
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
+    try:
+        assert wait_for_metrics(server, connections=3)["connections"] == 3
+        # Refused whether it sends its request at once or nothing: the answer is read, not a reset.
+        for sends in (False, True):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as extra:
+                if sends:
+                    extra.sendall(f"GET /perclient HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{auth_lines()}\r\n".encode())
+                data, closed = read_until_closed(extra, time.time() + 5)
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 "), (sends, data[:200])
+            assert b"\r\nConnection: close" in head and xml_error_code(body) == "SlowDown", data
+            assert closed, "the refused connection stayed open"
+        assert wait_for_metrics(server, connections_refused_total=2)["connections_refused_total"] == 2
+        # Another client address has its own count (all of 127.0.0.0/8 reaches the loopback listener).
+        with socket.socket() as other:
+            other.settimeout(5)
+            other.bind(("127.0.0.2", 0))
+            other.connect(("127.0.0.1", server.port))
+            other.sendall(f"HEAD /perclient HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{auth_lines()}\r\n".encode())
+            assert status_line(read_response_head(other, time.time() + 5)[0]) == 200
+        # The held connections still work: a request on one of them is served.
+        held[0].sendall(f"HEAD /perclient HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{auth_lines()}\r\n".encode())
+        assert status_line(read_response_head(held[0], time.time() + 5)[0]) == 200
+    finally:
+        for s in held:
+            s.close()
+    assert wait_for_metrics(server, connections=0, addresses=0)["connections"] == 0
+    assert client_connection_metrics(server) == {"connections": 0, "addresses": 0, "connections_refused_total": 2}
+    assert http_request(server.port, "HEAD", "/perclient", simple_auth())[0] == 200
+    assert server.proc.poll() is None
+
+
+def auth_lines():
+    return "".join(f"{k}: {v}\r\n" for k, v in simple_auth().items())
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Class 7: files
 

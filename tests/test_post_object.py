@@ -5,6 +5,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import socket
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -13,7 +14,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from conftest import STRATA_BIN, http_request, xml_error_code
+from conftest import STRATA_BIN, http_request, rss_kib, xml_error_code
 
 ALICE = ("ALICEKEY", "alice-secret")
 
@@ -219,3 +220,87 @@ def test_hand_built_form_bodies(start_server):
     assert status == 412
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="raw").get("Contents", [])]
     assert keys == ['dir/a "b".bin']
+
+
+def send_form(server, bucket, boundary, body, declared_length):
+    """A form POST declaring `declared_length` bytes of body, of which only `body` is sent; then the answer, read
+    until the server closes. The server must answer from what it has: having read all of it, it closes cleanly and
+    the answer is not lost to a reset."""
+    head = (f"POST /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Length: {declared_length}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary.decode()}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, reply = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]) if head.startswith(b"HTTP/1.1 ") else None, reply
+
+
+def stream_form(server, bucket, boundary, parts, total):
+    """Streams up to `total` bytes of a form made of `parts()` (an endless generator of bytes) until the server
+    stops reading."""
+    head = (f"POST /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Length: {total}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary.decode()}\r\n\r\n").encode()
+    sent = 0
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        try:
+            sock.sendall(head)
+            pending = b""
+            for piece in parts():
+                pending += piece
+                if len(pending) >= 1 << 20 or sent + len(pending) >= total:
+                    chunk, pending = pending[: total - sent], b""
+                    sock.sendall(chunk)
+                    sent += len(chunk)
+                    if sent >= total:
+                        break
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    return sent
+
+
+def test_form_bounds_before_authentication(signed_server):
+    """Issue 28: before anything is authenticated, the form before the file is bounded with its part heads and field
+    names: 1,000 empty parts or a 15,000-byte name with a 6,000-byte value are MaxPostPreDataLengthExceeded (the
+    20 KB bound once counted values only); a part head over 16 KiB, or one that never ends, is MalformedPOSTRequest.
+    Each is answered from the first 24 KiB of its body, and nothing is stored. Streaming 128 MB of empty parts, or
+    of one field name, leaves the server's resident memory within 50 MB of where it was (512 MB of empty parts once
+    took it from 47 to 570 MB)."""
+    s3 = client(signed_server)
+    s3.create_bucket(Bucket="forms")
+    boundary = b"b0und4ry"
+
+    def part(name, value=b""):
+        return b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name + b'"\r\n\r\n' + value + b"\r\n"
+
+    empty_parts = b"".join(part(b"f%d" % i) for i in range(1000))
+    long_name = part(b"n" * 15000, b"v" * 6000)
+    endless_head = b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + b"n" * 30000
+    for what, body, code in [("empty parts", empty_parts, "MaxPostPreDataLengthExceededError"),
+                             ("long name", long_name, "MaxPostPreDataLengthExceededError"),
+                             ("head over 16 KiB", part(b"n" * 17000), "MalformedPOSTRequest"),
+                             ("endless head", endless_head, "MalformedPOSTRequest")]:
+        sent = body[:24 * 1024]
+        status, reply = send_form(signed_server, "forms", boundary, sent, len(body) + 1000)
+        assert (status, xml_error_code(reply)) == (400, code), (what, status, reply[:300])
+    assert "Contents" not in s3.list_objects_v2(Bucket="forms")
+
+    def endless_empty_parts():
+        i = 0
+        while True:
+            yield b"".join(part(b"f%d" % n) for n in range(i, i + 1000))
+            i += 1000
+
+    def endless_name():
+        yield b"--" + boundary + b'\r\nContent-Disposition: form-data; name="'
+        while True:
+            yield b"n" * 65536
+
+    baseline = rss_kib(signed_server.proc.pid)
+    for parts in (endless_empty_parts, endless_name):
+        stream_form(signed_server, "forms", boundary, parts, 128 << 20)
+        assert signed_server.proc.poll() is None
+    grown = rss_kib(signed_server.proc.pid) - baseline
+    assert grown < 50 * 1024, f"RSS grew by {grown} KiB"
+    assert "Contents" not in s3.list_objects_v2(Bucket="forms")

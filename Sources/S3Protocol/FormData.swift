@@ -13,7 +13,8 @@ public struct FormPartHead: Sendable, Equatable {
 
 /// An incremental multipart/form-data parser (RFC 7578 on RFC 2046's framing). Bytes are appended as they
 /// arrive and events pulled one at a time, so a file part streams through without being held: only a delimiter's
-/// length of it is kept back in case a delimiter straddles two reads.
+/// length of it is kept back in case a delimiter straddles two reads. Whatever the input, what it keeps between
+/// reads (`retainedBytes`) stays within `maxRetained`: a preamble, a part's head or padding beyond its bound fails.
 public struct FormDataParser: Sendable {
     public enum Event: Sendable, Equatable {
         case part(FormPartHead)
@@ -36,6 +37,10 @@ public struct FormDataParser: Sendable {
     /// Bounds that keep a hostile body from growing memory: a part's header block and the preamble.
     public static let maxHeaderBlock = 16 * 1024
     static let maxPreamble = 64 * 1024
+    static let maxPadding = 1024
+    /// The most input kept once `next` has returned nil: an unfinished header block (a partial delimiter, padding or
+    /// preamble tail is shorter).
+    public static let maxRetained = maxHeaderBlock + 3
 
     let dashBoundary: [UInt8]
     /// CRLF, `--`, boundary: what ends a part's body.
@@ -45,6 +50,9 @@ public struct FormDataParser: Sendable {
     /// Bytes dropped from the front of `buffer` so far.
     var dropped = 0
     var state = State.preamble
+    /// Where the search for the end of the current header block goes on (an offset in the whole input), so a head
+    /// arriving in small reads is not scanned again from its start for each read.
+    var headerScanned = 0
 
     /// `boundary` from the Content-Type; RFC 2046 allows 1 to 70 characters.
     public init(boundary: String) throws(S3Error) {
@@ -80,6 +88,12 @@ public struct FormDataParser: Sendable {
 
     public var isFinished: Bool { state == .epilogue }
 
+    /// Bytes of input the events so far account for: everything up to the end of the last event.
+    public var consumedBytes: Int { dropped + start }
+
+    /// Bytes of input held that no event has accounted for yet.
+    public var retainedBytes: Int { buffer.count - start }
+
     /// The next event, or nil when more input is needed.
     public mutating func next() throws(S3Error) -> Event? {
         while true {
@@ -107,7 +121,7 @@ public struct FormDataParser: Sendable {
                 // `--` closes the body; otherwise optional whitespace (transport padding) and a line break.
                 var index = start
                 while index < buffer.count, buffer[index] == 32 || buffer[index] == 9 { index += 1 }
-                if index - start > 1024 { throw malformed("Too much padding after a multipart boundary.") }
+                if index - start > Self.maxPadding { throw malformed("Too much padding after a multipart boundary.") }
                 guard index + 2 <= buffer.count else { return nil }
                 if index == start, buffer[index] == 45, buffer[index + 1] == 45 {
                     start = buffer.count
@@ -122,11 +136,12 @@ public struct FormDataParser: Sendable {
                 let next: Int
                 if buffer.count - start >= 2, buffer[start] == 13, buffer[start + 1] == 10 {
                     (end, next) = (start, start + 2)
-                } else if let found = find([13, 10, 13, 10], from: start) {
+                } else if let found = find([13, 10, 13, 10], from: max(start, headerScanned - dropped)) {
                     (end, next) = (found, found + 4)
                 } else {
                     // Beyond the bound plus a partial terminator, the block is too long however it continues.
                     if buffer.count - start > Self.maxHeaderBlock + 3 { throw malformed("A part's headers are too long.") }
+                    headerScanned = dropped + max(start, buffer.count - 3)
                     return nil
                 }
                 guard end - start <= Self.maxHeaderBlock else { throw malformed("A part's headers are too long.") }

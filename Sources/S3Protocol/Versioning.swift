@@ -47,9 +47,15 @@ public enum VersionID {
 
     /// The creation time an id records; nil for `null` and foreign names.
     public static func nanos(of id: some StringProtocol) -> Int64? {
-        guard id.utf8.count == length, id != null else { return nil }
+        guard id.utf8.count == length else { return nil }
+        return Array(id.utf8).withUnsafeBytes { nanos(ofUTF8: $0) }
+    }
+
+    /// `nanos(of:)` on an id's bytes: not generic, for the many names of a versions directory.
+    public static func nanos(ofUTF8 id: UnsafeRawBufferPointer) -> Int64? {
+        guard id.count == length else { return nil }
         var value: UInt64 = 0
-        for byte in id.utf8.prefix(16) {
+        for byte in id.prefix(16) {
             guard let digit = PercentEncoding.hexValue(byte) else { return nil }
             value = value << 4 | UInt64(digit)
         }

@@ -112,6 +112,15 @@ public enum Keys {
         default: "4096",
         "Connections the S3 listener serves at once; further clients wait in the kernel's accept queue until one closes."
     )
+    public static let maxConnectionsPerClient = PropertyKey(
+        "strata.proxy.web.max.connections.per.client",
+        type: .integer(0...1_000_000),
+        default: "1024",
+        "Connections one client IP address may hold on the S3 listener at once, inside strata.proxy.web.max.connections "
+            + "(an IPv4-mapped IPv6 address counts as its IPv4 address); a connection over it is answered 503 SlowDown and closed "
+            + "before its request is read. 0 turns the limit off. Behind a load balancer or proxy every client shares the "
+            + "balancer's address: set it above the balancer's connection count, or to 0."
+    )
     public static let ioThreads = PropertyKey(
         "strata.fs.io.threads",
         type: .integer(1...1024),
@@ -782,8 +791,8 @@ public enum Keys {
     )
 
     public static let all: [PropertyKey] = [
-        rootDir, bindHost, port, webHostname, allowedHosts, idleTimeout, headerTimeout, maxConnections, adminEnabled, adminBindHost,
-        adminPort, adminToken, adminTokenFile,
+        rootDir, bindHost, port, webHostname, allowedHosts, idleTimeout, headerTimeout, maxConnections, maxConnectionsPerClient,
+        adminEnabled, adminBindHost, adminPort, adminToken, adminTokenFile,
         adminAccount, websiteEnabled, websiteBindHost, websitePort, ioThreads, inlineReadMaxSize, directoryHandles, sendfile,
         shutdownGrace, drainDelay, clusterEnabled,
         accessLog, proxyAuditLogging, auditLogFile, auditLogMaxSize, auditLogMaxFiles, auditLogging, logLevel,

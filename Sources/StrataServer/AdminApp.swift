@@ -23,6 +23,7 @@ enum AdminApp {
         auditLog: AuditLog?,
         drain: DrainState,
         hostGuard: HostGuard,
+        connections: ClientConnectionLimit? = nil,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: S3RequestContext.self)
@@ -48,7 +49,7 @@ enum AdminApp {
                 Response(
                     status: .ok,
                     headers: [.contentType: "text/plain; version=0.0.4"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: await metricsText(requests, local, tiering)))
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: await metricsText(requests, local, tiering, connections: connections)))
                 )
             }
         }
@@ -314,7 +315,12 @@ enum AdminApp {
     }
 
     /// The registry's instruments, with the figures read at scrape time set first, and the tiered store's counters.
-    static func metricsText(_ requests: RequestMetrics, _ local: LocalStorage?, _ tiering: TieredStorage?) async -> String {
+    static func metricsText(
+        _ requests: RequestMetrics,
+        _ local: LocalStorage?,
+        _ tiering: TieredStorage?,
+        connections: ClientConnectionLimit? = nil
+    ) async -> String {
         if let local {
             let store = local.store
             let figures = try? await local.io.run { (uploads: store.openUploadCount(), index: store.listingIndexUsage) }
@@ -324,6 +330,7 @@ enum AdminApp {
             requests.gauge("strata_listing_index_bytes", index.bytes)
         }
         var text = requests.render()
+        if let connections { text += connectionsText(connections) }
         guard let tiering else { return text }
         let metrics = tiering.metrics
         let pending = await tiering.persister.pending()
@@ -343,6 +350,18 @@ enum AdminApp {
         text += gauge("strata_journal_pending_entries", "ASYNC_THROUGH writes waiting to be persisted.", pending.entries)
         text += gauge("strata_journal_pending_bytes", "Bytes of the objects waiting to be persisted.", Int(pending.bytes))
         return text
+    }
+
+    /// The S3 listener's per-client-address limit.
+    static func connectionsText(_ connections: ClientConnectionLimit) -> String {
+        let usage = connections.usage
+        return gauge("strata_client_connections", "S3 connections counted by the per-client-address limit.", usage.connections)
+            + gauge("strata_client_addresses", "Client addresses holding S3 connections.", usage.addresses)
+            + counter(
+                "strata_client_connections_refused_total",
+                "S3 connections refused because their client address held strata.proxy.web.max.connections.per.client.",
+                usage.refused
+            )
     }
 
     static func counter(_ name: String, _ help: String, _ value: Int) -> String {

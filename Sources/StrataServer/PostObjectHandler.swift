@@ -42,6 +42,9 @@ final class FormReader: @unchecked Sendable {
         }
     }
 
+    /// Bytes of the body the events so far account for.
+    var consumedBytes: Int { parser.consumedBytes }
+
     /// Reads what follows the file (AWS ignores fields after it) so the connection stays usable.
     func drain() async throws {
         while try await next() != nil {}
@@ -96,8 +99,6 @@ struct FormFilePayload: PayloadSource {
 
 /// PostObject: an upload from an HTML form, authorized by the signed policy in the form rather than by headers.
 extension S3Responder {
-    /// AWS's bound on the fields before the file.
-    static let maxFormFieldBytes = 20 * 1024
     /// Form fields that become a PutObject's headers (the `acl` field is `x-amz-acl`).
     static let formHeaderFields: Set<String> = [
         "cache-control", "content-type", "content-disposition", "content-encoding", "content-language", "expires", "content-md5",
@@ -176,37 +177,11 @@ extension S3Responder {
         return formResponse(fields, request: request, bucket: bucket, key: key, headers: putHeaders(output), etag: output.etag)
     }
 
-    /// Reads the fields up to the file part: lowercased names (form field names are case-insensitive) and UTF-8
-    /// values, with the file's own name.
+    /// Reads the fields up to the file part (bounded by `FormFields`), with the file's own name.
     private func readFields(_ reader: FormReader) async throws -> ([String: String], String?) {
-        var fields: [String: String] = [:]
-        var total = 0
-        var current: (name: String, value: [UInt8])?
+        var form = FormFields()
         while let event = try await reader.next() {
-            switch event {
-            case .part(let head):
-                let name = head.name.lowercased()
-                if name == "file" { return (fields, head.filename) }
-                current = (name, [])
-            case .data(let bytes):
-                total += bytes.count
-                guard total <= Self.maxFormFieldBytes else {
-                    throw S3Error(.maxPostPreDataLengthExceeded, "Your POST request fields preceding the upload file were too large.")
-                }
-                current?.value += bytes
-            case .partEnd:
-                guard let (name, value) = current else { continue }
-                current = nil
-                guard let text = String(validating: value, as: UTF8.self) else {
-                    throw S3Error(.invalidArgument, "The form field \(name) is not valid UTF-8.", details: [("ArgumentName", name)])
-                }
-                guard fields[name] == nil else {
-                    throw S3Error(.invalidArgument, "The form field \(name) appears more than once.", details: [("ArgumentName", name)])
-                }
-                fields[name] = text
-            case .end:
-                break
-            }
+            if try form.take(event, consumedBytes: reader.consumedBytes) { return (form.fields, form.file?.filename) }
         }
         throw S3Error(.incorrectNumberOfFilesInPostRequest)
     }

@@ -22,6 +22,8 @@ struct StrataApplication {
     let tiered: TieredStorage?
     /// Set on SIGTERM before the S3 listener closes; the readiness check reports it.
     let drain: DrainState
+    /// The S3 listener's per-client-address connection counts; nil when that limit is off.
+    let connections: ClientConnectionLimit?
 
     /// Releases what the services do not own: the upstream client and the I/O threads.
     func shutdown() async {
@@ -142,9 +144,11 @@ public enum StrataApp {
             ],
             idleTimeout: .milliseconds(max(1000, configuration.durationMilliseconds(Keys.idleTimeout)))
         )
+        let perClient = configuration.int(Keys.maxConnectionsPerClient)
+        let connections = perClient > 0 ? ClientConnectionLimit(maximum: perClient) : nil
         let app = Application(
             responder: responder,
-            server: s3Server(responder, configuration: channelConfiguration),
+            server: s3Server(responder, configuration: channelConfiguration, connections: connections),
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port),
                 serverName: "Strata",
@@ -194,6 +198,7 @@ public enum StrataApp {
                     auditLog: auditLog,
                     drain: drain,
                     hostGuard: HostGuard(bindHost: configuration.string(Keys.adminBindHost), configuration),
+                    connections: connections,
                     logger: logger
                 )
             )
@@ -225,7 +230,8 @@ public enum StrataApp {
             settings: settings,
             local: local,
             tiered: tiered,
-            drain: drain
+            drain: drain,
+            connections: connections
         )
     }
 
@@ -236,15 +242,22 @@ public enum StrataApp {
         return reader
     }
 
-    /// HTTP/1 connections whose small reads the responder may answer inline.
-    static func s3Server(_ responder: S3Responder, configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+    /// HTTP/1 connections whose small reads the responder may answer inline, limited per client address when
+    /// `connections` is set.
+    static func s3Server(
+        _ responder: S3Responder,
+        configuration: HTTP1Channel.Configuration,
+        connections: ClientConnectionLimit? = nil
+    ) -> HTTPServerBuilder {
         var inlineHandler: (@Sendable () -> InlineReadHandler)?
         if responder.inlineReads != nil {
             inlineHandler = { @Sendable in InlineReadHandler(respond: { responder.respondInline($0, channel: $1, sendsFiles: $2) }) }
         }
         let handler = inlineHandler
-        return HTTPServerBuilder { respond in
-            S3Channel(responder: respond, configuration: configuration, inlineHandler: handler)
+        return HTTPServerBuilder { respond -> any ServerChildChannel in
+            let channel = S3Channel(responder: respond, configuration: configuration, inlineHandler: handler)
+            guard let connections else { return channel }
+            return ClientLimitedChannel(base: channel, limit: connections)
         }
     }
 

@@ -210,12 +210,8 @@ public final class FileSystemStore: Sendable {
         }
         // Stored versions and delete markers are content too (AWS: every version must go first); empty directories
         // left in the versions tree are not.
-        if let versions = try? Sys.openBeneath(handle.fd, Self.versionsRoot, flags: Sys.readDirectory) {
-            var found: [[UInt8]: [StoredVersion]] = [:]
-            gatherStoredVersions(versions, path: nil, prefix: [], into: &found)
-            if !found.isEmpty {
-                throw S3Error(.bucketNotEmpty, "The bucket still holds object versions or delete markers.", details: [("BucketName", name)])
-            }
+        if holdsStoredVersions(handle) {
+            throw S3Error(.bucketNotEmpty, "The bucket still holds object versions or delete markers.", details: [("BucketName", name)])
         }
         if options.deleteBucketAbortsUploads { try abortUploads(bucketName: name) }
         let segments = name.splitBytes(UInt8(ascii: ":"), omittingEmpty: true)

@@ -15,6 +15,12 @@ public struct WalkedKey: Sendable {
 /// so `a-c` comes before `a/b` as in S3. Escaped and displaced entry names stand for the segments they encode; symlinks,
 /// other reserved names and names that are not UTF-8 are not keys. The same key may come twice in a row (a directory
 /// object and the file `dir/.strata.k.`; a file and its displaced copy): the listing keeps the first.
+///
+/// Over a versions tree (`versionsTree`) the keys are its directories: the directory `a/b` holds the stored versions
+/// of the key `a/b` and the directories of the keys `a/b/...`. Such a key sorts at `a/b`, before its own directory's
+/// keys at `a/b/`, and entries are read in the order of the latter: names that extend it by a byte before `/`
+/// (`a/b-c`, `a/b.d`) sort between the two, so reaching one of them first yields the keys of the shorter names it
+/// extends (`VersionKeyOrder`).
 final class KeyWalker {
     private struct Entry {
         let name: String
@@ -34,6 +40,8 @@ final class KeyWalker {
         /// Every entry up to this sort key has been handed out.
         var cursor: [UInt8]?
         var exhausted = false
+        /// Versions tree: the names that the last entry extends by a byte before `/`, whether their keys were yielded.
+        var order = VersionKeyOrder()
 
         init(handle: OpenFile, path: [UInt8], namePrefix: [UInt8]) {
             self.handle = handle
@@ -48,8 +56,11 @@ final class KeyWalker {
     let windowSize: Int
     /// Whether a directory below the bucket grants these rights to whom the walk is for (nil: everyone sees all).
     let grants: ((OpenFile, Rights) -> Bool)?
+    let versionsTree: Bool
     private var stack: [Frame] = []
     private var skipPrefix: [UInt8]?
+    /// Versions tree: keys found and not yet handed out, in order.
+    private var pending: [WalkedKey] = []
 
     /// - Parameters:
     ///   - prefix: only keys starting with it.
@@ -57,19 +68,22 @@ final class KeyWalker {
     ///   - windowSize: how many entries of one directory are held at a time.
     ///   - grants: a listing for a caller enters only the directories it may read and enter (`r` and `x`) and
     ///     passes only through those it may enter (`x`), as a filesystem walk would.
+    ///   - versionsTree: `bucket` is a bucket's versions directory, whose directories are the keys.
     init(
         store: FileSystemStore,
         bucket: OpenFile,
         prefix: String,
         startAfter: String?,
         windowSize: Int = 1024,
-        grants: ((OpenFile, Rights) -> Bool)? = nil
+        grants: ((OpenFile, Rights) -> Bool)? = nil,
+        versionsTree: Bool = false
     ) {
         self.store = store
         self.prefix = Array(prefix.utf8)
         self.startAfter = startAfter.map { Array($0.utf8) }
         self.windowSize = max(2, windowSize)
         self.grants = grants
+        self.versionsTree = versionsTree
         // Start in the deepest directory the prefix names completely.
         let bytes = self.prefix
         var cut = 0
@@ -104,9 +118,11 @@ final class KeyWalker {
     func skip(prefix: [UInt8]) {
         skipPrefix = prefix
         while let top = stack.last, top.path.starts(with: prefix) { stack.removeLast() }
+        pending.removeAll { $0.key.utf8.starts(with: prefix) }
     }
 
     func next() throws -> WalkedKey? {
+        if !pending.isEmpty { return pending.removeFirst() }
         while let frame = stack.last {
             if frame.index >= frame.window.count {
                 if frame.exhausted {
@@ -121,6 +137,15 @@ final class KeyWalker {
             frame.cursor = entry.sortKey
             let key = frame.path + entry.sortKey
             if let skipPrefix, key.starts(with: skipPrefix) { continue }
+            if versionsTree {
+                guard entry.isDirectory else { continue }
+                queueVersionKeys(frame, entry)
+                if let child = try? Sys.openBeneath(frame.handle.fd, entry.name, flags: Sys.readDirectory) {
+                    stack.append(Frame(handle: child, path: key, namePrefix: []))
+                }
+                if !pending.isEmpty { return pending.removeFirst() }
+                continue
+            }
             if entry.isDirectory {
                 guard let child = try? Sys.openBeneath(frame.handle.fd, entry.name, flags: Sys.readDirectory) else { continue }
                 // A directory the caller may not read and enter is listed as a name at most, never walked.
@@ -137,6 +162,29 @@ final class KeyWalker {
             return WalkedKey(key: String(decoding: key, as: UTF8.self), directory: frame.handle, name: entry.name, isDirectory: false)
         }
         return nil
+    }
+
+    /// Versions tree: queues the keys that sort before the directory `entry`'s own keys: those of shorter names it
+    /// extends by a byte before `/` not yielded yet, then its own unless it was yielded that way.
+    private func queueVersionKeys(_ frame: Frame, _ entry: Entry) {
+        let segment = Array(entry.sortKey.dropLast())
+        let yieldedAlready = frame.order.reach(segment)
+        for shorter in frame.order.shorterNames(
+            of: segment,
+            exists: { name in
+                (try? Sys.stat(frame.handle.fd, ObjectKey.fileSystemName(String(decoding: name, as: UTF8.self))))?.isDirectory == true
+            }
+        ) {
+            queueVersionKey(frame, shorter)
+        }
+        if !yieldedAlready { queueVersionKey(frame, segment) }
+    }
+
+    private func queueVersionKey(_ frame: Frame, _ segment: [UInt8]) {
+        let key = frame.path + segment
+        guard key.starts(with: prefix), isAfterStart(key), !(skipPrefix.map { key.starts(with: $0) } ?? false) else { return }
+        let name = ObjectKey.fileSystemName(String(decoding: segment, as: UTF8.self))
+        pending.append(WalkedKey(key: String(decoding: key, as: UTF8.self), directory: frame.handle, name: name, isDirectory: true))
     }
 
     private func isAfterStart(_ key: [UInt8]) -> Bool {
@@ -252,5 +300,46 @@ final class KeyWalker {
         frame.window = entries
         frame.index = 0
         frame.exhausted = !overflowed
+    }
+}
+
+/// The order of a versions-tree directory's keys. Its entries come in the order of `name/` (where each directory's own
+/// keys sort); the key of a name sorts at `name`, and the names that extend it by a byte before `/` (`name-x`,
+/// `name.x`) sort between the two and come first. Those names are consecutive in entry order, so the shorter names
+/// in play are a chain, each a prefix of the next: reaching an entry yields the keys of the names in its chain that
+/// exist and were not yielded yet, and an entry whose key was yielded that way is not yielded again.
+struct VersionKeyOrder {
+    private struct Link {
+        let name: [UInt8]
+        /// The directory exists (so its key was yielded) or not.
+        let exists: Bool
+    }
+
+    private var chain: [Link] = []
+
+    /// Moves to the entry `name`: drops the names it does not extend; true when its own key was yielded already.
+    mutating func reach(_ name: [UInt8]) -> Bool {
+        while let last = chain.last, !Self.sortsBefore(last.name, extending: name) && last.name != name { chain.removeLast() }
+        guard let last = chain.last, last.name == name else { return false }
+        chain.removeLast()
+        return last.exists
+    }
+
+    /// The names `name` extends by a byte before `/` that exist and were not seen before, shortest first.
+    mutating func shorterNames(of name: [UInt8], exists: ([UInt8]) -> Bool) -> [[UInt8]] {
+        var found: [[UInt8]] = []
+        for end in name.indices where name[end] < UInt8(ascii: "/") {
+            let shorter = Array(name[..<end])
+            if chain.contains(where: { $0.name == shorter }) { continue }
+            let present = exists(shorter)
+            chain.append(Link(name: shorter, exists: present))
+            if present { found.append(shorter) }
+        }
+        return found
+    }
+
+    /// Whether `name` extends `shorter` by a byte before `/`, so the key of `shorter` sorts before `name`'s.
+    static func sortsBefore(_ shorter: [UInt8], extending name: [UInt8]) -> Bool {
+        name.count > shorter.count && name.starts(with: shorter) && name[shorter.count] < UInt8(ascii: "/")
     }
 }

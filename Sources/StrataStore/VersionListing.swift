@@ -26,11 +26,24 @@ public struct VersionsPage: Sendable {
     public init() {}
 }
 
+/// What one page of ListObjectVersions read, counted so tests can check that it follows the page's size rather than
+/// the number of versions under its prefix.
+struct VersionListingWork {
+    /// Keys looked at: current files and versions directories, merged.
+    var keys = 0
+    /// Versions directories whose names were read.
+    var versionDirectories = 0
+    /// Stored versions whose file and metadata were read.
+    var storedVersions = 0
+}
+
 extension FileSystemStore {
     /// ListObjectVersions: the keys under `prefix` with their versions, keys in byte order and each key's versions
-    /// newest first, the current file first. Current objects come from the listing walker, a page's worth at a
-    /// time (grouped at the delimiter as ListObjects groups them); the stored versions under the prefix are
-    /// gathered whole for each page, so a page costs as much as the prefix's stored versions.
+    /// newest first, the current file first. Two walks in S3 order, a window at a time, are merged: the current files
+    /// (as ListObjects walks them) and the versions tree (so keys left with only stored versions or delete markers are
+    /// there too). Each key's versions directory is read when the key is reached, its stored versions opened only as
+    /// they are listed, and the walk stops once the page is full: a page costs what its entries cost, whatever the
+    /// number of versions under the prefix.
     /// With a `viewer`, keys in directories it may not read and enter are left out, as ListObjects leaves them out.
     public func listObjectVersions(
         bucket: OpenFile,
@@ -39,189 +52,303 @@ extension FileSystemStore {
     ) throws(S3Error)
         -> VersionsPage
     {
-        var page = VersionsPage()
-        guard arguments.maxKeys > 0 else { return page }
-        let prefix = Array(arguments.prefix.utf8)
-        let keyMarker = Array(arguments.keyMarker.utf8)
-        let delimiter = arguments.delimiter.map { Array($0.utf8) } ?? []
-        /// The common prefix a key rolls up into, if any.
-        func common(_ key: [UInt8]) -> [UInt8]? {
-            guard !delimiter.isEmpty, let end = KeyGrouping.commonPrefixEnd(key, from: prefix.count, delimiter: delimiter) else { return nil }
-            return Array(key[0..<end])
-        }
-        /// Whether an item (a key, or a common prefix) can still appear on this page.
-        func isAfterMarker(_ item: [UInt8], isPrefix: Bool) -> Bool {
-            keyMarker.isEmpty || keyMarker.lexicographicallyPrecedes(item) || (!isPrefix && item == keyMarker)
-        }
+        var work = VersionListingWork()
+        return try listObjectVersions(bucket: bucket, arguments, viewer: viewer, work: &work)
+    }
 
-        var stored: [[UInt8]: [StoredVersion]] = [:]
-        if let root = try? Sys.openBeneath(bucket.fd, Self.versionsRoot, flags: Sys.readDirectory) {
-            gatherStoredVersions(root, path: nil, prefix: prefix, into: &stored)
-        }
-        if let viewer {
-            var visible: [[UInt8]: [UInt8]?] = [:]
-            stored = stored.filter { hiddenDirectory(bucket, key: $0.key, viewer, cache: &visible) == nil }
-        }
-        // Current objects from the marker on, until enough items for a full page are known (each item gives at
-        // least one entry). Starting just before the marker keeps the marker's own key in view.
-        var current: [[UInt8]: ObjectSummary] = [:]
-        var currentPrefixes: Set<[UInt8]> = []
-        var counted = 0
-        var start: String? = keyMarker.isEmpty ? nil : String(decoding: keyMarker.dropLast(), as: UTF8.self)
-        var lastCurrent: [UInt8]?
-        while counted <= arguments.maxKeys {
-            let listed = try listObjects(
-                bucket: bucket,
-                prefix: arguments.prefix,
-                delimiter: arguments.delimiter,
-                startAfter: start,
-                maxKeys: 1000,
-                viewer: viewer
-            )
-            for summary in listed.contents {
-                let key = Array(summary.key.utf8)
-                current[key] = summary
-                if isAfterMarker(key, isPrefix: false) { counted += 1 }
-            }
-            for text in listed.commonPrefixes {
-                let item = Array(text.utf8)
-                currentPrefixes.insert(item)
-                if isAfterMarker(item, isPrefix: true) { counted += 1 }
-            }
-            guard listed.isTruncated, let last = listed.lastItem else {
-                lastCurrent = nil
-                break
-            }
-            lastCurrent = Array(last.utf8)
-            start = last
-        }
-
-        // The page's items in order: keys, and common prefixes once each. Beyond the last current item listed, only
-        // stored keys are known, so the page stops there (it holds enough items to be full by then).
-        var items: [(item: [UInt8], isPrefix: Bool)] = []
-        var seenPrefixes: Set<[UInt8]> = []
-        for key in Set(stored.keys).union(current.keys) {
-            if let group = common(key) {
-                if seenPrefixes.insert(group).inserted { items.append((group, true)) }
-            } else {
-                items.append((key, false))
-            }
-        }
-        for item in currentPrefixes where seenPrefixes.insert(item).inserted { items.append((item, true)) }
-        items.sort { $0.item.lexicographicallyPrecedes($1.item) }
-
-        var count = 0
-        for (item, isPrefix) in items {
-            guard isAfterMarker(item, isPrefix: isPrefix) else { continue }
-            if let lastCurrent, lastCurrent.lexicographicallyPrecedes(item) { break }
-            if isPrefix {
-                if count == arguments.maxKeys {
-                    page.isTruncated = true
-                    return page
-                }
-                let text = String(decoding: item, as: UTF8.self)
-                page.commonPrefixes.append(text)
-                page.nextKeyMarker = text
-                page.nextVersionIdMarker = nil
-                count += 1
-                continue
-            }
-            var versions = Self.versions(of: String(decoding: item, as: UTF8.self), current: current[item], stored: stored[item] ?? [])
-            if item == keyMarker {
-                // Within the marker's key: the versions older than the marker's version (found by id, or by the time
-                // its id records when it was deleted since).
-                let marker = arguments.versionIdMarker
-                guard !marker.isEmpty else { continue }
-                if let at = versions.firstIndex(where: { $0.versionId == marker }) {
-                    versions.removeFirst(at + 1)
-                } else if let nanos = VersionID.nanos(of: marker) {
-                    versions.removeAll { (VersionID.nanos(of: $0.versionId) ?? Int64($0.lastModifiedSeconds) &* 1_000_000_000) >= nanos }
-                } else {
+    func listObjectVersions(
+        bucket: OpenFile,
+        _ arguments: ListVersionsArguments,
+        viewer: ListingViewer? = nil,
+        work: inout VersionListingWork
+    ) throws(S3Error) -> VersionsPage {
+        var page = VersionPageBuilder(arguments)
+        guard arguments.maxKeys > 0 else { return page.finish() }
+        var hidden: [[UInt8]: [UInt8]?] = [:]
+        do {
+            guard try resumeInMarkerKey(bucket, &page, viewer: viewer, work: &work) else { return page.finish() }
+            let keys = VersionedKeys(store: self, bucket: bucket, arguments: arguments, grants: viewer.map(directoryGrants))
+            while let next = try keys.next() {
+                work.keys += 1
+                // Keys left with only versions are found by the versions tree, which knows no permissions: the key's
+                // own directories decide, and a hidden directory is passed over whole.
+                if next.current == nil, let viewer, let directory = hiddenDirectory(bucket, key: next.key, viewer, cache: &hidden) {
+                    keys.skip(prefix: directory + [UInt8(ascii: "/")])
                     continue
                 }
-            }
-            for version in versions {
-                if count == arguments.maxKeys {
-                    page.isTruncated = true
-                    return page
+                if let group = page.group(of: next.key) {
+                    keys.skip(prefix: group)
+                    // A common prefix at or before the marker was reported on an earlier page.
+                    if page.isAfterMarker(group), !page.add(prefix: group) { break }
+                    continue
                 }
-                page.versions.append(version)
-                page.nextKeyMarker = version.key
-                page.nextVersionIdMarker = version.versionId
-                count += 1
+                var versions = KeyVersions(self, key: next.key, current: next.current.flatMap { summary(of: $0) }, stored: next.stored, work: &work)
+                while let version = versions.next(self, work: &work) {
+                    guard page.add(version) else { return page.finish() }
+                }
             }
+        } catch let error as SystemError {
+            throw error.s3Error()
+        } catch {
+            throw S3Error(.internalError)
         }
-        if lastCurrent != nil {
-            // Stopped at the end of what was listed: the next page goes on from there.
-            page.isTruncated = count > 0
-        }
-        if !page.isTruncated {
-            page.nextKeyMarker = nil
-            page.nextVersionIdMarker = nil
-        }
-        return page
+        return page.finish()
     }
 
-    /// A key's versions, newest first: the current file (when there is one) and the stored versions, the first of
-    /// them latest. A stored copy of the current version (an archive interrupted before its file went) is skipped.
-    static func versions(of key: String, current: ObjectSummary?, stored: [StoredVersion]) -> [ListedVersion] {
-        var out: [ListedVersion] = []
+    /// A page that resumes inside the marker's key starts with its versions older than the version-id-marker (found by
+    /// id, or by the time its id records when it was deleted since). False when they fill the page.
+    private func resumeInMarkerKey(
+        _ bucket: OpenFile,
+        _ page: inout VersionPageBuilder,
+        viewer: ListingViewer?,
+        work: inout VersionListingWork
+    ) throws(S3Error) -> Bool {
+        let marker = page.keyMarker
+        let versionMarker = page.versionIdMarker
+        guard !marker.isEmpty, !versionMarker.isEmpty, marker.starts(with: page.prefix), page.group(of: marker) == nil else { return true }
+        var hidden: [[UInt8]: [UInt8]?] = [:]
+        if let viewer, hiddenDirectory(bucket, key: marker, viewer, cache: &hidden) != nil { return true }
+        let key = String(decoding: marker, as: UTF8.self)
+        let (directories, leaf) = ObjectKey.fileSegments(key)
+        let current = (try? openParent(bucket, directories)).flatMap {
+            summary(of: WalkedKey(key: key, directory: $0, name: leaf, isDirectory: false))
+        }
+        let stored = try versionsDirectory(bucket, key, create: false)
+        var versions = KeyVersions(self, key: marker, current: current, stored: stored, work: &work)
+        guard versions.skip(through: versionMarker) else { return true }
+        while let version = versions.next(self, work: &work) {
+            guard page.add(version) else { return false }
+        }
+        return true
+    }
+}
+
+/// The page being filled: entries and common prefixes counted against max-keys; the next markers name the last one.
+struct VersionPageBuilder {
+    let prefix: [UInt8]
+    let delimiter: [UInt8]
+    let keyMarker: [UInt8]
+    let versionIdMarker: String
+    let maxKeys: Int
+    private var page = VersionsPage()
+    private var count = 0
+
+    init(_ arguments: ListVersionsArguments) {
+        prefix = Array(arguments.prefix.utf8)
+        delimiter = arguments.delimiter.map { Array($0.utf8) } ?? []
+        keyMarker = Array(arguments.keyMarker.utf8)
+        versionIdMarker = arguments.versionIdMarker
+        maxKeys = arguments.maxKeys
+    }
+
+    /// The common prefix a key rolls up into, if any.
+    func group(of key: [UInt8]) -> [UInt8]? {
+        guard !delimiter.isEmpty, let end = KeyGrouping.commonPrefixEnd(key, from: prefix.count, delimiter: delimiter) else { return nil }
+        return Array(key[0..<end])
+    }
+
+    func isAfterMarker(_ group: [UInt8]) -> Bool {
+        keyMarker.isEmpty || keyMarker.lexicographicallyPrecedes(group)
+    }
+
+    /// False when the page is already full: it is then truncated.
+    mutating func add(_ version: ListedVersion) -> Bool {
+        guard makeRoom() else { return false }
+        page.versions.append(version)
+        (page.nextKeyMarker, page.nextVersionIdMarker) = (version.key, version.versionId)
+        return true
+    }
+
+    mutating func add(prefix group: [UInt8]) -> Bool {
+        guard makeRoom() else { return false }
+        let text = String(decoding: group, as: UTF8.self)
+        page.commonPrefixes.append(text)
+        (page.nextKeyMarker, page.nextVersionIdMarker) = (text, nil)
+        return true
+    }
+
+    /// Counts one more item, unless the page is full: then it is truncated.
+    private mutating func makeRoom() -> Bool {
+        guard count < maxKeys else {
+            page.isTruncated = true
+            return false
+        }
+        count += 1
+        return true
+    }
+
+    func finish() -> VersionsPage {
+        var finished = page
+        if !finished.isTruncated {
+            finished.nextKeyMarker = nil
+            finished.nextVersionIdMarker = nil
+        }
+        return finished
+    }
+}
+
+/// The keys under a ListObjectVersions prefix after its key marker, in S3 order: the walk of the current files and
+/// the walk of the versions tree, merged, each key once with what each walk found for it.
+final class VersionedKeys {
+    private let current: KeyWalker
+    private let stored: KeyWalker?
+    private var currentHead: (key: [UInt8], item: WalkedKey)?
+    private var storedHead: (key: [UInt8], item: WalkedKey)?
+    private var currentDone = false
+    private var storedDone: Bool
+    /// The current walk may yield a key twice in a row (a directory object and the file `dir/.strata.k.`): the first counts.
+    private var lastCurrent: [UInt8]?
+
+    init(store: FileSystemStore, bucket: OpenFile, arguments: ListVersionsArguments, grants: ((OpenFile, Rights) -> Bool)? = nil) {
+        let start = arguments.keyMarker.isEmpty ? nil : arguments.keyMarker
+        let window = max(256, min(arguments.maxKeys + 1, 4096))
+        current = KeyWalker(store: store, bucket: bucket, prefix: arguments.prefix, startAfter: start, windowSize: window, grants: grants)
+        stored = (try? Sys.openBeneath(bucket.fd, FileSystemStore.versionsRoot, flags: Sys.readDirectory)).map {
+            KeyWalker(store: store, bucket: $0, prefix: arguments.prefix, startAfter: start, windowSize: window, versionsTree: true)
+        }
+        storedDone = stored == nil
+    }
+
+    func next() throws -> (key: [UInt8], current: WalkedKey?, stored: WalkedKey?)? {
+        while currentHead == nil, !currentDone {
+            guard let item = try current.next() else {
+                currentDone = true
+                break
+            }
+            let key = Array(item.key.utf8)
+            if key == lastCurrent { continue }
+            lastCurrent = key
+            currentHead = (key, item)
+        }
+        if storedHead == nil, !storedDone {
+            if let item = try stored?.next() { storedHead = (Array(item.key.utf8), item) } else { storedDone = true }
+        }
+        switch (currentHead, storedHead) {
+        case (nil, nil):
+            return nil
+        case (let file?, let versions?) where file.key == versions.key:
+            (currentHead, storedHead) = (nil, nil)
+            return (file.key, file.item, versions.item)
+        case (let file?, let versions) where versions.map({ file.key.lexicographicallyPrecedes($0.key) }) ?? true:
+            currentHead = nil
+            return (file.key, file.item, nil)
+        case (_, let versions?):
+            storedHead = nil
+            return (versions.key, nil, versions.item)
+        case (_, nil):
+            return nil
+        }
+    }
+
+    /// Skips every remaining key that starts with `prefix` (a CommonPrefix already reported or passed).
+    func skip(prefix: [UInt8]) {
+        current.skip(prefix: prefix)
+        stored?.skip(prefix: prefix)
+        if let head = currentHead, head.key.starts(with: prefix) { currentHead = nil }
+        if let head = storedHead, head.key.starts(with: prefix) { storedHead = nil }
+    }
+}
+
+/// One key's versions as ListObjectVersions lists them, newest first: the current file (when there is one), then the
+/// stored versions, the first of them latest. The names of the stored versions order them (ids record their time),
+/// so only the ones listed are opened. A stored copy of the current version (an archive interrupted before its file
+/// went) is skipped.
+struct KeyVersions {
+    let key: String
+    private var current: ObjectSummary?
+    private let directory: OpenFile?
+    private var names: [StoredVersionName]
+    private var nextName = 0
+    /// Whether the next stored version is the key's first entry.
+    private var storedFirst: Bool
+
+    init(_ store: FileSystemStore, key: [UInt8], current: ObjectSummary?, stored: WalkedKey?, work: inout VersionListingWork) {
+        let directory = stored.flatMap { try? Sys.openBeneath($0.directory.fd, $0.name, flags: Sys.readDirectory) }
+        self.init(store, key: key, current: current, stored: directory, work: &work)
+    }
+
+    init(_ store: FileSystemStore, key: [UInt8], current: ObjectSummary?, stored directory: OpenFile?, work: inout VersionListingWork) {
+        self.key = String(decoding: key, as: UTF8.self)
+        self.current = current
+        self.directory = directory
+        let currentID = current.map { $0.versionId ?? VersionID.null }
+        if let directory {
+            work.versionDirectories += 1
+            let currentName = currentID.map(StoredVersionName.name(of:))
+            names = store.storedVersionNames(directory).filter { $0.name != currentName }
+        } else {
+            names = []
+        }
+        storedFirst = current == nil
+    }
+
+    /// Moves past the version-id-marker; false when nothing after it is listed (an unknown `null` or foreign id).
+    mutating func skip(through marker: String) -> Bool {
+        if let current, (current.versionId ?? VersionID.null) == marker {
+            self.current = nil
+            storedFirst = false
+            return true
+        }
+        let markerName = StoredVersionName.name(of: marker)
+        if let at = names.firstIndex(where: { $0.name == markerName }) {
+            storedFirst = false
+            names.removeFirst(at + 1)
+            current = nil
+            return true
+        }
+        guard let nanos = VersionID.nanos(of: marker) else { return false }
+        if let current, (VersionID.nanos(of: current.versionId ?? VersionID.null) ?? current.lastModifiedSeconds &* 1_000_000_000) >= nanos {
+            self.current = nil
+        }
+        let kept = names.filter { $0.markerTime < nanos }
+        if kept.first?.name != names.first?.name { storedFirst = false }
+        names = kept
+        return true
+    }
+
+    mutating func next(_ store: FileSystemStore, work: inout VersionListingWork) -> ListedVersion? {
         if let current {
-            out.append(
-                ListedVersion(
-                    key: key,
-                    versionId: current.versionId ?? VersionID.null,
-                    isLatest: true,
-                    isDeleteMarker: false,
-                    etag: current.etag,
-                    size: current.size,
-                    lastModifiedSeconds: current.lastModifiedSeconds,
-                    lastModifiedMilliseconds: current.lastModifiedMilliseconds,
-                    owner: current.owner
-                )
-            )
+            self.current = nil
+            return ListedVersion(key: key, current: current)
         }
-        for version in stored where version.id != out.first?.versionId {
-            out.append(
-                ListedVersion(
-                    key: key,
-                    versionId: version.id,
-                    isLatest: out.isEmpty,
-                    isDeleteMarker: version.isDeleteMarker,
-                    etag: version.metadata?.etag ?? "",
-                    size: version.isDeleteMarker ? 0 : version.stat.size,
-                    lastModifiedSeconds: version.stat.mtimeSeconds,
-                    lastModifiedMilliseconds: Int(version.stat.mtimeNanoseconds / 1_000_000),
-                    owner: version.metadata?.owner
-                )
-            )
+        while let directory, nextName < names.count {
+            let name = names[nextName]
+            nextName += 1
+            work.storedVersions += 1
+            guard let version = store.storedVersion(directory, name) else { continue }
+            defer { storedFirst = false }
+            return ListedVersion(key: key, stored: version, isLatest: storedFirst)
         }
-        return out
+        return nil
+    }
+}
+
+extension ListedVersion {
+    init(key: String, current: ObjectSummary) {
+        self.init(
+            key: key,
+            versionId: current.versionId ?? VersionID.null,
+            isLatest: true,
+            isDeleteMarker: false,
+            etag: current.etag,
+            size: current.size,
+            lastModifiedSeconds: current.lastModifiedSeconds,
+            lastModifiedMilliseconds: current.lastModifiedMilliseconds,
+            owner: current.owner
+        )
     }
 
-    /// Walks the versions tree below `directory` (the key path `path`; nil at the tree's root), recording the stored
-    /// versions of every key that starts with `prefix`; only directories that can hold such keys are entered.
-    func gatherStoredVersions(_ directory: OpenFile, path: [UInt8]?, prefix: [UInt8], into found: inout [[UInt8]: [StoredVersion]]) {
-        var children: [String] = []
-        var hasVersions = false
-        try? Sys.forEachEntry(directory.fd) { cName, type in
-            let name = String(cString: cName)
-            if name.hasBytePrefix(Self.versionPrefix) {
-                hasVersions = true
-            } else if type == .directory || type == .unknown, name != ".", name != ".." {
-                children.append(name)
-            }
-        }
-        if hasVersions, let path, path.starts(with: prefix) {
-            let versions = storedVersions(directory)
-            if !versions.isEmpty { found[path] = versions }
-        }
-        for name in children {
-            guard let segment = ObjectKey.segment(ofEntry: Array(name.utf8)) else { continue }
-            let child = path.map { $0 + [UInt8(ascii: "/")] + segment } ?? segment
-            guard child.starts(with: prefix) || prefix.starts(with: child) else { continue }
-            guard let opened = try? Sys.openBeneath(directory.fd, name, flags: Sys.readDirectory) else { continue }
-            gatherStoredVersions(opened, path: child, prefix: prefix, into: &found)
-        }
+    init(key: String, stored version: StoredVersion, isLatest: Bool) {
+        self.init(
+            key: key,
+            versionId: version.id,
+            isLatest: isLatest,
+            isDeleteMarker: version.isDeleteMarker,
+            etag: version.metadata?.etag ?? "",
+            size: version.isDeleteMarker ? 0 : version.stat.size,
+            lastModifiedSeconds: version.stat.mtimeSeconds,
+            lastModifiedMilliseconds: Int(version.stat.mtimeNanoseconds / 1_000_000),
+            owner: version.metadata?.owner
+        )
     }
 }

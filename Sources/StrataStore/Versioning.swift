@@ -21,12 +21,21 @@ struct StoredVersion {
     let stat: FileStat
     let metadata: ObjectMetadata?
     var isDeleteMarker: Bool { metadata?.isDeleteMarker == true }
-    /// When it was made: the time in its id, or for `null` its file's modification time.
-    var created: Int64 { VersionID.nanos(of: id) ?? stat.mtimeNanos }
+}
 
-    static func newerFirst(_ a: StoredVersion, _ b: StoredVersion) -> Bool {
-        a.created != b.created ? a.created > b.created : Array(b.id.utf8).lexicographicallyPrecedes(Array(a.id.utf8))
-    }
+/// A stored version known by its name, before its file is opened.
+struct StoredVersionName {
+    /// `.strata.v.<id>`.
+    let name: String
+    /// When it was made: the time in its id, or for `null` its file's modification time.
+    let created: Int64
+    /// The time a version-id-marker that no longer exists is compared with: `created`, in whole seconds for `null`.
+    let markerTime: Int64
+
+    var id: String { String(decoding: name.utf8.dropFirst(FileSystemStore.versionPrefix.utf8.count), as: UTF8.self) }
+
+    /// The name of version `id`.
+    static func name(of id: String) -> String { FileSystemStore.versionPrefix + id }
 }
 
 /// Versioning on a filesystem. The current version of a key stays an ordinary file at its natural path, so readers
@@ -98,17 +107,37 @@ extension FileSystemStore {
 
     /// The stored versions in `directory`, newest first.
     func storedVersions(_ directory: OpenFile) -> [StoredVersion] {
-        var names: [String] = []
-        try? Sys.forEachEntry(directory.fd) { cName, _ in
+        storedVersionNames(directory).compactMap { storedVersion(directory, $0) }
+    }
+
+    /// The names of the stored versions in `directory`, newest first, without opening them: ids record their time,
+    /// so only a `null` (or foreign) name needs its file's modification time. Sorted by index, as a key may have many.
+    func storedVersionNames(_ directory: OpenFile) -> [StoredVersionName] {
+        var names: [StoredVersionName] = []
+        let prefixLength = Self.versionPrefix.utf8.count
+        try? Sys.forEachEntry(directory.fd) { cName, type in
+            guard type == .regular || type == .unknown, strncmp(cName, Self.versionPrefix, prefixLength) == 0 else { return }
             let name = String(cString: cName)
-            if name.hasBytePrefix(Self.versionPrefix) { names.append(name) }
+            let id = UnsafeRawBufferPointer(start: cName + prefixLength, count: strlen(cName) - prefixLength)
+            if let nanos = VersionID.nanos(ofUTF8: id) {
+                names.append(StoredVersionName(name: name, created: nanos, markerTime: nanos))
+            } else if let st = try? Sys.stat(directory.fd, name), st.isRegular {
+                names.append(StoredVersionName(name: name, created: st.mtimeNanos, markerTime: st.mtimeSeconds &* 1_000_000_000))
+            }
         }
-        return names.compactMap { name in
-            guard let st = try? Sys.stat(directory.fd, name), st.isRegular else { return nil }
-            let id = String(decoding: name.utf8.dropFirst(Self.versionPrefix.utf8.count), as: UTF8.self)
-            let meta = ObjectMetadata.decode(try? Sys.getAttribute(directory.fd, name, ObjectMetadata.attributeName))
-            return StoredVersion(name: name, id: id, stat: st, metadata: meta)
-        }.sorted(by: StoredVersion.newerFirst)
+        // Newest first; the same time, the greater id first.
+        let order = names.indices.sorted { a, b in
+            let (first, second) = (names[a], names[b])
+            return first.created != second.created ? first.created > second.created : second.name.utf8.lexicographicallyPrecedes(first.name.utf8)
+        }
+        return order.map { names[$0] }
+    }
+
+    /// Opens a stored version's file and metadata; nil when it is gone or not a regular file.
+    func storedVersion(_ directory: OpenFile, _ version: StoredVersionName) -> StoredVersion? {
+        guard let st = try? Sys.stat(directory.fd, version.name), st.isRegular else { return nil }
+        let meta = ObjectMetadata.decode(try? Sys.getAttribute(directory.fd, version.name, ObjectMetadata.attributeName))
+        return StoredVersion(name: version.name, id: version.id, stat: st, metadata: meta)
     }
 
     /// Removes `key`'s versions directory and the directories above it that are left empty.
@@ -307,6 +336,25 @@ extension FileSystemStore {
             newest.isDeleteMarker
         else { return nil }
         return newest.id
+    }
+}
+
+extension FileSystemStore {
+    /// Whether a bucket's versions tree holds a stored version or delete marker; the empty directories left in it do
+    /// not count. Stops at the first key that has one.
+    func holdsStoredVersions(_ bucket: OpenFile) -> Bool {
+        guard let root = try? Sys.openBeneath(bucket.fd, Self.versionsRoot, flags: Sys.readDirectory) else { return false }
+        let walker = KeyWalker(store: self, bucket: root, prefix: "", startAfter: nil, windowSize: 256, versionsTree: true)
+        do {
+            while let key = try walker.next() {
+                guard let directory = try? Sys.openBeneath(key.directory.fd, key.name, flags: Sys.readDirectory) else { continue }
+                if !storedVersionNames(directory).isEmpty { return true }
+            }
+        } catch {
+            // A part of the tree that cannot be read may hold versions: deleting the bucket would lose them.
+            return true
+        }
+        return false
     }
 }
 

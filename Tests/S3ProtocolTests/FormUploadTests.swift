@@ -53,6 +53,98 @@ import Testing
         #expect(throws: S3Error.self) { try FormDataParser(boundary: String(repeating: "b", count: 71)) }
     }
 
+    /// Feeds `body` through the parser in reads of `readSize` and the events to `FormFields`, as PostObject reads a
+    /// form before authenticating it: the error that ends it (nil once the file part began or the body ended), the
+    /// fields, and the most input the parser kept between reads.
+    static func collect(_ body: [UInt8], readSize: Int) -> (code: S3ErrorCode?, form: FormFields, retained: Int) {
+        var form = FormFields()
+        var retained = 0
+        do {
+            var parser = try FormDataParser(boundary: "XyZ")
+            var offset = 0
+            while offset < body.count {
+                let end = min(body.count, offset + readSize)
+                body[offset..<end].withUnsafeBytes { parser.append($0) }
+                offset = end
+                while let event = try parser.next() {
+                    if try form.take(event, consumedBytes: parser.consumedBytes) { return (nil, form, retained) }
+                }
+                retained = max(retained, parser.retainedBytes)
+            }
+        } catch {
+            return (error.code, form, retained)
+        }
+        return (nil, form, retained)
+    }
+
+    static func part(_ name: String, _ value: String = "", extra: String = "") -> String {
+        "--XyZ\r\nContent-Disposition: form-data; name=\"\(name)\"\(extra)\r\n\r\n\(value)\r\n"
+    }
+
+    static let file = part("file", "content", extra: "; filename=\"f.txt\"") + "--XyZ--\r\n"
+
+    @Test func emptyPartsAndLongNamesCountTowardTheBoundBeforeTheFile() {
+        // 1,000 empty parts: no value bytes at all, yet they stop the form once their own bytes pass the bound.
+        let empty = Self.collect(Array(((0..<1000).map { Self.part("f\($0)") }.joined() + Self.file).utf8), readSize: 4096)
+        #expect(empty.code == .maxPostPreDataLengthExceeded)
+        #expect(empty.form.fields.count < 500 && empty.form.file == nil)
+        // A long name with a value that alone would fit: the name counts too.
+        let named = Self.collect(
+            Array((Self.part(String(repeating: "n", count: 15_000), String(repeating: "v", count: 6_000)) + Self.file).utf8),
+            readSize: 4096
+        )
+        #expect(named.code == .maxPostPreDataLengthExceeded)
+        // A head longer than a part's header block is malformed, whatever follows.
+        let huge = Self.collect(Array((Self.part(String(repeating: "n", count: 17_000)) + Self.file).utf8), readSize: 4096)
+        #expect(huge.code == .malformedPOSTRequest)
+        // A head that never ends is refused once past the block's bound, holding no more than that bound.
+        let endless = Self.collect(
+            Array(("--XyZ\r\nContent-Disposition: form-data; name=\"" + String(repeating: "n", count: 1 << 20)).utf8),
+            readSize: 4096
+        )
+        #expect(endless.code == .malformedPOSTRequest && endless.retained <= FormDataParser.maxRetained)
+        // A form just under the bound, with its file, is read whole.
+        let fits = Self.collect(
+            Array((Self.part("Policy", String(repeating: "p", count: 19_000)) + Self.part("key", "k") + Self.file).utf8),
+            readSize: 1000
+        )
+        #expect(fits.code == nil && fits.form.file?.filename == "f.txt")
+        #expect(fits.form.fields["policy"]?.utf8.count == 19_000 && fits.form.fields["key"] == "k")
+        // Field errors are still precise.
+        let twice = Self.collect(Array((Self.part("key", "a") + Self.part("KEY", "b") + Self.file).utf8), readSize: 64)
+        #expect(twice.code == .invalidArgument)
+    }
+
+    @Test func theParserKeepsBoundedInputBetweenReadsWhateverTheBody() throws {
+        let megabyte = 1 << 20
+        let bodies: [(String, [UInt8])] = [
+            ("no boundary", [UInt8](repeating: UInt8(ascii: "x"), count: megabyte)),
+            ("endless padding", Array("--XyZ".utf8) + [UInt8](repeating: 32, count: megabyte)),
+            ("endless head", Array("--XyZ\r\nX-A: ".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: megabyte)),
+            ("unclosed file", Array(Self.part("file", extra: "; filename=\"f\"").dropLast(2).utf8) + [UInt8](repeating: 45, count: 4 * megabyte)),
+            ("empty parts", Array((0..<20_000).map { _ in Self.part("a") }.joined().utf8)),
+        ]
+        for (name, body) in bodies {
+            for readSize in [1000, 65536] {
+                var parser = try FormDataParser(boundary: "XyZ")
+                var offset = 0
+                var retained = 0
+                reading: while offset < body.count {
+                    let end = min(body.count, offset + readSize)
+                    body[offset..<end].withUnsafeBytes { parser.append($0) }
+                    offset = end
+                    do {
+                        while try parser.next() != nil {}
+                    } catch {
+                        break reading
+                    }
+                    retained = max(retained, parser.retainedBytes)
+                }
+                #expect(retained <= FormDataParser.maxRetained, "\(name), reads of \(readSize): kept \(retained) bytes")
+            }
+        }
+    }
+
     @Test func boundaryComesFromAFormContentType() {
         #expect(FormDataParser.boundary(contentType: "multipart/form-data; boundary=abc") == "abc")
         #expect(FormDataParser.boundary(contentType: "Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b\"") == "a b")

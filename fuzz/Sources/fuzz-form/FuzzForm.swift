@@ -2,8 +2,10 @@ import FuzzSupport
 import S3Protocol
 
 /// Browser-form uploads: FormDataParser on a body split into reads of fuzzed sizes must yield the same parts and
-/// the same bytes as on the whole body at once; PostPolicy.parse and check must never trap. Layout: one byte of
-/// read size, a boundary line, then the body; the body is also parsed as a policy document.
+/// the same bytes as on the whole body at once, and never keep more than `maxRetained` bytes between reads;
+/// FormFields must stop before holding more than its bound of the form before the file; PostPolicy.parse and check
+/// must never trap. Layout: one byte of read size, a boundary line, then the body; the body is also parsed as a
+/// policy document.
 func events(_ body: [UInt8], boundary: String, readSize: Int) -> [FormDataParser.Event]? {
     guard var parser = try? FormDataParser(boundary: boundary) else { return nil }
     var result: [FormDataParser.Event] = []
@@ -13,6 +15,19 @@ func events(_ body: [UInt8], boundary: String, readSize: Int) -> [FormDataParser
             result[result.count - 1] = .data(earlier + more)
         } else {
             result.append(event)
+        }
+    }
+    var fields: FormFields? = FormFields()
+    /// Feeds the fields up to the file; what they hold never exceeds the bound on the form before the file.
+    func take(_ event: FormDataParser.Event, consumedBytes: Int) {
+        guard var collecting = fields else { return }
+        do {
+            let fileBegan = try collecting.take(event, consumedBytes: consumedBytes)
+            let held = collecting.fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+            fuzzCheck(held <= FormFields.maxPreDataBytes, "the form's fields hold \(held) bytes")
+            fields = fileBegan ? nil : collecting
+        } catch {
+            fields = nil
         }
     }
     var offset = 0
@@ -25,7 +40,9 @@ func events(_ body: [UInt8], boundary: String, readSize: Int) -> [FormDataParser
             do { next = try parser.next() } catch { return result }
             guard let event = next else { break }
             add(event)
+            take(event, consumedBytes: parser.consumedBytes)
         }
+        fuzzCheck(parser.retainedBytes <= FormDataParser.maxRetained, "the parser kept \(parser.retainedBytes) bytes between reads")
     } while offset < body.count
     return (try? parser.finish()) == nil ? result + [.end, .end] : result
 }
