@@ -15,7 +15,7 @@ extension S3Responder {
             copy.replaceMetadata
             ? try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize) : nil
         if replacement != nil { replacement?.permission = permission }
-        let replacementTags = copy.replaceTags ? (try headerTags(call) ?? TagSet()) : nil
+        let replacementTags = copy.replaceTags ? (try TaggingHandlers.headerTags(call, settings) ?? TagSet()) : nil
         // Copying an earlier version over the current one restores it: not a copy onto itself.
         let isSelf = source.bucket.bytesEqual(bucketName) && source.key.bytesEqual(key) && source.versionId == nil
         if isSelf && replacement == nil && replacementTags == nil {

@@ -37,7 +37,13 @@ extension S3Responder {
             responseHeaders.set("x-amz-checksum-type", type)
         }
         let info = try await storage.createMultipartUpload(
-            CreateUploadInput(bucket: bucketName, key: key, owner: call.user, metadata: metadata, tags: try headerTags(call))
+            CreateUploadInput(
+                bucket: bucketName,
+                key: key,
+                owner: call.user,
+                metadata: metadata,
+                tags: try TaggingHandlers.headerTags(call, settings)
+            )
         )
         var xml = XMLWriter(root: "InitiateMultipartUploadResult")
         xml.element("Bucket", bucketName)
@@ -152,7 +158,7 @@ extension S3Responder {
             Self.completeResult(try await storage.completeMultipartUpload(input), location: location, bucket: bucketName, key: key)
         }
         // The new version's id is a header, which a response already under way cannot carry: no keepalive then.
-        guard settings.completeKeepalive, try await versioningStatus(bucketName) == nil else {
+        guard settings.completeKeepalive, try await BucketConfigurationHandlers.versioningStatus(bucketName, in: storage) == nil else {
             let completed = try await storage.completeMultipartUpload(input)
             var headers = HTTPFields()
             if let versionId = completed.metadata.versionId, versionId != VersionID.null { headers.set("x-amz-version-id", versionId) }

@@ -10,7 +10,7 @@ extension S3Responder {
     func putObject(_ call: S3Call, _ object: ObjectAddress, condition: WriteCondition) async throws -> Response {
         let framing = try BodyFraming.of(call)
         var input = try putInput(call, object, condition: condition)
-        input.tags = try headerTags(call)
+        input.tags = try TaggingHandlers.headerTags(call, settings)
         let output = try await storage.putObject(input, body: RequestPayload(call: call, framing: framing))
         return Responses.empty(headers: putHeaders(output))
     }

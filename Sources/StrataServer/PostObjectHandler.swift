@@ -169,7 +169,7 @@ extension S3Responder {
         var input = try putInput(admitted.call, object, condition: condition)
         if let tagging = fields["tagging"] {
             let tags = try TagSet.parseXML(Array(tagging.utf8))
-            try tags.validate(objectTagLimits)
+            try tags.validate(TaggingHandlers.objectTagLimits(settings))
             input.tags = tags
         }
         let output = try await storage.putObject(input, body: FormFilePayload(reader: reader, sizeRange: sizeRange))

@@ -3,23 +3,8 @@ import Hummingbird
 import S3Protocol
 import StrataStore
 
-/// GetBucketVersioning, PutBucketVersioning and ListObjectVersions (the versions themselves: Versioning.swift).
+/// ListObjectVersions (the versions themselves: Versioning.swift).
 extension S3Responder {
-    /// A bucket that never had versioning answers an empty configuration, as AWS does.
-    func getBucketVersioning(_ name: String) async throws -> Response {
-        var xml = XMLWriter(root: "VersioningConfiguration")
-        if let status = try await versioningStatus(name) { xml.element("Status", status.rawValue) }
-        return Responses.xml(xml.finish())
-    }
-
-    func putBucketVersioning(_ call: S3Call, _ bucket: String) async throws -> Response {
-        try await putBucketConfiguration(call, bucket, .versioning) { body throws(S3Error) in try VersioningStatus.parseConfiguration(body).rawValue }
-    }
-
-    func versioningStatus(_ bucket: String) async throws -> VersioningStatus? {
-        try await storage.bucketConfiguration(bucket, .versioning).flatMap { VersioningStatus(rawValue: String(decoding: $0, as: UTF8.self)) }
-    }
-
     func listObjectVersions(_ admitted: AdmittedRequest, _ list: ListVersionsArguments) async throws -> Response {
         let call = admitted.call
         let page = try await storage.listObjectVersions(list, viewer: admitted.listingCaller)
