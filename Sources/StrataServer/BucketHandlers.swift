@@ -47,14 +47,15 @@ extension S3Responder {
         return Responses.xml(xml.finish())
     }
 
-    func createBucket(_ call: S3Call, _ name: String) async throws -> Response {
+    func createBucket(_ admitted: AdmittedRequest, _ name: String) async throws -> Response {
+        let call = admitted.call
         try BucketName.validate(name, strict: settings.bucketNamingRestrictions)
         let body = try await BodyCollector.collect(call, limit: 64 * 1024)
         if !body.isEmpty {
             let root = try XMLDocument.parse(body)
             guard root.name == "CreateBucketConfiguration" else { throw S3Error(.malformedXML) }
         }
-        try await storage.createBucket(name, owner: call.user, permission: try newPermission(call, directory: true))
+        try await storage.createBucket(name, owner: call.user, permission: try gate.newPermission(admitted, directory: true))
         return Responses.empty(headers: [.location: "/\(name)"])
     }
 

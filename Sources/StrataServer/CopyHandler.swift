@@ -6,11 +6,11 @@ import StrataStore
 
 /// CopyObject: same or another bucket, COPY/REPLACE metadata directive, copy onto itself with REPLACE,
 /// `x-amz-copy-source-if-*` conditions.
-extension S3Responder {
+extension ObjectHandlers {
     func copyObject(_ admitted: AdmittedRequest, _ copy: CopyArguments) async throws -> Response {
         let call = admitted.call
         let (bucketName, key, source) = (copy.object.bucket, copy.object.key, copy.source)
-        let permission = try newPermission(call, directory: key.hasSuffix("/"))
+        let permission = try gate.newPermission(admitted, directory: key.hasSuffix("/"))
         var replacement =
             copy.replaceMetadata
             ? try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize) : nil

@@ -3,7 +3,7 @@ import S3Protocol
 import StrataStore
 
 /// DeleteObjects: up to 1000 keys per request, each reported as Deleted or as an Error of its own.
-extension S3Responder {
+extension ObjectHandlers {
     static let maxDeleteKeys = 1000
 
     func deleteObjects(_ admitted: AdmittedRequest, _ bucketName: String) async throws -> Response {

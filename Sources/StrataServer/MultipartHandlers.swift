@@ -11,13 +11,14 @@ import Synchronization
 extension S3Responder {
     static let maxCompleteBody = 4 << 20
 
-    func createMultipartUpload(_ call: S3Call, _ object: ObjectAddress) async throws -> Response {
+    func createMultipartUpload(_ admitted: AdmittedRequest, _ object: ObjectAddress) async throws -> Response {
+        let call = admitted.call
         let (bucketName, key) = (object.bucket, object.key)
         guard !key.hasSuffix("/") || !settings.store.strictKeys else {
             throw S3Error(.invalidArgument, "A key ending in '/' names a directory, which cannot hold the data of a multipart upload.")
         }
         var metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
-        metadata.permission = try newPermission(call, directory: false)
+        metadata.permission = try gate.newPermission(admitted, directory: false)
         var responseHeaders = HTTPFields()
         if let name = call.header("x-amz-checksum-algorithm") {
             guard let algorithm = ChecksumAlgorithm(name: name) else {

@@ -5,6 +5,11 @@ import StrataStore
 /// One line per action: the admitted request and the action's typed arguments go to the handler type of its area.
 /// Each handler type holds only what its handlers use.
 extension S3Responder {
+    /// The one authorization gate, over this responder's store and settings.
+    var gate: AuthorizationGate { AuthorizationGate(storage: storage, settings: settings, users: users) }
+    var objects: ObjectHandlers {
+        ObjectHandlers(storage: storage, settings: settings, gate: gate, globalReadLimiter: globalReadLimiter)
+    }
     var bucketConfigurations: BucketConfigurationHandlers { BucketConfigurationHandlers(storage: storage) }
     var tagging: TaggingHandlers { TaggingHandlers(storage: storage, settings: settings) }
 
@@ -13,7 +18,7 @@ extension S3Responder {
         let call = admitted.call
         switch admitted.action {
         case .listBuckets(let arguments): return try await listBuckets(admitted, arguments)
-        case .getObjectAttributes(let arguments): return try await getObjectAttributes(admitted, arguments)
+        case .getObjectAttributes(let arguments): return try await objects.getObjectAttributes(admitted, arguments)
         case .putBucketCors(let bucket): return try await bucketConfigurations.putDocument(admitted, bucket, .cors)
         case .getBucketCors(let bucket): return try await bucketConfigurations.getDocument(admitted, bucket, .cors)
         case .deleteBucketCors(let bucket): return try await bucketConfigurations.deleteDocument(admitted, bucket, .cors)
@@ -21,7 +26,7 @@ extension S3Responder {
         case .getBucketWebsite(let bucket): return try await bucketConfigurations.getDocument(admitted, bucket, .website)
         case .deleteBucketWebsite(let bucket): return try await bucketConfigurations.deleteDocument(admitted, bucket, .website)
         case .preflight, .postObject: throw S3Error(.internalError)  // answered before authentication
-        case .createBucket(let bucket): return try await createBucket(call, bucket)
+        case .createBucket(let bucket): return try await createBucket(admitted, bucket)
         case .headBucket(let bucket): return try await headBucket(call, bucket)
         case .deleteBucket(let bucket): return try await deleteBucket(bucket)
         case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
@@ -31,13 +36,13 @@ extension S3Responder {
         case .getBucketAcl(let bucket): return try await getBucketAcl(call, bucket)
         case .putBucketAcl(let bucket): return try await putBucketAcl(call, bucket)
         case .listObjects(let arguments): return try await listObjects(admitted, arguments)
-        case .deleteObjects(let bucket): return try await deleteObjects(admitted, bucket)
-        case .putObject(let object, let condition): return try await putObject(call, object, condition: condition)
-        case .copyObject(let arguments): return try await copyObject(admitted, arguments)
-        case .getObject(let arguments): return try await getObject(admitted, arguments, head: false)
-        case .headObject(let arguments): return try await getObject(admitted, arguments, head: true)
+        case .deleteObjects(let bucket): return try await objects.deleteObjects(admitted, bucket)
+        case .putObject(let object, let condition): return try await objects.putObject(admitted, object, condition: condition)
+        case .copyObject(let arguments): return try await objects.copyObject(admitted, arguments)
+        case .getObject(let arguments): return try await objects.getObject(admitted, arguments, head: false)
+        case .headObject(let arguments): return try await objects.getObject(admitted, arguments, head: true)
         case .deleteObject(let object, let condition, let versionId):
-            return try await deleteObject(object, condition: condition, versionId: versionId)
+            return try await objects.deleteObject(admitted, object, condition: condition, versionId: versionId)
         case .getObjectAcl(let object): return try await getObjectAcl(call, object)
         case .putObjectAcl(let object): return try await putObjectAcl(call, object)
         case .getBucketTagging(let bucket): return try await tagging.getBucketTagging(admitted, bucket)
@@ -46,7 +51,7 @@ extension S3Responder {
         case .getObjectTagging(let object): return try await tagging.getObjectTagging(admitted, object)
         case .putObjectTagging(let object): return try await tagging.putObjectTagging(admitted, object)
         case .deleteObjectTagging(let object): return try await tagging.deleteObjectTagging(admitted, object)
-        case .createMultipartUpload(let object): return try await createMultipartUpload(call, object)
+        case .createMultipartUpload(let object): return try await createMultipartUpload(admitted, object)
         case .uploadPart(let upload, let number): return try await uploadPart(call, upload, partNumber: number)
         case .uploadPartCopy(let upload, let number, let source, let range, let conditions):
             return try await uploadPartCopy(admitted, upload, partNumber: number, source: source, range: range, conditions: conditions)

@@ -45,12 +45,4 @@ extension S3Responder {
         }
         return Responses.xml(xml.finish())
     }
-
-    /// `x-amz-version-id` and `x-amz-delete-marker` of a DeleteObject answer.
-    static func deletedHeaders(_ deleted: DeletedVersion) -> HTTPFields {
-        var headers = HTTPFields()
-        if let id = deleted.versionId { headers.set("x-amz-version-id", id) }
-        if deleted.isDeleteMarker { headers.set("x-amz-delete-marker", "true") }
-        return headers
-    }
 }
