@@ -7,6 +7,8 @@ import StrataStore
 extension S3Responder {
     /// The one authorization gate, over this responder's store and settings.
     var gate: AuthorizationGate { AuthorizationGate(storage: storage, settings: settings, users: users) }
+    var buckets: BucketHandlers { BucketHandlers(storage: storage, settings: settings, gate: gate) }
+    var acls: ACLHandlers { ACLHandlers(storage: storage) }
     var objects: ObjectHandlers {
         ObjectHandlers(storage: storage, settings: settings, gate: gate, globalReadLimiter: globalReadLimiter)
     }
@@ -17,7 +19,7 @@ extension S3Responder {
     func dispatch(_ admitted: AdmittedRequest) async throws -> Response {
         let call = admitted.call
         switch admitted.action {
-        case .listBuckets(let arguments): return try await listBuckets(admitted, arguments)
+        case .listBuckets(let arguments): return try await buckets.listBuckets(admitted, arguments)
         case .getObjectAttributes(let arguments): return try await objects.getObjectAttributes(admitted, arguments)
         case .putBucketCors(let bucket): return try await bucketConfigurations.putDocument(admitted, bucket, .cors)
         case .getBucketCors(let bucket): return try await bucketConfigurations.getDocument(admitted, bucket, .cors)
@@ -26,15 +28,15 @@ extension S3Responder {
         case .getBucketWebsite(let bucket): return try await bucketConfigurations.getDocument(admitted, bucket, .website)
         case .deleteBucketWebsite(let bucket): return try await bucketConfigurations.deleteDocument(admitted, bucket, .website)
         case .preflight, .postObject: throw S3Error(.internalError)  // answered before authentication
-        case .createBucket(let bucket): return try await createBucket(admitted, bucket)
-        case .headBucket(let bucket): return try await headBucket(call, bucket)
-        case .deleteBucket(let bucket): return try await deleteBucket(bucket)
-        case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
+        case .createBucket(let bucket): return try await buckets.createBucket(admitted, bucket)
+        case .headBucket(let bucket): return try await buckets.headBucket(admitted, bucket)
+        case .deleteBucket(let bucket): return try await buckets.deleteBucket(admitted, bucket)
+        case .getBucketLocation(let bucket): return try await buckets.getBucketLocation(admitted, bucket)
         case .getBucketVersioning(let bucket): return try await bucketConfigurations.getBucketVersioning(admitted, bucket)
         case .putBucketVersioning(let bucket): return try await bucketConfigurations.putDocument(admitted, bucket, .versioning)
         case .listObjectVersions(let arguments): return try await listObjectVersions(admitted, arguments)
-        case .getBucketAcl(let bucket): return try await getBucketAcl(call, bucket)
-        case .putBucketAcl(let bucket): return try await putBucketAcl(call, bucket)
+        case .getBucketAcl(let bucket): return try await acls.getBucketAcl(admitted, bucket)
+        case .putBucketAcl(let bucket): return try await acls.putBucketAcl(admitted, bucket)
         case .listObjects(let arguments): return try await listObjects(admitted, arguments)
         case .deleteObjects(let bucket): return try await objects.deleteObjects(admitted, bucket)
         case .putObject(let object, let condition): return try await objects.putObject(admitted, object, condition: condition)
@@ -43,8 +45,8 @@ extension S3Responder {
         case .headObject(let arguments): return try await objects.getObject(admitted, arguments, head: true)
         case .deleteObject(let object, let condition, let versionId):
             return try await objects.deleteObject(admitted, object, condition: condition, versionId: versionId)
-        case .getObjectAcl(let object): return try await getObjectAcl(call, object)
-        case .putObjectAcl(let object): return try await putObjectAcl(call, object)
+        case .getObjectAcl(let object): return try await acls.getObjectAcl(admitted, object)
+        case .putObjectAcl(let object): return try await acls.putObjectAcl(admitted, object)
         case .getBucketTagging(let bucket): return try await tagging.getBucketTagging(admitted, bucket)
         case .putBucketTagging(let bucket): return try await tagging.putBucketTagging(admitted, bucket)
         case .deleteBucketTagging(let bucket): return try await tagging.deleteBucketTagging(admitted, bucket)

@@ -13,6 +13,8 @@ final class InMemoryStorage: ObjectStorage {
         var metadata: ObjectMetadata
         var tags: TagSet
         var modified: Int64
+        /// What PutObjectAcl recorded (nil: the open default).
+        var permission: Permission?
     }
 
     struct Bucket {
@@ -20,6 +22,7 @@ final class InMemoryStorage: ObjectStorage {
         var tags = TagSet()
         var configurations: [BucketConfigurationName: [UInt8]] = [:]
         var objects: [String: Object] = [:]
+        var permission: Permission?
     }
 
     private let buckets = Mutex<[String: Bucket]>([:])
@@ -57,20 +60,23 @@ final class InMemoryStorage: ObjectStorage {
 
     func bucketOwner(_ name: String) async throws -> String? { try bucket(name).owner }
 
-    /// Everything is open to everyone: the permission model is tested on the filesystem store.
+    /// Everything is open to everyone unless an ACL was set: the permission model is tested on the filesystem store.
     func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions {
-        let owner = try self.bucket(bucket).owner
+        let found = try self.bucket(bucket)
         let object = try? key.map { key throws(S3Error) in try self.object(bucket, key) }
         return PathPermissions(
-            directories: [Permission(owner: owner, group: owner, mode: 0o777)],
+            directories: [found.permission ?? Permission(owner: found.owner, group: found.owner, mode: 0o777)],
             directoriesComplete: true,
-            object: object.flatMap { $0 }.map { _ in Permission(owner: owner, group: owner, mode: 0o666) }
+            object: object.flatMap { $0 }.map { $0.permission ?? Permission(owner: found.owner, group: found.owner, mode: 0o666) }
         )
     }
 
     func rootPermission() async throws -> Permission { Permission(owner: "admin", group: "supergroup", mode: 0o1777) }
-    func setBucketPermission(_ bucket: String, _ permission: Permission) async throws {}
-    func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {}
+    func setBucketPermission(_ bucket: String, _ permission: Permission) async throws { try update(bucket) { $0.permission = permission } }
+    func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {
+        _ = try object(bucket, key)
+        try update(bucket) { $0.objects[key]?.permission = permission }
+    }
     func bucketTagging(_ bucket: String) async throws -> TagSet { try self.bucket(bucket).tags }
     func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try update(bucket) { $0.tags = tags ?? TagSet() } }
     func bucketConfiguration(_ bucket: String, _ name: BucketConfigurationName) async throws -> [UInt8]? {
