@@ -8,8 +8,9 @@ import S3Protocol
 import StrataStore
 import Synchronization
 
-/// The single entry point for S3 requests: parse the target, identify the caller, route to an operation,
-/// run its handler, and turn every failure into S3's error document. One access-log line per request.
+/// The single entry point for S3 requests: parse the target, identify the caller, parse the action, have the gate
+/// admit it, dispatch it to the handler type of its area (S3Dispatch.swift), and turn every failure into S3's error
+/// document. One access-log line per request.
 struct S3Responder: HTTPResponder {
     typealias Context = S3RequestContext
 
