@@ -72,16 +72,13 @@ enum CannedACL: String {
     }
 }
 
-extension S3Responder {
-    /// The one authorization gate, over this responder's store and settings.
-    var gate: AuthorizationGate { AuthorizationGate(storage: storage, settings: settings, users: users) }
-
-    /// The owner, group and mode a new object (or directory object) made by this request gets: the caller's
-    /// user and primary group, and the mode the umask or the canned ACL gives.
-    func newPermission(_ call: S3Call, directory: Bool) throws(S3Error) -> Permission? {
+extension AuthorizationGate {
+    /// The owner, group and mode a new object, directory object or bucket made by an admitted request gets: the
+    /// caller's user and primary group, and the mode the umask or the canned ACL (`x-amz-acl`) gives.
+    func newPermission(_ admitted: AdmittedRequest, directory: Bool) throws(S3Error) -> Permission? {
         guard settings.permissions.enabled else { return nil }
-        let caller = gate.caller(call.identity)
-        let canned = try CannedACL.of(call.header("x-amz-acl"))
+        let caller = caller(admitted.identity)
+        let canned = try CannedACL.of(admitted.call.header("x-amz-acl"))
         let fileMode = canned?.fileMode ?? (0o666 & ~settings.permissions.umask)
         let permission = Permission(owner: caller.user, group: caller.primaryGroup, mode: fileMode, isPublic: canned?.isPublic == true)
         guard directory else { return permission }

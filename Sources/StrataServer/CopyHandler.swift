@@ -6,16 +6,16 @@ import StrataStore
 
 /// CopyObject: same or another bucket, COPY/REPLACE metadata directive, copy onto itself with REPLACE,
 /// `x-amz-copy-source-if-*` conditions.
-extension S3Responder {
+extension ObjectHandlers {
     func copyObject(_ admitted: AdmittedRequest, _ copy: CopyArguments) async throws -> Response {
         let call = admitted.call
         let (bucketName, key, source) = (copy.object.bucket, copy.object.key, copy.source)
-        let permission = try newPermission(call, directory: key.hasSuffix("/"))
+        let permission = try gate.newPermission(admitted, directory: key.hasSuffix("/"))
         var replacement =
             copy.replaceMetadata
             ? try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize) : nil
         if replacement != nil { replacement?.permission = permission }
-        let replacementTags = copy.replaceTags ? (try headerTags(call) ?? TagSet()) : nil
+        let replacementTags = copy.replaceTags ? (try TaggingHandlers.headerTags(call, settings) ?? TagSet()) : nil
         // Copying an earlier version over the current one restores it: not a copy onto itself.
         let isSelf = source.bucket.bytesEqual(bucketName) && source.key.bytesEqual(key) && source.versionId == nil
         if isSelf && replacement == nil && replacementTags == nil {

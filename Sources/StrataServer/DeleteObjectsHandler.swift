@@ -3,7 +3,7 @@ import S3Protocol
 import StrataStore
 
 /// DeleteObjects: up to 1000 keys per request, each reported as Deleted or as an Error of its own.
-extension S3Responder {
+extension ObjectHandlers {
     static let maxDeleteKeys = 1000
 
     func deleteObjects(_ admitted: AdmittedRequest, _ bucketName: String) async throws -> Response {
@@ -31,7 +31,7 @@ extension S3Responder {
         var outcomes = [(error: S3Error?, deleted: DeletedVersion)](repeating: (nil, DeletedVersion()), count: entries.count)
         // In a bucket with versioning, and for entries naming a version or a condition (ETag, LastModifiedTime,
         // Size), each entry is its own DeleteObject; the rest go to the store together.
-        let versioned = try await versioningStatus(bucketName) != nil
+        let versioned = try await BucketConfigurationHandlers.versioningStatus(bucketName, in: storage) != nil
         var plain: [Int] = []
         for (index, entry) in entries.enumerated() {
             if refused.contains(entry.key) {

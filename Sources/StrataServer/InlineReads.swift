@@ -61,12 +61,12 @@ extension S3Responder {
             case .getObject(let arguments), .headObject(let arguments): read = arguments
             default: return nil
             }
-            let input = Self.getInput(admitted, read, head: head.method == .head)
+            let input = ObjectHandlers.getInput(admitted, read, head: head.method == .head)
             let largeAsFile = sendsFiles && inline.sendsFiles && head.method == .get
             guard let output = try inline.local.getObjectInline(input, inlineLimit: inline.maxBodyBytes, largeAsFile: largeAsFile) else {
                 return nil
             }
-            let (status, headers) = getAnswer(call, read, output)
+            let (status, headers) = ObjectHandlers.getAnswer(call, read, output)
             answer = BufferedResponse(head: HTTPResponse(status: status, headerFields: headers), body: try Self.inlineBody(output.body))
         } catch let error as S3Error {
             let (errorHead, body) = Responses.errorParts(error, requestID: record.requestID, resource: resource, isHead: head.method == .head)

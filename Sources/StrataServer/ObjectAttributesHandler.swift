@@ -4,7 +4,7 @@ import S3Protocol
 import StrataStore
 
 /// GetObjectAttributes: what HEAD tells, as a document, plus the parts of a multipart object (a page of them).
-extension S3Responder {
+extension ObjectHandlers {
     func getObjectAttributes(_ admitted: AdmittedRequest, _ arguments: ObjectAttributesArguments) async throws -> Response {
         var input = GetObjectInput(bucket: arguments.object.bucket, key: arguments.object.key, headOnly: true)
         input.versionId = arguments.versionId
@@ -21,7 +21,7 @@ extension S3Responder {
             }
         }
         if wanted.contains("ObjectParts"), let sizes = meta.partSizes, let layout = meta.part(1, size: output.contentLength) {
-            writeParts(&xml, sizes: sizes, count: layout.count, checksums: meta.partChecksums, algorithm: meta.checksumAlgorithm, arguments)
+            Self.writeParts(&xml, sizes: sizes, count: layout.count, checksums: meta.partChecksums, algorithm: meta.checksumAlgorithm, arguments)
         }
         if wanted.contains("StorageClass") { xml.element("StorageClass", "STANDARD") }
         if wanted.contains("ObjectSize") { xml.element("ObjectSize", String(output.contentLength)) }
@@ -32,7 +32,7 @@ extension S3Responder {
     }
 
     /// One page of the parts, after `partNumberMarker`, at most `maxParts`.
-    private func writeParts(
+    private static func writeParts(
         _ xml: inout XMLWriter,
         sizes runs: [[Int64]],
         count: Int,

@@ -5,20 +5,31 @@ import NIOCore
 import S3Protocol
 import StrataStore
 
-/// PutObject, GetObject, HeadObject, DeleteObject.
-extension S3Responder {
-    func putObject(_ call: S3Call, _ object: ObjectAddress, condition: WriteCondition) async throws -> Response {
+/// PutObject, GetObject, HeadObject, DeleteObject; CopyObject, DeleteObjects and GetObjectAttributes in files of
+/// their own. The input building and answer headers here are shared with browser forms (PostObjectHandler.swift),
+/// the inline read path (InlineReads.swift) and the website listener.
+struct ObjectHandlers {
+    let storage: any ObjectStorage
+    let settings: ServerSettings
+    /// Gives new objects their owner, group and mode.
+    let gate: AuthorizationGate
+    /// Alluxio's global read rate limit, shared by every GET (nil: none).
+    let globalReadLimiter: RateLimiter?
+
+    func putObject(_ admitted: AdmittedRequest, _ object: ObjectAddress, condition: WriteCondition) async throws -> Response {
+        let call = admitted.call
         let framing = try BodyFraming.of(call)
-        var input = try putInput(call, object, condition: condition)
-        input.tags = try headerTags(call)
+        var input = try putInput(admitted, object, condition: condition)
+        input.tags = try TaggingHandlers.headerTags(call, settings)
         let output = try await storage.putObject(input, body: RequestPayload(call: call, framing: framing))
-        return Responses.empty(headers: putHeaders(output))
+        return Responses.empty(headers: Self.putHeaders(output))
     }
 
     /// What a PutObject's headers (or a browser form's fields, as headers) ask to be stored.
-    func putInput(_ call: S3Call, _ object: ObjectAddress, condition: WriteCondition) throws(S3Error) -> PutObjectInput {
+    func putInput(_ admitted: AdmittedRequest, _ object: ObjectAddress, condition: WriteCondition) throws(S3Error) -> PutObjectInput {
+        let call = admitted.call
         var metadata = try ObjectMetadataHeaders.from(call.headers, owner: call.user, userMetadataLimit: settings.userMetadataMaxSize)
-        metadata.permission = try newPermission(call, directory: object.key.hasSuffix("/"))
+        metadata.permission = try gate.newPermission(admitted, directory: object.key.hasSuffix("/"))
         return PutObjectInput(
             bucket: object.bucket,
             key: object.key,
@@ -29,7 +40,7 @@ extension S3Responder {
         )
     }
 
-    func putHeaders(_ output: PutObjectOutput) -> HTTPFields {
+    static func putHeaders(_ output: PutObjectOutput) -> HTTPFields {
         var headers: HTTPFields = [.eTag: "\"\(output.etag)\""]
         if let (algorithm, value) = output.checksum { headers.set(algorithm.headerName, value) }
         if let persistence = output.persistence { headers.set("x-strata-persistence", persistence) }
@@ -37,14 +48,20 @@ extension S3Responder {
         return headers
     }
 
+    /// GetObject, and HeadObject (`head`).
     func getObject(_ admitted: AdmittedRequest, _ read: ReadArguments, head: Bool) async throws -> Response {
         let output = try await storage.getObject(Self.getInput(admitted, read, head: head))
-        let (status, headers) = getAnswer(admitted.call, read, output)
+        let (status, headers) = Self.getAnswer(admitted.call, read, output)
         guard let body = output.body else { return Response(status: status, headers: headers, body: ResponseBody()) }
         if case .buffer(let buffer) = body, globalReadLimiter == nil, settings.connectionReadRateLimitMB <= 0 {
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
         }
         return Response(status: status, headers: headers, body: Responses.stream(body, limiters: readLimiters()))
+    }
+
+    /// The limiters a GET body passes: the server-wide one and one for this response's connection.
+    private func readLimiters() -> [RateLimiter] {
+        [globalReadLimiter, RateLimiter(megabytesPerSecond: settings.connectionReadRateLimitMB)].compactMap { $0 }
     }
 
     /// The store's input for a GET or HEAD, carrying the read check the gate left for the store to run.
@@ -64,7 +81,7 @@ extension S3Responder {
     }
 
     /// The status and headers of a GET or HEAD answer (a 304 with its length 0), on the pooled and inline paths alike.
-    func getAnswer(_ call: S3Call, _ read: ReadArguments, _ output: GetObjectOutput) -> (HTTPResponse.Status, HTTPFields) {
+    static func getAnswer(_ call: S3Call, _ read: ReadArguments, _ output: GetObjectOutput) -> (HTTPResponse.Status, HTTPFields) {
         var headers = Responses.objectHeaders(output, query: call.query)
         let status = Responses.objectStatus(output)
         if status == .notModified {
@@ -91,8 +108,16 @@ extension S3Responder {
         return (status, headers)
     }
 
-    func deleteObject(_ object: ObjectAddress, condition: DeleteCondition, versionId: String?) async throws -> Response {
+    func deleteObject(_ admitted: AdmittedRequest, _ object: ObjectAddress, condition: DeleteCondition, versionId: String?) async throws -> Response {
         let deleted = try await storage.deleteVersioned(bucket: object.bucket, key: object.key, versionId: versionId, condition: condition)
         return Responses.empty(.noContent, headers: Self.deletedHeaders(deleted))
+    }
+
+    /// `x-amz-version-id` and `x-amz-delete-marker` of a DeleteObject answer.
+    static func deletedHeaders(_ deleted: DeletedVersion) -> HTTPFields {
+        var headers = HTTPFields()
+        if let id = deleted.versionId { headers.set("x-amz-version-id", id) }
+        if deleted.isDeleteMarker { headers.set("x-amz-delete-marker", "true") }
+        return headers
     }
 }

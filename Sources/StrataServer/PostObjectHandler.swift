@@ -167,14 +167,14 @@ extension S3Responder {
         // The form is admitted as the PutObject it becomes, once its key is known.
         let admitted = try await gate.admit(call, parsed.action)
         guard case .putObject(let object, let condition) = admitted.action else { throw S3Error(.internalError) }
-        var input = try putInput(admitted.call, object, condition: condition)
+        var input = try objects.putInput(admitted, object, condition: condition)
         if let tagging = fields["tagging"] {
             let tags = try TagSet.parseXML(Array(tagging.utf8))
-            try tags.validate(objectTagLimits)
+            try tags.validate(TaggingHandlers.objectTagLimits(settings))
             input.tags = tags
         }
         let output = try await storage.putObject(input, body: FormFilePayload(reader: reader, sizeRange: sizeRange))
-        return formResponse(fields, request: request, bucket: bucket, key: key, headers: putHeaders(output), etag: output.etag)
+        return formResponse(fields, request: request, bucket: bucket, key: key, headers: ObjectHandlers.putHeaders(output), etag: output.etag)
     }
 
     /// Reads the fields up to the file part (bounded by `FormFields`), with the file's own name.

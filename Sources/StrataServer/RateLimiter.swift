@@ -29,10 +29,3 @@ final class RateLimiter: Sendable {
         if wait > 0 { try? await Task.sleep(for: .nanoseconds(Int64(min(wait, 86_400) * 1e9))) }
     }
 }
-
-extension S3Responder {
-    /// The limiters a GET body passes: the server-wide one and one for this response's connection.
-    func readLimiters() -> [RateLimiter] {
-        [globalReadLimiter, RateLimiter(megabytesPerSecond: settings.connectionReadRateLimitMB)].compactMap { $0 }
-    }
-}

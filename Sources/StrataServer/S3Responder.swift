@@ -8,8 +8,9 @@ import S3Protocol
 import StrataStore
 import Synchronization
 
-/// The single entry point for S3 requests: parse the target, identify the caller, route to an operation,
-/// run its handler, and turn every failure into S3's error document. One access-log line per request.
+/// The single entry point for S3 requests: parse the target, identify the caller, parse the action, have the gate
+/// admit it, dispatch it to the handler type of its area (S3Dispatch.swift), and turn every failure into S3's error
+/// document. One access-log line per request.
 struct S3Responder: HTTPResponder {
     typealias Context = S3RequestContext
 
@@ -208,57 +209,6 @@ struct S3Responder: HTTPResponder {
         if let user = try named() { return .simple(user) }
         guard settings.anonymousAccess else { throw S3Error(.accessDenied, refusal) }
         return .simple(settings.anonymousUser)
-    }
-
-    /// One case per action, each handing its parsed arguments to the handler of its area.
-    private func dispatch(_ admitted: AdmittedRequest) async throws -> Response {
-        let call = admitted.call
-        switch admitted.action {
-        case .listBuckets(let arguments): return try await listBuckets(admitted, arguments)
-        case .getObjectAttributes(let arguments): return try await getObjectAttributes(admitted, arguments)
-        case .putBucketCors(let bucket): return try await putBucketCors(call, bucket)
-        case .getBucketCors(let bucket): return try await getBucketCors(bucket)
-        case .deleteBucketCors(let bucket): return try await deleteBucketCors(bucket)
-        case .putBucketWebsite(let bucket): return try await putBucketWebsite(call, bucket)
-        case .getBucketWebsite(let bucket): return try await getBucketWebsite(bucket)
-        case .deleteBucketWebsite(let bucket): return try await deleteBucketWebsite(bucket)
-        case .preflight, .postObject: throw S3Error(.internalError)  // answered before authentication
-        case .createBucket(let bucket): return try await createBucket(call, bucket)
-        case .headBucket(let bucket): return try await headBucket(call, bucket)
-        case .deleteBucket(let bucket): return try await deleteBucket(bucket)
-        case .getBucketLocation(let bucket): return try await getBucketLocation(bucket)
-        case .getBucketVersioning(let bucket): return try await getBucketVersioning(bucket)
-        case .putBucketVersioning(let bucket): return try await putBucketVersioning(call, bucket)
-        case .listObjectVersions(let arguments): return try await listObjectVersions(admitted, arguments)
-        case .getBucketAcl(let bucket): return try await getBucketAcl(call, bucket)
-        case .putBucketAcl(let bucket): return try await putBucketAcl(call, bucket)
-        case .listObjects(let arguments): return try await listObjects(admitted, arguments)
-        case .deleteObjects(let bucket): return try await deleteObjects(admitted, bucket)
-        case .putObject(let object, let condition): return try await putObject(call, object, condition: condition)
-        case .copyObject(let arguments): return try await copyObject(admitted, arguments)
-        case .getObject(let arguments): return try await getObject(admitted, arguments, head: false)
-        case .headObject(let arguments): return try await getObject(admitted, arguments, head: true)
-        case .deleteObject(let object, let condition, let versionId):
-            return try await deleteObject(object, condition: condition, versionId: versionId)
-        case .getObjectAcl(let object): return try await getObjectAcl(call, object)
-        case .putObjectAcl(let object): return try await putObjectAcl(call, object)
-        case .getBucketTagging(let bucket): return try await getBucketTagging(bucket)
-        case .putBucketTagging(let bucket): return try await putBucketTagging(call, bucket)
-        case .deleteBucketTagging(let bucket): return try await deleteBucketTagging(bucket)
-        case .getObjectTagging(let object): return try await getObjectTagging(object)
-        case .putObjectTagging(let object): return try await putObjectTagging(call, object)
-        case .deleteObjectTagging(let object): return try await deleteObjectTagging(object)
-        case .createMultipartUpload(let object): return try await createMultipartUpload(call, object)
-        case .uploadPart(let upload, let number): return try await uploadPart(call, upload, partNumber: number)
-        case .uploadPartCopy(let upload, let number, let source, let range, let conditions):
-            return try await uploadPartCopy(admitted, upload, partNumber: number, source: source, range: range, conditions: conditions)
-        case .completeMultipartUpload(let upload, let condition): return try await completeMultipartUpload(call, upload, condition: condition)
-        case .abortMultipartUpload(let upload): return try await abortMultipartUpload(upload)
-        case .listParts(let upload, let marker, let maxParts): return try await listParts(upload, partNumberMarker: marker, maxParts: maxParts)
-        case .listMultipartUploads(let arguments): return try await listMultipartUploads(admitted, arguments)
-        case .notImplemented(let name):
-            throw S3Error(.notImplemented, "\(name) is not implemented by this server.")
-        }
     }
 }
 

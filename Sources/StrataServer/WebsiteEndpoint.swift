@@ -125,7 +125,7 @@ struct WebsiteResponder: HTTPResponder {
         )
         let admitted = try await gate.admit(call, parsed.action)
         guard case .getObject(let read) = admitted.action else { throw S3Error(.internalError) }
-        let output = try await storage.getObject(S3Responder.getInput(admitted, read, head: headOnly ?? (request.method == .head)))
+        let output = try await storage.getObject(ObjectHandlers.getInput(admitted, read, head: headOnly ?? (request.method == .head)))
         let headers = Responses.objectHeaders(output, query: try QueryParameters(raw: nil))
         let status = Responses.objectStatus(output)
         if status == .notModified { return Responses.empty(.notModified, headers: headers) }

@@ -60,7 +60,6 @@ import Testing
                 #expect(body.contains("<Error><Key>forbidden-one</Key><Code>AccessDenied</Code>"))
             }
             try await client.execute(uri: "/mem/copy.csv", method: .get) { #expect(xmlCode($0.body) == "NoSuchKey") }
-            try await client.execute(uri: "/mem/x?uploads", method: .post) { #expect(xmlCode($0.body) == "NotImplemented") }
         }
         // Nothing reached the filesystem.
         #expect(!FileManager.default.fileExists(atPath: root.path + "/mem"))

@@ -2,17 +2,20 @@ import Crypto
 import Foundation
 import NIOCore
 import S3Protocol
-import StrataStore
 import Synchronization
 
+@testable import StrataStore
+
 /// ObjectStorage held in memory: enough of S3 to drive the handlers without a filesystem, which shows they
-/// depend on the protocol alone. Multipart uploads are not modelled.
+/// depend on the protocol alone. Multipart uploads are kept simply (parts joined as they are, no size rules).
 final class InMemoryStorage: ObjectStorage {
     struct Object {
         var bytes: [UInt8]
         var metadata: ObjectMetadata
         var tags: TagSet
         var modified: Int64
+        /// What PutObjectAcl recorded (nil: the open default).
+        var permission: Permission?
     }
 
     struct Bucket {
@@ -20,9 +23,17 @@ final class InMemoryStorage: ObjectStorage {
         var tags = TagSet()
         var configurations: [BucketConfigurationName: [UInt8]] = [:]
         var objects: [String: Object] = [:]
+        var permission: Permission?
+    }
+
+    struct Upload {
+        var info: UploadInfo
+        var tags: TagSet?
+        var parts: [Int: (bytes: [UInt8], etag: String)] = [:]
     }
 
     private let buckets = Mutex<[String: Bucket]>([:])
+    private let uploads = Mutex<[String: Upload]>([:])
 
     private func bucket(_ name: String) throws(S3Error) -> Bucket {
         guard let bucket = buckets.withLock({ $0[name] }) else { throw S3Error(.noSuchBucket, details: [("BucketName", name)]) }
@@ -57,20 +68,23 @@ final class InMemoryStorage: ObjectStorage {
 
     func bucketOwner(_ name: String) async throws -> String? { try bucket(name).owner }
 
-    /// Everything is open to everyone: the permission model is tested on the filesystem store.
+    /// Everything is open to everyone unless an ACL was set: the permission model is tested on the filesystem store.
     func pathPermissions(bucket: String, key: String?) async throws -> PathPermissions {
-        let owner = try self.bucket(bucket).owner
+        let found = try self.bucket(bucket)
         let object = try? key.map { key throws(S3Error) in try self.object(bucket, key) }
         return PathPermissions(
-            directories: [Permission(owner: owner, group: owner, mode: 0o777)],
+            directories: [found.permission ?? Permission(owner: found.owner, group: found.owner, mode: 0o777)],
             directoriesComplete: true,
-            object: object.flatMap { $0 }.map { _ in Permission(owner: owner, group: owner, mode: 0o666) }
+            object: object.flatMap { $0 }.map { $0.permission ?? Permission(owner: found.owner, group: found.owner, mode: 0o666) }
         )
     }
 
     func rootPermission() async throws -> Permission { Permission(owner: "admin", group: "supergroup", mode: 0o1777) }
-    func setBucketPermission(_ bucket: String, _ permission: Permission) async throws {}
-    func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {}
+    func setBucketPermission(_ bucket: String, _ permission: Permission) async throws { try update(bucket) { $0.permission = permission } }
+    func setObjectPermission(bucket: String, key: String, _ permission: Permission) async throws {
+        _ = try object(bucket, key)
+        try update(bucket) { $0.objects[key]?.permission = permission }
+    }
     func bucketTagging(_ bucket: String) async throws -> TagSet { try self.bucket(bucket).tags }
     func setBucketTagging(_ bucket: String, tags: TagSet?) async throws { try update(bucket) { $0.tags = tags ?? TagSet() } }
     func bucketConfiguration(_ bucket: String, _ name: BucketConfigurationName) async throws -> [UInt8]? {
@@ -82,11 +96,9 @@ final class InMemoryStorage: ObjectStorage {
 
     func putObject(_ input: PutObjectInput, body: any PayloadSource) async throws -> PutObjectOutput {
         _ = try bucket(input.bucket)
-        let collected = Mutex<[UInt8]>([])
-        _ = try await body.stream { buffer in collected.withLock { $0 += Array(buffer.readableBytesView) } }
-        let bytes = collected.withLock { $0 }
+        let bytes = try await Self.collect(body)
         var meta = input.metadata
-        meta.etag = Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        meta.etag = Self.md5Hex(bytes)
         if let expected = input.contentMD5, expected != Array(Insecure.MD5.hash(data: bytes)) { throw S3Error(.badDigest) }
         let object = Object(bytes: bytes, metadata: meta, tags: input.tags ?? TagSet(), modified: 1_700_000_000)
         try update(input.bucket) { $0.objects[input.key] = object }
@@ -174,15 +186,103 @@ final class InMemoryStorage: ObjectStorage {
         try update(bucket) { $0.objects[key]?.tags = tags ?? TagSet() }
     }
 
-    private func unsupported() -> S3Error { S3Error(.notImplemented, "Multipart uploads are not modelled in memory.") }
+    private static func collect(_ body: any PayloadSource) async throws -> [UInt8] {
+        let collected = Mutex<[UInt8]>([])
+        _ = try await body.stream { buffer in collected.withLock { $0 += Array(buffer.readableBytesView) } }
+        return collected.withLock { $0 }
+    }
 
-    func createMultipartUpload(_ input: CreateUploadInput) async throws -> UploadInfo { throw unsupported() }
-    func uploadPart(_ input: UploadPartInput, body: any PayloadSource) async throws -> UploadPartOutput { throw unsupported() }
-    func uploadPartCopy(_ input: UploadPartCopyInput) async throws -> CopyObjectOutput { throw unsupported() }
-    func completeMultipartUpload(_ input: CompleteUploadInput) async throws -> CompletedUpload { throw unsupported() }
-    func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws { throw unsupported() }
-    func listParts(_ input: ListPartsInput) async throws -> ListPartsOutput { throw unsupported() }
-    func listMultipartUploads(_ input: ListUploadsInput) async throws -> UploadsPage { UploadsPage() }
+    static func md5Hex(_ bytes: [UInt8]) -> String { Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+
+    // MARK: Multipart uploads
+
+    private func upload(_ id: String) throws(S3Error) -> Upload {
+        guard let upload = uploads.withLock({ $0[id] }) else { throw S3Error(.noSuchUpload) }
+        return upload
+    }
+
+    private func addPart(_ id: String, _ number: Int, _ bytes: [UInt8]) throws(S3Error) -> String {
+        _ = try upload(id)
+        let etag = Self.md5Hex(bytes)
+        uploads.withLock { $0[id]?.parts[number] = (bytes, etag) }
+        return etag
+    }
+
+    func createMultipartUpload(_ input: CreateUploadInput) async throws -> UploadInfo {
+        _ = try bucket(input.bucket)
+        return uploads.withLock { uploads in
+            let info = UploadInfo(
+                bucket: input.bucket,
+                key: input.key,
+                uploadId: "upload-\(uploads.count + 1)",
+                owner: input.owner,
+                initiated: 1_700_000_000_000,
+                metadata: input.metadata
+            )
+            uploads[info.uploadId] = Upload(info: info, tags: input.tags)
+            return info
+        }
+    }
+
+    func uploadPart(_ input: UploadPartInput, body: any PayloadSource) async throws -> UploadPartOutput {
+        UploadPartOutput(etag: try addPart(input.uploadId, input.partNumber, try await Self.collect(body)))
+    }
+
+    func uploadPartCopy(_ input: UploadPartCopyInput) async throws -> CopyObjectOutput {
+        let source = try object(input.source.bucket, input.source.key)
+        return CopyObjectOutput(etag: try addPart(input.uploadId, input.partNumber, source.bytes), lastModifiedSeconds: source.modified)
+    }
+
+    /// The parts named, joined; the ETag is S3's: the MD5 of the parts' MD5s, and their count.
+    func completeMultipartUpload(_ input: CompleteUploadInput) async throws -> CompletedUpload {
+        let upload = try upload(input.uploadId)
+        var bytes: [UInt8] = []
+        var digests: [UInt8] = []
+        for requested in input.parts {
+            guard let part = upload.parts[requested.number], "\"\(part.etag)\"" == requested.etag || part.etag == requested.etag else {
+                throw S3Error(.invalidPart)
+            }
+            bytes += part.bytes
+            digests += Array(Insecure.MD5.hash(data: part.bytes))
+        }
+        var meta = upload.info.metadata
+        meta.etag = Self.md5Hex(digests) + "-\(input.parts.count)"
+        let object = Object(bytes: bytes, metadata: meta, tags: upload.tags ?? TagSet(), modified: 1_700_000_000)
+        try update(input.bucket) { $0.objects[input.key] = object }
+        _ = uploads.withLock { $0.removeValue(forKey: input.uploadId) }
+        return CompletedUpload(etag: meta.etag, lastModifiedSeconds: object.modified, metadata: meta)
+    }
+
+    func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
+        _ = try upload(uploadId)
+        _ = uploads.withLock { $0.removeValue(forKey: uploadId) }
+    }
+
+    func listParts(_ input: ListPartsInput) async throws -> ListPartsOutput {
+        let upload = try upload(input.uploadId)
+        let numbers = upload.parts.keys.sorted().filter { $0 > input.partNumberMarker }
+        let parts = numbers.prefix(input.maxParts).map { number in
+            let part = upload.parts[number]!
+            return PartInfo(
+                number: number,
+                size: Int64(part.bytes.count),
+                etag: part.etag,
+                lastModifiedSeconds: 1_700_000_000,
+                lastModifiedMilliseconds: 0
+            )
+        }
+        return ListPartsOutput(upload: upload.info, parts: parts, isTruncated: numbers.count > input.maxParts)
+    }
+
+    func listMultipartUploads(_ input: ListUploadsInput) async throws -> UploadsPage {
+        _ = try bucket(input.bucket)
+        var page = UploadsPage()
+        page.uploads = uploads.withLock { $0.values.map(\.info) }.filter { info in
+            info.bucket == input.bucket && info.key.hasPrefix(input.prefix) && input.initiator.map { $0 == info.owner } != false
+        }.sorted { $0.key < $1.key }
+        return page
+    }
+
     func releaseAbandonedUpload(_ info: UploadInfo) async throws {}
 }
 

@@ -3,19 +3,10 @@ import Hummingbird
 import S3Protocol
 import StrataStore
 
-/// CORS: the bucket's rules (PutBucketCors, GetBucketCors, DeleteBucketCors), browsers' preflight requests, and the
-/// CORS headers on every response to a request that names an Origin.
+/// The responder's side of CORS, from the bucket's rules (which BucketConfigurationHandlers keeps): browsers'
+/// preflight requests, the CORS headers on every response to a request that names an Origin, and the origin check
+/// of browser forms in SIMPLE mode.
 extension S3Responder {
-    func putBucketCors(_ call: S3Call, _ bucket: String) async throws -> Response {
-        try await putBucketConfiguration(call, bucket, .cors) { body throws(S3Error) in try CORSConfiguration.parse(body).document() }
-    }
-
-    func getBucketCors(_ bucket: String) async throws -> Response {
-        try await getBucketConfiguration(bucket, .cors, missing: .noSuchCORSConfiguration)
-    }
-
-    func deleteBucketCors(_ bucket: String) async throws -> Response { try await deleteBucketConfiguration(bucket, .cors) }
-
     /// SIMPLE mode takes a form's user from a form field, which any web page can fill in and a browser posts across
     /// sites without a preflight: a form that says where it comes from (`Origin`) is accepted only from an origin the
     /// bucket's CORS rules allow for POST, or one the operator lists. Requests without Origin are not browsers'.
