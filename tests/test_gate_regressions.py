@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from conftest import add_credential, error_code, wait_for
+from conftest import add_credential, error_code, simple_auth, wait_for
 
 USERS = ["alice", "bob", "carol", "dave"]
 ADMIN = ("GATEADMIN", "gate-admin-secret-0123")
@@ -140,6 +140,10 @@ def test_listings_skip_directories_the_caller_may_not_enter(mode):
     assert [p["Prefix"] for p in bob.list_objects_v2(Bucket="lists", Delimiter="/")["CommonPrefixes"]] == ["open/"]
     assert "Contents" not in bob.list_objects_v2(Bucket="lists", Prefix="hidden/")
     assert [v["Key"] for v in bob.list_object_versions(Bucket="lists").get("Versions", [])] == ["open/a.csv"]
+    # Ceph's HeadBucket read-stats counts what the caller may list, too.
+    headers = simple_auth("bob") if mode.mode == "SIMPLE" else {}
+    stats = requests.head(f"{mode.server.endpoint}/lists?read-stats=true", headers=headers, timeout=30)
+    assert stats.status_code == 200 and stats.headers["x-rgw-object-count"] == "1"
     upload = alice.create_multipart_upload(Bucket="lists", Key="open/big")["UploadId"]
     assert [u["UploadId"] for u in alice.list_multipart_uploads(Bucket="lists")["Uploads"]] == [upload]
     if mode.mode == "SIMPLE":

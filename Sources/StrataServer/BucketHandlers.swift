@@ -70,13 +70,13 @@ struct BucketHandlers {
         var headers = HTTPFields()
         headers.set("x-amz-bucket-region", settings.region)
         if admitted.call.query["read-stats"] == "true" {
-            // Ceph RGW's extension: the bucket's object count and bytes, from a walk of the whole bucket.
+            // Ceph RGW's extension: the bucket's object count and bytes, from a walk of what the caller may list.
             var (count, bytes): (Int64, Int64) = (0, 0)
             var startAfter: String?
             repeat {
-                let page = try await storage.listObjects(
-                    ListObjectsInput(bucket: name, prefix: "", delimiter: nil, startAfter: startAfter, maxKeys: 1000)
-                ).page
+                var input = ListObjectsInput(bucket: name, prefix: "", delimiter: nil, startAfter: startAfter, maxKeys: 1000)
+                input.viewer = admitted.listingCaller
+                let page = try await storage.listObjects(input).page
                 count += Int64(page.contents.count)
                 bytes = page.contents.reduce(bytes) { $0 &+ $1.size }
                 startAfter = page.isTruncated ? page.lastItem : nil
