@@ -285,3 +285,67 @@ def test_a_tiered_directory_keeps_its_permission_when_its_local_copies_go(start_
     alice.delete_object(Bucket="tpub", Key="dir/c")  # the directory is empty locally now
     assert refused(lambda: carol.get_object(Bucket="tpub", Key="dir/a"))
     assert alice.get_object(Bucket="tpub", Key="dir/a")["Body"].read() == b"alice's"
+
+
+def grouped_server(start_server, tmp_path, *extra):
+    groups = tmp_path / "groups"
+    groups.write_text("alice: analysts\nbob: analysts\ncarol: others\n")
+    return start_server(conf=[f"strata.security.group.mapping.file={groups}", "strata.security.authorization.permission.umask=027", *extra])
+
+
+def test_an_undeleted_version_gets_its_own_directories_back(start_server, tmp_path):
+    """Found by the model-based test: the directories a delete marker emptied come back as the returning version's
+    write made them (carol's, 0700), not as the bucket's (bob's 0777), which would have let others write there."""
+    server = grouped_server(start_server, tmp_path)
+    alice, bob, carol = server.client("alice"), server.client("bob"), server.client("carol")
+    bob.create_bucket(Bucket="drop", ACL="public-read-write")
+    bob.put_bucket_versioning(Bucket="drop", VersioningConfiguration={"Status": "Enabled"})
+    carol.put_object(Bucket="drop", Key="dir/a", Body=b"carol's", ACL="private")
+    assert refused(lambda: alice.put_object(Bucket="drop", Key="dir/x", Body=b"x"))
+    marker = carol.delete_object(Bucket="drop", Key="dir/a")["VersionId"]
+    carol.delete_object(Bucket="drop", Key="dir/a", VersionId=marker)
+    assert os.getxattr(os.path.join(server.root, "drop", "dir"), "user.strata.perm").split(b"\0")[:3] == [b"carol", b"others", b"700"]
+    assert refused(lambda: alice.put_object(Bucket="drop", Key="dir/x", Body=b"x"))
+
+
+def test_list_object_versions_shows_no_prefix_of_hidden_versions(start_server, tmp_path):
+    """A directory of the versions tree holding only hidden versions forms no common prefix."""
+    server = grouped_server(start_server, tmp_path)
+    alice, bob = server.client("alice"), server.client("bob")
+    alice.create_bucket(Bucket="bkt", ACL="public-read")
+    alice.put_bucket_versioning(Bucket="bkt", VersioningConfiguration={"Status": "Enabled"})
+    alice.put_object(Bucket="bkt", Key="dir/x", Body=b"x", ACL="public-read")
+    alice.put_object(Bucket="bkt", Key="dir/sub/y", Body=b"1", ACL="private")
+    alice.put_object(Bucket="bkt", Key="dir/sub/y", Body=b"2", ACL="private")
+    for version in alice.list_object_versions(Bucket="bkt", Prefix="dir/x")["Versions"]:
+        alice.delete_object(Bucket="bkt", Key="dir/x", VersionId=version["VersionId"])
+    listed = bob.list_object_versions(Bucket="bkt", Delimiter="/")
+    assert "Versions" not in listed and "CommonPrefixes" not in listed
+    assert [p["Prefix"] for p in alice.list_object_versions(Bucket="bkt", Delimiter="/")["CommonPrefixes"]] == ["dir/"]
+
+
+@pytest.mark.parametrize("writetype", ["MUST_CACHE", "CACHE_THROUGH"])
+def test_a_tiered_delete_removes_a_directory_the_upstream_holds_nothing_under(start_server, tmp_path, moto, writetype):
+    """Emptied directories go, as without an upstream, once the upstream holds nothing below them either."""
+    server = grouped_server(start_server, tmp_path, *moto.conf(), f"strata.proxy.s3.writetype={writetype}")
+    alice, bob, carol = server.client("alice"), server.client("bob"), server.client("carol")
+    bob.create_bucket(Bucket="tdrop", ACL="public-read-write")
+    carol.put_object(Bucket="tdrop", Key="q/c", Body=b"c", ACL="private")
+    carol.delete_objects(Bucket="tdrop", Delete={"Objects": [{"Key": "q/c"}]})
+    assert not os.path.exists(os.path.join(server.root, "tdrop", "q"))
+    alice.put_object(Bucket="tdrop", Key="q/z", Body=b"z")
+
+
+def test_a_missing_bucket_is_no_such_bucket_to_every_caller(start_server, tmp_path):
+    """The superuser, whom the permission model does not check, learns of a missing bucket first too."""
+    server = grouped_server(start_server, tmp_path)
+    admin, carol = server.client("admin"), server.client("carol")
+    admin.create_bucket(Bucket="src")
+    admin.put_object(Bucket="src", Key="a", Body=b"a")
+    source = {"Bucket": "src", "Key": "a", "VersionId": "0000000000000001deadbeef"}
+    for client in (carol, admin):
+        assert refused(lambda: client.list_parts(Bucket="nosuch", Key="k", UploadId="x"), "NoSuchBucket")
+        assert refused(lambda: client.upload_part(Bucket="nosuch", Key="k", UploadId="x", PartNumber=1, Body=b"p"), "NoSuchBucket")
+        assert refused(lambda: client.abort_multipart_upload(Bucket="nosuch", Key="k", UploadId="x"), "NoSuchBucket")
+        assert refused(lambda: client.upload_part_copy(Bucket="nosuch", Key="k", UploadId="x", PartNumber=1, CopySource=source),
+                       "NoSuchBucket")

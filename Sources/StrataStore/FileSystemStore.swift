@@ -329,14 +329,28 @@ public final class FileSystemStore: Sendable {
     func pruneEmptyParents(_ bucket: OpenFile, _ directories: [String]) {
         guard !options.keepsEmptyDirectories else { return }
         var depth = directories.count
-        while depth > 0 {
-            guard let parent = try? openParent(bucket, Array(directories[0..<(depth - 1)])) else { return }
-            let name = directories[depth - 1]
-            if ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, name, ObjectMetadata.attributeName))?.isDirectory == true { return }
-            do { try Sys.rmdir(parent.fd, name) } catch { return }
-            // An object displaced by this directory returns to its own name.
-            if !options.strictKeys { _ = try? Sys.rename(parent.fd, ObjectKey.displacedName(ofEntry: name), parent.fd, name, noReplace: true) }
-            depth -= 1
+        while depth > 0, removeEmptyDirectory(bucket, Array(directories[0..<depth])) { depth -= 1 }
+    }
+
+    /// Whether a directory (entry names from the bucket down) exists and holds no entry.
+    public func isEmptyDirectory(_ bucket: OpenFile, _ directories: [String]) -> Bool {
+        guard !directories.isEmpty, let directory = try? openParent(bucket, directories) else { return false }
+        var empty = true
+        try? Sys.forEachEntry(directory.fd) { name, _ in
+            let entry = String(cString: name)
+            if entry != "." && entry != ".." { empty = false }
         }
+        return empty
+    }
+
+    /// Removes one directory (entry names from the bucket down) if it is empty and not a directory object; false when
+    /// it stays.
+    public func removeEmptyDirectory(_ bucket: OpenFile, _ directories: [String]) -> Bool {
+        guard let name = directories.last, let parent = try? openParent(bucket, Array(directories.dropLast())) else { return false }
+        if ObjectMetadata.decode(try? Sys.getAttribute(parent.fd, name, ObjectMetadata.attributeName))?.isDirectory == true { return false }
+        do { try Sys.rmdir(parent.fd, name) } catch { return false }
+        // An object displaced by this directory returns to its own name.
+        if !options.strictKeys { _ = try? Sys.rename(parent.fd, ObjectKey.displacedName(ofEntry: name), parent.fd, name, noReplace: true) }
+        return true
     }
 }

@@ -69,7 +69,10 @@ extension LocalStorage {
         let users = users
         // The source is looked at before the upload: a caller who may not read it learns nothing of either, and a
         // source that cannot be copied is reported whoever asks.
-        _ = try await run { try $0.openCopySource(input.source, users: users, check: input.sourceCheck) }
+        _ = try await run { store in
+            _ = try store.openBucket(input.bucket)
+            return try store.openCopySource(input.source, users: users, check: input.sourceCheck)
+        }
         let upload = try await openUpload(bucket: input.bucket, key: input.key, uploadId: input.uploadId)
         guard upload.info.upstreamUploadId == nil else {
             throw S3Error(.notImplemented, "UploadPartCopy into an upload forwarded to the upstream (THROUGH) is not implemented.")

@@ -138,11 +138,18 @@ extension FileSystemStore {
     /// Opens an upload of `bucket`/`key`; NoSuchUpload when the id is unknown, finished or for another object.
     public func openUpload(bucketName: String, key: String, uploadId: String) throws(S3Error) -> Upload {
         let noSuchUpload = S3Error(.noSuchUpload, details: [("UploadId", uploadId)])
-        guard FileSystemStore.isValidUploadId(uploadId), let uploads = try uploadsDirectory(bucketName, create: false) else { throw noSuchUpload }
+        // An upload in a bucket that does not exist is the bucket's absence first, as for any request.
+        guard FileSystemStore.isValidUploadId(uploadId), let uploads = try uploadsDirectory(bucketName, create: false) else {
+            _ = try openBucket(bucketName)
+            throw noSuchUpload
+        }
         let name = uploadId + options.multipartSuffix
         guard let directory = try? Sys.openBeneath(uploads.fd, name, flags: Sys.readDirectory), let info = readInfo(directory),
             info.bucket.bytesEqual(bucketName), info.key.bytesEqual(key)
-        else { throw noSuchUpload }
+        else {
+            _ = try openBucket(bucketName)
+            throw noSuchUpload
+        }
         return Upload(info: info, directory: directory, uploads: uploads, directoryName: name)
     }
 

@@ -76,13 +76,16 @@ extension FileSystemStore {
                     keys.skip(prefix: directory + [UInt8(ascii: "/")])
                     continue
                 }
+                var versions = KeyVersions(self, key: next.key, current: next.current.flatMap { summary(of: $0) }, stored: next.stored, work: &work)
+                // A directory of the versions tree that holds no versions of its own names no key: the keys below it
+                // are reached on their own (and form their common prefix only if they are shown).
+                if next.current == nil, versions.isEmpty { continue }
                 if let group = page.group(of: next.key) {
                     keys.skip(prefix: group)
                     // A common prefix at or before the marker was reported on an earlier page.
                     if page.isAfterMarker(group), !page.add(prefix: group) { break }
                     continue
                 }
-                var versions = KeyVersions(self, key: next.key, current: next.current.flatMap { summary(of: $0) }, stored: next.stored, work: &work)
                 while let version = versions.next(self, work: &work) {
                     guard page.add(version) else { return page.finish() }
                 }
@@ -281,6 +284,9 @@ struct KeyVersions {
         }
         storedFirst = current == nil
     }
+
+    /// Whether the key has no version at all (a directory of the versions tree with none of its own).
+    var isEmpty: Bool { current == nil && names.isEmpty }
 
     /// Moves past the version-id-marker; false when nothing after it is listed (an unknown `null` or foreign id).
     mutating func skip(through marker: String) -> Bool {

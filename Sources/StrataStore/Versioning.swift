@@ -291,7 +291,9 @@ extension FileSystemStore {
         guard let stored = try versionsDirectory(bucket, key, create: false), let newest = storedVersions(stored).first, !newest.isDeleteMarker
         else { return false }
         let (directories, leaf) = ObjectKey.fileSegments(key)
-        let (parent, _) = try makeParents(bucket, directories)
+        // Directories a delete marker emptied come back as the returning version's write made them: its owner and
+        // group, its mode in directory form (not the deleter's, nor the parent's).
+        let (parent, _) = try makeParents(bucket, directories, permission: newest.metadata?.permission)
         // Where a directory holds the key's name (keys `a/...` beside `a`), the file goes to its displaced name.
         let target = (try? Sys.stat(parent.fd, leaf))?.isDirectory == true && !options.strictKeys ? ObjectKey.displacedName(ofEntry: leaf) : leaf
         do {

@@ -78,3 +78,35 @@ extension TieredStorage {
         }
     }
 }
+
+extension TieredStorage {
+    /// Directories a delete left empty go, as they do without an upstream, unless the upstream still holds keys below
+    /// them: a directory's recorded permission keeps governing the objects only the upstream holds (evicted ones), so
+    /// the local store keeps emptied directories until this says they are done with.
+    func pruneEmptied(bucket: String, keys: [String]) async {
+        let rule = rule(bucket)
+        var looked: Set<String> = []
+        for key in keys {
+            let names = ObjectKey.segments(key).directories
+            let prefixes = key.splitBytes(UInt8(ascii: "/"))
+            var depth = names.count
+            while depth > 0 {
+                let prefix = prefixes[0..<depth].joined(separator: "/") + "/"
+                let directories = Array(names[0..<depth])
+                guard looked.insert(prefix).inserted,
+                    (try? await local.run({ $0.isEmptyDirectory(try $0.openBucket(bucket), directories) })) == true
+                else { break }
+                let below = try? await client.list(
+                    bucket: rule.upstreamBucket,
+                    prefix: rule.upstreamPrefix + prefix,
+                    delimiter: nil,
+                    startAfter: nil,
+                    maxKeys: 1
+                )
+                guard let below, below.objects.isEmpty, below.commonPrefixes.isEmpty else { break }
+                guard (try? await local.run({ try $0.removeEmptyDirectory(try $0.openBucket(bucket), directories) })) == true else { break }
+                depth -= 1
+            }
+        }
+    }
+}

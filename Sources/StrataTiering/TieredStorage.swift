@@ -154,6 +154,7 @@ public struct TieredStorage: ObjectStorage {
         let intent = try await deleteUpstream(bucket, key)
         try await local.deleteObject(bucket: bucket, key: key)
         finishDelete(intent)
+        await pruneEmptied(bucket: bucket, keys: [key])
     }
 
     /// Upstream deletes run 16 at a time: a 1000-key request should not wait for 1000 round trips in a row.
@@ -193,6 +194,7 @@ public struct TieredStorage: ObjectStorage {
         // does for a single delete that fails locally.
         let failedLocally = Set(results.compactMap { $0.error == nil ? nil : $0.key })
         for intent in intents where !failedLocally.contains(intent.key) { finishDelete(intent) }
+        await pruneEmptied(bucket: bucket, keys: results.compactMap { $0.error == nil ? $0.key : nil })
         return results
     }
 
@@ -330,6 +332,7 @@ public struct TieredStorage: ObjectStorage {
 
     /// A source that lives only upstream is checked, then brought into the cache, as CopyObject does.
     public func uploadPartCopy(_ input: UploadPartCopyInput) async throws -> CopyObjectOutput {
+        _ = try await local.headBucket(input.bucket)
         _ = try await local.headBucket(input.source.bucket)
         if input.source.versionId == nil, !input.source.key.hasSuffix("/"),
             (try? await local.openObject(bucket: input.source.bucket, key: input.source.key)) == nil
