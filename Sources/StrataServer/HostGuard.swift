@@ -31,7 +31,7 @@ struct HostGuard: Sendable {
             self.init(allowed: nil)
             return
         }
-        self.init(allowed: Set(allowedHosts.compactMap(Self.hostName)))
+        self.init(allowed: Set(allowedHosts.compactMap(HostName.parse)))
     }
 
     /// Why `request` is refused, or nil when it is answered.
@@ -44,43 +44,9 @@ struct HostGuard: Sendable {
         // The first Host header is the authority; any other is left among the fields, and RFC 9112 forbids two.
         if fields[Self.secondHost] != nil { return "A request may carry only one Host header." }
         guard let authority else { return nil }
-        if let name = Self.hostName(authority), Self.isLoopbackName(name) || allowed.contains(name) { return nil }
+        if let name = HostName.parse(authority), HostName.isLoopback(name) || allowed.contains(name) { return nil }
         return "This listener is bound to loopback and, against DNS rebinding, answers only requests whose Host is a loopback "
             + "name (localhost, 127.0.0.1, [::1]) or a name in strata.proxy.web.allowed.hosts; Host \(authority) is neither."
-    }
-
-    /// The host of an authority (`name`, `name:port`, `[v6]:port`), lowercased, without brackets, port or a final dot;
-    /// nil when it is malformed.
-    static func hostName<S: StringProtocol>(_ authority: S) -> String? {
-        var host = Substring(authority)
-        var port: Substring = ""
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return nil }
-            let rest = host[host.index(after: close)...]
-            guard rest.isEmpty || rest.hasPrefix(":") else { return nil }
-            port = rest.dropFirst()
-            host = host[host.index(after: host.startIndex)..<close]
-        } else if let colon = host.firstIndex(of: ":") {
-            port = host[host.index(after: colon)...]
-            host = host[..<colon]
-        }
-        guard port.utf8.count <= 5, port.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
-        if host.hasSuffix(".") { host = host.dropLast() }
-        guard !host.isEmpty else { return nil }
-        return host.lowercased()
-    }
-
-    /// `localhost` and its subdomains (RFC 6761: never resolved through DNS, so no one else can own them), IPv4
-    /// literals in 127.0.0.0/8, and the IPv6 loopback address (also as an IPv4-mapped address in 127.0.0.0/8).
-    static func isLoopbackName(_ name: String) -> Bool {
-        if name == "localhost" || name.hasSuffix(".localhost") { return true }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, name, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, name, &v6) == 1 else { return false }
-        let bytes = withUnsafeBytes(of: v6) { Array($0) }
-        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
-        return bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
     }
 }
 

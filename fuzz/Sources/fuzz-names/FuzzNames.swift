@@ -85,12 +85,25 @@ func checkBucket(_ name: String) {
     }
 }
 
+/// A Host header's name, as the guard against DNS rebinding reads it: never a trap; what it admits as loopback is
+/// one of the names that cannot point anywhere else.
+func checkHost(_ authority: String) {
+    guard let name = HostName.parse(authority) else { return }
+    fuzzCheck(!name.isEmpty && !name.utf8.contains { $0 <= 0x20 || $0 == 0x7F || ($0 >= 0x41 && $0 <= 0x5A) }, "host \(name.debugDescription)")
+    guard HostName.isLoopback(name) else { return }
+    let isLocalhost = name == "localhost" || name.hasSuffix(".localhost")
+    let isAddress = name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x3A }
+    fuzzCheck(isLocalhost || isAddress, "loopback \(name.debugDescription) from \(authority.debugDescription)")
+    fuzzCheck(!isAddress || name.hasPrefix("127.") || name.contains(":"), "loopback address \(name.debugDescription)")
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     for text in fuzzStrings(fuzzBytes(start, count)) {
         checkKey(text)
         checkEscapedKey(text)
         checkBucket(text)
+        checkHost(text)
     }
     return 0
 }
